@@ -1,0 +1,351 @@
+"""The learner's inner loop, compiled with numba: route, predict, learn, split.
+
+One code path serves both number modes (see :mod:`reference.arith`): the value
+arrays are float64 in float mode and int64 in fixed mode, the counts are int64
+in both. State lives in flat arrays (the layout the hardware memories have),
+grouped in three tuples:
+
+``tree``: per node ``kind, attr, value, thr, elem, cls, left, right, depth``
+  and ``top`` (``top[0]`` nodes used, ``top[1]`` leaves, ``top[2]`` elements
+  handed out).
+``elem``: per element ``cnt[E, L]``, ``n[E]``, ``since[E]``, ``quant[E, N, L, Q]``,
+  ``lo[E, N]``, ``hi[E, N]``, ``hist[E, C, V, L]``, ``seen[E, L]``.
+``k``: constants, see :func:`reference.tree.QuantileHoeffdingTree._constants`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from reference.arith import frac_mul, left_count, quality_term
+
+__all__ = ["LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "STAT_NAMES", "run_stream"]
+
+# Node kinds.
+LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
+
+# Initial-quantile rules (the order of config.INITIAL_QUANTILE_RULES).
+RULE_RANGE, RULE_CENTRE, RULE_FIRST = 0, 1, 2
+
+STAT_NAMES = (
+    "samples",  # samples seen (predicted)
+    "learned",  # samples learned (statistics updated)
+    "frozen_samples",  # learn requests at a leaf whose count saturated (not learned)
+    "inactive_samples",  # learn requests at an inactive leaf (no element: not learned)
+    "split_trials",  # split evaluations run
+    "splits",
+    "trials_skipped_depth",  # trials due at a leaf at max_depth
+    "trials_skipped_leaves",  # trials due when the tree had max_leaves leaves
+    "trials_skipped_pure",  # trials due at a leaf that has seen one class only
+    "inactive_leaves",  # children created without an element (pool empty)
+)
+(S_SAMPLES, S_LEARNED, S_FROZEN, S_INACTIVE, S_TRIALS, S_SPLITS, S_SKIP_DEPTH,
+ S_SKIP_LEAVES, S_SKIP_PURE, S_INACTIVE_LEAVES) = range(len(STAT_NAMES))
+
+
+@njit(cache=True, inline="always")
+def _route(tree, x, xc):
+    kind, attr, value, thr, _elem, _cls, left, right, _depth, _top = tree
+    node = 0
+    while kind[node] >= NUMERIC:
+        a = attr[node]
+        if kind[node] == NUMERIC:
+            go_left = x[a] < thr[node]
+        else:
+            go_left = xc[a] == value[node]
+        node = left[node] if go_left else right[node]
+    return node
+
+
+@njit(cache=True)
+def _predict_leaf(tree, elem, node):
+    kind, _attr, _value, _thr, node_elem, cls, _l, _r, _d, _top = tree
+    if kind[node] == INACTIVE:
+        return cls[node]
+    e = node_elem[node]
+    cnt, n = elem[0], elem[1]
+    if n[e] == 0:
+        return cls[node]
+    best = 0
+    for j in range(1, cnt.shape[1]):
+        if cnt[e, j] > cnt[e, best]:
+            best = j
+    return best
+
+
+@njit(cache=True)
+def _init_element(mode, elem, k, e, range_lo, range_hi):
+    """Empty the statistics of element ``e``; seed its quantiles from ``[range_lo, range_hi]``."""
+    cnt, n, since, quant, lo, hi, hist, seen = elem
+    alpha, rule, fbits, word_min, word_max, half = k[2], k[11], k[4], k[5], k[6], k[15]
+    cnt[e, :] = 0
+    n[e] = 0
+    since[e] = 0
+    hist[e] = 0
+    seen[e, :] = False
+    for i in range(quant.shape[1]):
+        lo[e, i] = word_max  # empty: lo > hi
+        hi[e, i] = word_min
+        span = range_hi[i] - range_lo[i]
+        for j in range(quant.shape[2]):
+            for q in range(quant.shape[3]):
+                if rule == RULE_CENTRE:
+                    quant[e, i, j, q] = range_lo[i] + frac_mul(mode, span, half, fbits)
+                else:  # RULE_RANGE, and RULE_FIRST until a class's first sample
+                    quant[e, i, j, q] = range_lo[i] + frac_mul(mode, span, alpha[q], fbits)
+
+
+@njit(cache=True)
+def _learn_leaf(mode, elem, k, stats, e, x, xc, y):
+    """Update element ``e`` with one sample; return True when a split trial is due."""
+    cnt, n, since, quant, lo, hi, hist, seen = elem
+    step_up, step_down, rule, word_min, word_max, count_max, grace = (
+        k[0], k[1], k[11], k[5], k[6], k[9], k[10])
+    if n[e] >= count_max:
+        stats[S_FROZEN] += 1
+        return False
+    stats[S_LEARNED] += 1
+    cnt[e, y] += 1
+    n[e] += 1
+    since[e] += 1
+    first = rule == RULE_FIRST and not seen[e, y]
+    seen[e, y] = True
+    for i in range(quant.shape[1]):
+        v = x[i]
+        if v < lo[e, i]:
+            lo[e, i] = v
+        if v > hi[e, i]:
+            hi[e, i] = v
+        for q in range(quant.shape[3]):
+            cur = quant[e, i, y, q]
+            if first:
+                cur = v
+            elif v > cur:  # q - x < 0: move up by lambda * alpha
+                cur = cur + step_up[q]
+                if cur > word_max:
+                    cur = word_max
+            else:  # q - x >= 0: move down by lambda * (1 - alpha)
+                cur = cur - step_down[q]
+                if cur < word_min:
+                    cur = word_min
+            quant[e, i, y, q] = cur
+    for c in range(xc.shape[0]):
+        hist[e, c, xc[c], y] += 1
+    if since[e] >= grace:
+        since[e] = 0
+        return True
+    return False
+
+
+@njit(cache=True)
+def _quality(mode, left, right, g):
+    """``sum L_j^2/|L| + sum R_j^2/|R|``; -1 when one side is empty (not a candidate)."""
+    sl = left[0] * 0
+    sr = sl
+    ql = sl
+    qr = sl
+    for j in range(left.shape[0]):
+        sl += left[j]
+        sr += right[j]
+        ql += left[j] * left[j]
+        qr += right[j] * right[j]
+    if sl <= 0 or sr <= 0:
+        return sl - 1 if sl <= 0 else sr - 1  # negative: no candidate
+    return quality_term(mode, ql, sl, g) + quality_term(mode, qr, sr, g)
+
+
+@njit(cache=True)
+def _split_trial(mode, elem, k, e, best_left, best_right):
+    """Evaluate every candidate of element ``e``; return ``(attr, thr, value, do_split)``.
+
+    ``attr`` indexes numeric attributes first, then categorical ones; ``best_left``
+    and ``best_right`` receive the class counts of the chosen candidate's sides.
+    """
+    cnt, n, since, quant, lo, hi, hist, seen = elem
+    split_pos, fbits, g, hk, tie_n, q_count = k[3], k[4], k[7], k[8], k[12], k[13]
+    n_num = quant.shape[1]
+    n_cls = cnt.shape[1]
+    vals = k[14]
+    zero = mode * 0  # a value of the mode's type
+    left = np.zeros_like(best_left)
+    right = np.zeros_like(best_left)
+
+    nn = n[e]
+    ssq = 0
+    for j in range(n_cls):
+        ssq += cnt[e, j] * cnt[e, j]
+    null_q = quality_term(mode, ssq + zero, nn + zero, g)  # the "no split" candidate
+
+    best_a = -1
+    best_q = zero - 1
+    second_q = null_q
+    best_thr = zero
+    best_v = 0
+    for i in range(n_num):
+        if hi[e, i] <= lo[e, i]:
+            continue
+        span = hi[e, i] - lo[e, i]
+        a_q = zero - 1
+        a_thr = zero
+        for p in range(split_pos.shape[0]):
+            t = lo[e, i] + frac_mul(mode, span, split_pos[p], fbits)
+            for j in range(n_cls):
+                below = 0
+                for q in range(q_count):
+                    if quant[e, i, j, q] < t:
+                        below += 1
+                left[j] = left_count(mode, cnt[e, j] + zero, below, q_count)
+                right[j] = cnt[e, j] - left[j]
+            qual = _quality(mode, left, right, g)
+            if qual > a_q:
+                a_q = qual
+                a_thr = t
+        if a_q < 0:
+            continue
+        if a_q > best_q:
+            if best_a >= 0 and best_q > second_q:
+                second_q = best_q
+            best_q, best_a, best_thr = a_q, i, a_thr
+        elif a_q > second_q:
+            second_q = a_q
+    for c in range(hist.shape[1]):
+        a_q = zero - 1
+        a_v = 0
+        for v in range(vals[c]):
+            for j in range(n_cls):
+                left[j] = hist[e, c, v, j]
+                right[j] = cnt[e, j] - left[j]
+            qual = _quality(mode, left, right, g)
+            if qual > a_q:
+                a_q = qual
+                a_v = v
+        if a_q < 0:
+            continue
+        if a_q > best_q:
+            if best_a >= 0 and best_q > second_q:
+                second_q = best_q
+            best_q, best_a, best_v = a_q, n_num + c, a_v
+        elif a_q > second_q:
+            second_q = a_q
+    if best_a < 0 or best_q <= null_q:
+        return -1, best_thr, 0, False
+    # Recompute the winner's sides (cheaper than keeping them for every candidate).
+    for j in range(n_cls):
+        if best_a < n_num:
+            below = 0
+            for q in range(q_count):
+                if quant[e, best_a, j, q] < best_thr:
+                    below += 1
+            best_left[j] = left_count(mode, cnt[e, j] + zero, below, q_count)
+        else:
+            best_left[j] = hist[e, best_a - n_num, best_v, j]
+        best_right[j] = cnt[e, j] - best_left[j]
+    dq = best_q - second_q
+    do_split = dq * dq > hk * nn or (tie_n >= 0 and nn > tie_n)
+    return best_a, best_thr, best_v, do_split
+
+
+@njit(cache=True)
+def _argmax(v):
+    b = 0
+    for j in range(1, v.shape[0]):
+        if v[j] > v[b]:
+            b = j
+    return b
+
+
+@njit(cache=True)
+def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
+    """Turn leaf ``node`` into an internal node with two fresh leaves one level down."""
+    kind, n_attr, n_value, n_thr, n_elem, n_cls, left, right, depth, top = tree
+    lo, hi = elem[4], elem[5]
+    e = n_elem[node]
+    n_num = lo.shape[1]
+    # Ranges the children inherit, read before the parent's element is reused.
+    lo_l = lo[e].copy()
+    hi_l = hi[e].copy()
+    lo_r = lo_l.copy()
+    hi_r = hi_l.copy()
+    if attr < n_num:
+        hi_l[attr] = thr
+        lo_r[attr] = thr
+    c_l, c_r = top[0], top[0] + 1
+    top[0] += 2
+    top[1] += 1
+    stats[S_SPLITS] += 1
+    kind[c_l] = LEAF
+    kind[c_r] = LEAF
+    depth[c_l] = depth[node] + 1
+    depth[c_r] = depth[node] + 1
+    n_cls[c_l] = _argmax(side_l)  # predicted until the leaf has learned a sample
+    n_cls[c_r] = _argmax(side_r)
+    # The larger side (ties: left) keeps the parent's element; the other takes a free one.
+    sum_l = side_l.sum()
+    sum_r = side_r.sum()
+    keep, other = (c_l, c_r) if sum_l >= sum_r else (c_r, c_l)
+    n_elem[keep] = e
+    if top[2] < elem[0].shape[0]:
+        n_elem[other] = top[2]
+        top[2] += 1
+    else:
+        n_elem[other] = -1
+        kind[other] = INACTIVE
+        stats[S_INACTIVE_LEAVES] += 1
+    if kind[c_l] == LEAF:
+        _init_element(mode, elem, k, n_elem[c_l], lo_l, hi_l)
+    if kind[c_r] == LEAF:
+        _init_element(mode, elem, k, n_elem[c_r], lo_r, hi_r)
+    if attr < n_num:
+        kind[node] = NUMERIC
+        n_attr[node] = attr
+        n_thr[node] = thr
+    else:
+        kind[node] = CATEGORICAL
+        n_attr[node] = attr - n_num
+        n_value[node] = value
+    n_elem[node] = -1
+    left[node] = c_l
+    right[node] = c_r
+
+
+@njit(cache=True)
+def run_stream(mode, tree, elem, k, stats, x, xc, y, learn, pred):
+    """Prequential loop: for each sample predict into ``pred``, then learn if ``learn``."""
+    kind, depth, top = tree[0], tree[8], tree[9]
+    max_depth, max_leaves = k[16], k[17]
+    n_cls = elem[0].shape[1]
+    side_l = np.zeros_like(elem[3][0, 0, :, 0])  # class counts in the mode's type
+    side_r = np.zeros_like(side_l)
+    cnt = elem[0]
+    for s in range(x.shape[0]):
+        xs = x[s]
+        xcs = xc[s]
+        node = _route(tree, xs, xcs)
+        pred[s] = _predict_leaf(tree, elem, node)
+        stats[S_SAMPLES] += 1
+        if not learn[s]:
+            continue
+        if kind[node] == INACTIVE:
+            stats[S_INACTIVE] += 1
+            continue
+        e = tree[4][node]
+        if not _learn_leaf(mode, elem, k, stats, e, xs, xcs, y[s]):
+            continue
+        if depth[node] >= max_depth:
+            stats[S_SKIP_DEPTH] += 1
+            continue
+        if top[1] >= max_leaves:
+            stats[S_SKIP_LEAVES] += 1
+            continue
+        classes_seen = 0
+        for j in range(n_cls):
+            if cnt[e, j] > 0:
+                classes_seen += 1
+        if classes_seen < 2:
+            stats[S_SKIP_PURE] += 1
+            continue
+        stats[S_TRIALS] += 1
+        attr, thr, value, do_split = _split_trial(mode, elem, k, e, side_l, side_r)
+        if do_split:
+            _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r)
