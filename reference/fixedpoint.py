@@ -80,14 +80,14 @@ def tie_samples(delta: float, tau: float) -> int:
 
 
 def fixed_constants(cfg) -> FixedConstants:
-    """Derive the integer constants of ``cfg``; refuse a configuration that cannot learn."""
+    """Derive the integer constants of ``cfg``; refuse a fixed-point configuration that cannot learn."""
     w, f = cfg.word_bits, cfg.fraction_bits
     scale = 1 << f
     lam = Fraction(cfg.step)
     q = cfg.quantiles
     up = tuple(round_half_even(lam * alpha(k, q) * scale) for k in range(1, q + 1))
     down = tuple(round_half_even(lam * (1 - alpha(k, q)) * scale) for k in range(1, q + 1))
-    if min(up + down) < 1:
+    if min(up + down) < 1 and cfg.number == "fixed":
         smallest = min(alpha(1, q), 1 - alpha(q, q))
         need = 0
         while lam * smallest * (1 << need) < Fraction(1, 2):
