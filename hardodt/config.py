@@ -188,10 +188,10 @@ class Config:
         set_("step", float(self.step))
         _check_int("max_depth", self.max_depth, *LIMITS["max_depth"],
                    "one node memory per level; the paper's limit")
-        _check_int("max_leaves", self.max_leaves, 1, min(LIMITS["max_leaves"][1], 2**self.max_depth),
-                   f"a tree of depth {self.max_depth} has at most 2^{self.max_depth} leaves")
-        _check_int("elements", self.elements, 1, self.max_leaves,
-                   f"each learning leaf holds one element; max_leaves={self.max_leaves}")
+        _check_int("max_leaves", self.max_leaves, *LIMITS["max_leaves"],
+                   "node addresses are at most 16 bits")
+        _check_int("elements", self.elements, 1, LIMITS["max_leaves"][1],
+                   "at most one element per leaf")
         for name, allowed in (("number", NUMBER_MODES),
                               ("initial_quantiles", INITIAL_QUANTILE_RULES),
                               ("out_of_range", OUT_OF_RANGE_POLICIES)):
@@ -222,6 +222,16 @@ class Config:
     @property
     def attribute_names(self) -> tuple[str, ...]:
         return self.numeric_attributes + self.categorical_names
+
+    @property
+    def leaf_capacity(self) -> int:
+        """Leaves the tree can reach: ``max_leaves``, or fewer when ``max_depth`` binds."""
+        return min(self.max_leaves, 2**self.max_depth)
+
+    @property
+    def element_capacity(self) -> int:
+        """Elements that can ever be in use: one per leaf, at most ``elements``."""
+        return min(self.elements, self.leaf_capacity)
 
     @property
     def fixed(self):

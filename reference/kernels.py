@@ -20,7 +20,8 @@ from numba import njit
 
 from reference.arith import frac_mul, left_count, quality_term
 
-__all__ = ["LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "STAT_NAMES", "run_stream"]
+__all__ = ["LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "STAT_NAMES", "hoeffding_split",
+           "run_stream"]
 
 # Node kinds.
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -241,9 +242,19 @@ def _split_trial(mode, elem, k, e, best_left, best_right):
         else:
             best_left[j] = hist[e, best_a - n_num, best_v, j]
         best_right[j] = cnt[e, j] - best_left[j]
-    dq = best_q - second_q
-    do_split = dq * dq > hk * nn or (tie_n >= 0 and nn > tie_n)
-    return best_a, best_thr, best_v, do_split
+    return best_a, best_thr, best_v, hoeffding_split(best_q - second_q, nn, hk, tie_n)
+
+
+@njit(cache=True)
+def hoeffding_split(dq, n, hk, tie_n):
+    """The square-root-free Hoeffding test: ``dq^2 > K n``, or a tie once ``n > tie_n``.
+
+    ``dq`` is the quality difference of the best and second-best candidates
+    (``n`` times the Gini difference), ``hk`` is ``K = R^2 ln(1/delta) / 2`` (in
+    fixed mode with twice the quality's fraction bits), ``tie_n`` is
+    ``floor(K / tau^2)`` or -1 for no tie rule.
+    """
+    return dq * dq > hk * n or (tie_n >= 0 and n > tie_n)
 
 
 @njit(cache=True)

@@ -88,8 +88,8 @@ class QuantileHoeffdingTree:
 
     def _allocate(self) -> None:
         cfg = self.config
-        m = 2 * cfg.max_leaves - 1
-        e, n, c, cl, q = cfg.elements, cfg.n_numeric, cfg.n_categorical, cfg.n_classes, cfg.quantiles
+        m = 2 * cfg.leaf_capacity - 1
+        e, n, c, cl, q = cfg.element_capacity, cfg.n_numeric, cfg.n_categorical, cfg.n_classes, cfg.quantiles
         vmax = max(cfg.categorical_values, default=1)
         self._tree = (
             np.zeros(m, np.int8),  # kind
