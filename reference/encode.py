@@ -34,7 +34,7 @@ def encode_numeric(cfg, values: np.ndarray, *, first_row: int = 0) -> tuple[np.n
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise InputError(f"row {first_row + r}: attribute {cfg.numeric_attributes[c]!r} is "
-                         f"{values[r, c]} (NaN and infinities are not allowed)")
+                         f"{float(values[r, c])} (NaN and infinities are not allowed)")
     lo = np.array([p[0] for p in cfg.numeric_ranges])
     hi = np.array([p[1] for p in cfg.numeric_ranges])
     outside = (values < lo) | (values > hi)
@@ -42,7 +42,7 @@ def encode_numeric(cfg, values: np.ndarray, *, first_row: int = 0) -> tuple[np.n
     if n_out and cfg.out_of_range == "error":
         r, c = np.argwhere(outside)[0]
         raise InputError(f"row {first_row + r}: attribute {cfg.numeric_attributes[c]!r} = "
-                         f"{values[r, c]!r} is outside its declared range "
+                         f"{float(values[r, c])!r} is outside its declared range "
                          f"[{lo[c]}, {hi[c]}] (out_of_range = 'error')")
     clipped = np.clip(values, lo, hi)
     scaled = (clipped - lo) * (2.0 / (hi - lo)) - 1.0
@@ -72,7 +72,8 @@ def encode_categorical(cfg, values, *, first_row: int = 0) -> np.ndarray:
     if not np.all(np.isfinite(as_float)) or not np.all(as_float == np.floor(as_float)):
         r, col = np.argwhere(~np.isfinite(as_float) | (as_float != np.floor(as_float)))[0]
         raise InputError(f"row {first_row + r}: categorical attribute "
-                         f"{cfg.categorical_names[col]!r} = {arr[r, col]!r} is not an integer code")
+                         f"{cfg.categorical_names[col]!r} = {np.asarray(arr[r, col]).item()!r} is not an "
+                         f"integer code")
     codes = as_float.astype(np.int64)
     limits = np.array(cfg.categorical_values)
     bad = (codes < 0) | (codes >= limits)

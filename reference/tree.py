@@ -173,7 +173,7 @@ class QuantileHoeffdingTree:
         try:
             return self._labels[str(key)]
         except KeyError:
-            raise InputError(f"label {label!r} is not a declared class "
+            raise InputError(f"label {key!r} is not a declared class "
                              f"(classes = {list(self.config.classes)})") from None
 
     def _label_indices(self, y: Iterable) -> np.ndarray:

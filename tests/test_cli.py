@@ -1,0 +1,84 @@
+import json
+
+import pytest
+
+from hardodt.cli import main
+
+
+def test_learn_json_on_the_bundled_stream(capsys, tmp_path):
+    tree = tmp_path / "t.json"
+    plot = tmp_path / "c.png"
+    assert main(["learn", "--json", "--tree", str(tree), "--plot", str(plot)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("samples", "accuracy", "kappa", "leaves", "depth", "samples_per_s"):
+        assert key in out
+    assert out["samples"] == 45312 and 0.7 < out["accuracy"] < 0.85
+    assert tree.exists() and plot.stat().st_size > 1000
+    assert main(["show", str(tree)]) == 0
+    assert "->" in capsys.readouterr().out
+
+
+def test_learn_human_output(capsys):
+    assert main(["learn", "-q", "4", "--number", "float", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "float, Q=4" in out and "accuracy" in out and "samples/s" in out
+
+
+def test_config_file_and_overrides(capsys, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("quantiles = 4\nnumber = 'float'\n")
+    assert main(["learn", "--config", str(cfg), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["config"]["quantiles"] == 4 and out["config"]["number"] == "float"
+    assert main(["learn", "--config", str(cfg), "-q", "16", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["quantiles"] == 16
+
+
+def test_csv_stream(capsys, tmp_path):
+    p = tmp_path / "s.csv"
+    rows = ["a,b,y"] + [f"{i % 17},{(i * 7) % 13},{int(i % 17 > 8)}" for i in range(3000)]
+    p.write_text("\n".join(rows) + "\n")
+    assert main(["learn", str(p), "--label", "y", "--json", "-n", "50"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["samples"] == 3000 and out["accuracy"] > 0.9
+
+
+def test_generator(capsys):
+    assert main(["learn", "--generator", "sea", "--samples", "3000", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples"] == 3000
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["learn", "-q", "0"], "quantiles: 0 is outside"),
+    (["learn", "nonexistent.csv", "--label", "y"], "no such file"),
+    (["learn", "x.csv"], "--label COL is required"),
+    (["config", "--config", "missing.toml"], "no such configuration file"),
+    (["show", "missing.json"], "no such file"),
+])
+def test_errors_are_one_line(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hardodt: error:") and message in err
+
+
+def test_unknown_key_in_config_file(capsys, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("quantile = 4\n")
+    assert main(["learn", "--config", str(cfg)]) == 2
+    assert "unknown field(s) ['quantile']" in capsys.readouterr().err
+
+
+def test_config_example_round_trips(capsys, tmp_path):
+    assert main(["config", "--example"]) == 0
+    p = tmp_path / "c.toml"
+    p.write_text(capsys.readouterr().out)
+    assert main(["config", "--config", str(p), "-q", "4"]) == 0
+    assert "quantiles = 4" in capsys.readouterr().out
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for cmd in ("learn", "config", "show"):
+        assert cmd in out
