@@ -106,6 +106,7 @@ class Config:
     fraction_bits: int = 30
     count_bits: int = 20
     initial_quantiles: str = "range"
+    inherit_counts: bool = False
     out_of_range: str = "saturate"
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -192,6 +193,8 @@ class Config:
                    "node addresses are at most 16 bits")
         _check_int("elements", self.elements, 1, LIMITS["max_leaves"][1],
                    "at most one element per leaf")
+        if not isinstance(self.inherit_counts, bool):
+            raise ConfigError(f"inherit_counts: expected true or false, got {self.inherit_counts!r}")
         for name, allowed in (("number", NUMBER_MODES),
                               ("initial_quantiles", INITIAL_QUANTILE_RULES),
                               ("out_of_range", OUT_OF_RANGE_POLICIES)):
@@ -316,6 +319,9 @@ count_bits = 20        # width of the per-leaf sample counters (saturate, see do
 # inherits), "centre" (all at the range's middle) or "first" (the first sample
 # of each class). See docs/algorithm.md.
 initial_quantiles = "range"
+# New leaves start with the class counts their side had at the split (true), or
+# with none (false). See docs/algorithm.md.
+inherit_counts = false
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
 """

@@ -1,6 +1,6 @@
 """The learner's inner loop, compiled with numba: route, predict, learn, split.
 
-One code path serves both number modes (see :mod:`reference.arith`): the value
+One code path serves both number modes (see the helpers below): the value
 arrays are float64 in float mode and int64 in fixed mode, the counts are int64
 in both. State lives in flat arrays (the layout the hardware memories have),
 grouped in three tuples:
@@ -16,12 +16,61 @@ grouped in three tuples:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
-
-from reference.arith import frac_mul, left_count, quality_term
+from numba import njit, types
+from numba.extending import overload
 
 __all__ = ["LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "STAT_NAMES", "hoeffding_split",
            "run_stream"]
+
+# -- the operations whose float and fixed-point forms differ ---------------------
+# Every helper takes a *mode marker* first: 0.0 (float64) selects the float form,
+# 0 (int64) the fixed-point form; numba compiles one specialisation per mode, so
+# the two modes cannot drift apart in anything but these lines. They live in this
+# file because numba's cache only notices changes to the file of the cached function.
+
+
+def frac_mul(mode, a, c, fraction_bits):
+    """``a * c`` for a coefficient ``c`` in [0, 1); fixed: ``(a * c) >> fraction_bits`` (floor)."""
+    if isinstance(mode, (int, np.integer)):
+        return (a * c) >> fraction_bits
+    return a * c
+
+
+def left_count(mode, n_j, below, q):
+    """Left share of class ``j``: ``n_j * below / Q``; fixed: rounded down to an integer."""
+    if isinstance(mode, (int, np.integer)):
+        return (n_j * below) // q
+    return np.floor(n_j * below / q)
+
+
+def quality_term(mode, sum_sq, total, quality_fraction_bits):
+    """``sum_sq / total``; fixed: ``floor(sum_sq * 2^G / total)`` with ``G`` fraction bits."""
+    if isinstance(mode, (int, np.integer)):
+        return (sum_sq << quality_fraction_bits) // total
+    return sum_sq / total
+
+
+@overload(frac_mul)
+def _frac_mul(mode, a, c, fraction_bits):
+    if isinstance(mode, types.Integer):
+        return lambda mode, a, c, fraction_bits: (a * c) >> fraction_bits
+    return lambda mode, a, c, fraction_bits: a * c
+
+
+@overload(left_count)
+def _left_count(mode, n_j, below, q):
+    if isinstance(mode, types.Integer):
+        return lambda mode, n_j, below, q: (n_j * below) // q
+    return lambda mode, n_j, below, q: np.floor(n_j * below / q)
+
+
+@overload(quality_term)
+def _quality_term(mode, sum_sq, total, quality_fraction_bits):
+    if isinstance(mode, types.Integer):
+        return lambda mode, sum_sq, total, quality_fraction_bits: (
+            (sum_sq << quality_fraction_bits) // total)
+    return lambda mode, sum_sq, total, quality_fraction_bits: sum_sq / total
+
 
 # Node kinds.
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -274,6 +323,8 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
     e = n_elem[node]
     n_num = lo.shape[1]
     # Ranges the children inherit, read before the parent's element is reused.
+    cnt, n = elem[0], elem[1]
+    cnt_parent = cnt[e].copy()
     lo_l = lo[e].copy()
     hi_l = hi[e].copy()
     lo_r = lo_l.copy()
@@ -303,10 +354,18 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
         n_elem[other] = -1
         kind[other] = INACTIVE
         stats[S_INACTIVE_LEAVES] += 1
-    if kind[c_l] == LEAF:
-        _init_element(mode, elem, k, n_elem[c_l], lo_l, hi_l)
-    if kind[c_r] == LEAF:
-        _init_element(mode, elem, k, n_elem[c_r], lo_r, hi_r)
+    inherit = k[18]
+    for child, side, c_lo, c_hi in ((c_l, side_l, lo_l, hi_l), (c_r, side_r, lo_r, hi_r)):
+        if kind[child] != LEAF:
+            continue
+        ce = n_elem[child]
+        _init_element(mode, elem, k, ce, c_lo, c_hi)
+        if inherit:  # start from the side's estimated class counts (MOA, StreamDM, river)
+            total = 0
+            for j in range(side.shape[0]):
+                cnt[ce, j] = int(side[j]) if child == c_l else cnt_parent[j] - int(side_l[j])
+                total += cnt[ce, j]
+            n[ce] = total
     if attr < n_num:
         kind[node] = NUMERIC
         n_attr[node] = attr

@@ -84,7 +84,8 @@ class QuantileHoeffdingTree:
                 np.int64(cfg.grace_period), np.int64(INITIAL_QUANTILE_RULES.index(
                     cfg.initial_quantiles)), np.int64(fx.tie_samples), np.int64(q),
                 np.array(cfg.categorical_values, dtype=np.int64), half,
-                np.int64(cfg.max_depth), np.int64(cfg.max_leaves))
+                np.int64(cfg.max_depth), np.int64(cfg.max_leaves),
+                np.bool_(cfg.inherit_counts))
 
     def _allocate(self) -> None:
         cfg = self.config

@@ -258,3 +258,23 @@ def test_predict_does_not_learn(elec):
     m.predict(elec.features[5000:6000])
     m.predict_one(dict(zip(elec.numeric_names, elec.numeric[0], strict=True)))
     assert m.to_json() == before
+
+
+@pytest.mark.parametrize("number", ["fixed", "float"])
+def test_inherited_counts_are_the_sides_of_the_split(number):
+    cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=100, number=number,
+                 inherit_counts=True, max_depth=1)
+    m = QuantileHoeffdingTree(cfg)
+    x, y = threshold_stream()
+    for i in range(len(y)):
+        before = m._elem[CNT][0].copy()
+        m.partial_fit(x[i:i + 1], y[i:i + 1])
+        if m.n_leaves == 2:
+            break
+    root = m.nodes()[0]
+    left, right = (m._tree[4][root[s]] for s in ("left", "right"))
+    parent = before + np.bincount(y[i:i + 1], minlength=2)
+    got_l, got_r = m._elem[CNT][left], m._elem[CNT][right]
+    assert (got_l + got_r == parent).all()
+    assert got_l[0] > got_l[1] and got_r[1] > got_r[0]
+    assert m._elem[N][left] == got_l.sum()
