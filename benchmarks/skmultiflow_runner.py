@@ -30,7 +30,7 @@ def main(path):
     dt = time.perf_counter() - t0
     info = model.get_model_measurements
     print(json.dumps({"accuracy": hits / X.shape[0], "samples_per_s": X.shape[0] / dt,
-                      "leaves": int(info["Number of leaves"]),
+                      "leaves": int(info["Tree size (leaves)"]),
                       "depth": int(info["Tree depth"])}))
 
 

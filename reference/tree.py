@@ -28,7 +28,13 @@ from typing import Any
 import numpy as np
 
 from hardodt.config import INITIAL_QUANTILE_RULES, Config
-from reference.encode import InputError, decode_numeric, encode_categorical, encode_numeric
+from reference.encode import (
+    InputError,
+    SampleEncoder,
+    decode_numeric,
+    encode_categorical,
+    encode_numeric,
+)
 from reference.kernels import CATEGORICAL, INACTIVE, LEAF, NUMERIC, STAT_NAMES, run_stream
 
 __all__ = ["QuantileHoeffdingTree", "InputError"]
@@ -36,6 +42,9 @@ __all__ = ["QuantileHoeffdingTree", "InputError"]
 _KIND_NAMES = {LEAF: "leaf", INACTIVE: "inactive", NUMERIC: "numeric", CATEGORICAL: "categorical"}
 _KIND_CODES = {v: k for k, v in _KIND_NAMES.items()}
 JSON_FORMAT = "hardodt-tree"
+_ONE_TRUE = np.ones(1, np.bool_)  # read-only use: learn flags of one sample
+_ONE_FALSE = np.zeros(1, np.bool_)
+_NO_LABEL = np.zeros(1, np.int64)
 JSON_VERSION = 1
 
 
@@ -61,6 +70,8 @@ class QuantileHoeffdingTree:
             self._labels[c] = i
             self._labels[str(c)] = i
         self._k = self._constants()
+        self._sample_encoder = SampleEncoder(cfg)
+        self._no_categorical = np.zeros((1, 0), np.int64)
         self._allocate()
         self.saturated_values = 0
 
@@ -151,18 +162,25 @@ class QuantileHoeffdingTree:
         return xn, xc
 
     def _encode_dict(self, x: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-        names = self.config.attribute_names
-        missing = [a for a in names if a not in x]
-        extra = [a for a in x if a not in names]
-        if missing or extra:
+        cfg = self.config
+        names = cfg.attribute_names
+        if len(x) != len(names) or any(a not in x for a in names):
+            missing = [a for a in names if a not in x]
+            extra = [a for a in x if a not in names]
             raise InputError(f"sample attributes do not match the configuration: missing "
                              f"{missing}, unknown {extra}")
-        row = [x[a] for a in names]
         try:
-            arr = np.array([row], dtype=np.float64)
+            num = [float(x[a]) for a in cfg.numeric_attributes]
         except (TypeError, ValueError):
-            raise InputError(f"attribute values must be numbers, got {row!r}") from None
-        return self._encode_rows(arr)
+            raise InputError(f"attribute values must be numbers, got {dict(x)!r}") from None
+        values, n_out = self._sample_encoder.numeric(num)
+        self.saturated_values += n_out
+        xn = np.array([values], dtype=self._vtype)
+        if cfg.n_categorical:
+            xc = encode_categorical(cfg, [[x[a] for a in cfg.categorical_names]])
+        else:
+            xc = self._no_categorical
+        return xn, xc
 
     def label_index(self, label: Any) -> int:
         """Index of a declared class; an undeclared label raises :class:`InputError`."""
@@ -184,13 +202,13 @@ class QuantileHoeffdingTree:
     def learn_one(self, x: Mapping[str, Any], y: Any) -> QuantileHoeffdingTree:
         """Learn one sample (a dict keyed by attribute names) with label ``y``."""
         xn, xc = self._encode_dict(x)
-        self._run(xn, xc, np.array([self.label_index(y)], np.int64), np.ones(1, np.bool_))
+        self._run(xn, xc, np.array([self.label_index(y)], np.int64), _ONE_TRUE)
         return self
 
     def predict_one(self, x: Mapping[str, Any]) -> Any:
         """The majority class of the leaf ``x`` reaches."""
         xn, xc = self._encode_dict(x)
-        i = self._run(xn, xc, np.zeros(1, np.int64), np.zeros(1, np.bool_))[0]
+        i = self._run(xn, xc, _NO_LABEL, _ONE_FALSE)[0]
         self._stats[STAT_NAMES.index("samples")] -= 1  # a query is not a stream sample
         return self.config.classes[i]
 
