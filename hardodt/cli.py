@@ -29,6 +29,7 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
     (("--delta",), "delta", float, "Hoeffding confidence"),
     (("--tau",), "tau", float, "tie threshold (0: no tie rule)"),
     (("--step",), "step", float, "lambda, the quantile step"),
+    (("--step-schedule",), "step_schedule", str, "quantile steps: constant or decreasing"),
     (("--max-depth",), "max_depth", int, "deepest level (root = 0), at most 15"),
     (("--max-leaves",), "max_leaves", int, "leaves the node memories hold"),
     (("-E", "--elements"), "elements", int, "E, leaves that keep statistics"),

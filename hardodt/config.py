@@ -18,10 +18,12 @@ from typing import Any
 
 import tomli_w
 
-__all__ = ["Config", "ConfigError", "EXAMPLE_TOML", "NUMBER_MODES", "INITIAL_QUANTILE_RULES"]
+__all__ = ["Config", "ConfigError", "EXAMPLE_TOML", "NUMBER_MODES", "INITIAL_QUANTILE_RULES",
+           "STEP_SCHEDULES"]
 
 NUMBER_MODES = ("float", "fixed")
 INITIAL_QUANTILE_RULES = ("range", "centre", "first")
+STEP_SCHEDULES = ("constant", "decreasing")
 OUT_OF_RANGE_POLICIES = ("saturate", "error")
 
 #: Hard limits of the design. Each one names what would break past it.
@@ -98,6 +100,7 @@ class Config:
     delta: float = 1e-3
     tau: float = 0.05
     step: float = 0.01
+    step_schedule: str = "decreasing"
     max_depth: int = 15
     max_leaves: int = 1024
     elements: int = 1024
@@ -197,6 +200,7 @@ class Config:
             raise ConfigError(f"inherit_counts: expected true or false, got {self.inherit_counts!r}")
         for name, allowed in (("number", NUMBER_MODES),
                               ("initial_quantiles", INITIAL_QUANTILE_RULES),
+                              ("step_schedule", STEP_SCHEDULES),
                               ("out_of_range", OUT_OF_RANGE_POLICIES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {list(allowed)}")
@@ -306,6 +310,9 @@ grace_period = 200     # n_min: samples at a leaf between split trials
 delta = 0.001          # Hoeffding confidence
 tau = 0.05             # tie threshold (0 turns the tie rule off)
 step = 0.01            # lambda: quantile step size
+# "constant": every step is lambda (the paper); "decreasing": a class's first
+# samples take larger steps, max(lambda, 2^-floor(log2 n_j)). See docs/algorithm.md.
+step_schedule = "decreasing"
 max_depth = 15         # root is depth 0
 max_leaves = 1024      # node memories hold at most this many leaves
 elements = 1024        # E: leaves that keep statistics (the rest predict a fixed class)

@@ -50,6 +50,20 @@ def quality_term(mode, sum_sq, total, quality_fraction_bits):
     return sum_sq / total
 
 
+def shift_down(mode, a, shift):
+    """``a * 2^-shift``; fixed: ``a >> shift`` (floor)."""
+    if isinstance(mode, (int, np.integer)):
+        return a >> shift
+    return a * 2.0**-shift
+
+
+@overload(shift_down)
+def _shift_down(mode, a, shift):
+    if isinstance(mode, types.Integer):
+        return lambda mode, a, shift: a >> shift
+    return lambda mode, a, shift: a * 2.0**-shift
+
+
 @overload(frac_mul)
 def _frac_mul(mode, a, c, fraction_bits):
     if isinstance(mode, types.Integer):
@@ -74,6 +88,9 @@ def _quality_term(mode, sum_sq, total, quality_fraction_bits):
 
 # Node kinds.
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
+
+# Step schedules (the order of config.STEP_SCHEDULES).
+SCHEDULE_CONSTANT, SCHEDULE_DECREASING = 0, 1
 
 # Initial-quantile rules (the order of config.INITIAL_QUANTILE_RULES).
 RULE_RANGE, RULE_CENTRE, RULE_FIRST = 0, 1, 2
@@ -161,6 +178,13 @@ def _learn_leaf(mode, elem, k, stats, e, x, xc, y):
     since[e] += 1
     first = rule == RULE_FIRST and not seen[e, y]
     seen[e, y] = True
+    # "decreasing" schedule: the step is max(lambda, 2^-floor(log2 n_y)) * alpha (or 1 - alpha).
+    shift = -1
+    if k[20] == SCHEDULE_DECREASING:
+        shift = 0
+        while (cnt[e, y] >> (shift + 1)) > 0:
+            shift += 1
+    alpha, one = k[2], k[19]
     for i in range(quant.shape[1]):
         v = x[i]
         if v < lo[e, i]:
@@ -172,11 +196,21 @@ def _learn_leaf(mode, elem, k, stats, e, x, xc, y):
             if first:
                 cur = v
             elif v > cur:  # q - x < 0: move up by lambda * alpha
-                cur = cur + step_up[q]
+                st = step_up[q]
+                if shift >= 0:
+                    big = shift_down(mode, alpha[q], shift)
+                    if big > st:
+                        st = big
+                cur = cur + st
                 if cur > word_max:
                     cur = word_max
             else:  # q - x >= 0: move down by lambda * (1 - alpha)
-                cur = cur - step_down[q]
+                st = step_down[q]
+                if shift >= 0:
+                    big = shift_down(mode, one - alpha[q], shift)
+                    if big > st:
+                        st = big
+                cur = cur - st
                 if cur < word_min:
                     cur = word_min
             quant[e, i, y, q] = cur

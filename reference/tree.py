@@ -15,7 +15,7 @@ The algorithm and every choice the paper leaves open are in
 >>> model.predict_one({"a": 0.9}), model.predict_one({"a": -0.5})
 ('hi', 'lo')
 >>> model.n_leaves
-2
+3
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from hardodt.config import INITIAL_QUANTILE_RULES, Config
+from hardodt.config import INITIAL_QUANTILE_RULES, STEP_SCHEDULES, Config
 from reference.encode import (
     InputError,
     SampleEncoder,
@@ -96,7 +96,9 @@ class QuantileHoeffdingTree:
                     cfg.initial_quantiles)), np.int64(fx.tie_samples), np.int64(q),
                 np.array(cfg.categorical_values, dtype=np.int64), half,
                 np.int64(cfg.max_depth), np.int64(cfg.max_leaves),
-                np.bool_(cfg.inherit_counts))
+                np.bool_(cfg.inherit_counts),
+                np.int64(fx.one) if self._fixed else np.float64(1.0),
+                np.int64(STEP_SCHEDULES.index(cfg.step_schedule)))
 
     def _allocate(self) -> None:
         cfg = self.config

@@ -14,7 +14,7 @@ QUANT, LO, HI, CNT, N = 3, 4, 5, 0, 1
 def one_attribute(number="fixed", **kw):
     base = dict(numeric_attributes=["a"], classes=[0, 1], quantiles=1, step=0.25,
                 word_bits=10, fraction_bits=8, initial_quantiles="centre", grace_period=10**6,
-                number=number)
+                number=number, step_schedule="constant")
     base.update(kw)
     return QuantileHoeffdingTree(Config(**base))
 
@@ -35,6 +35,26 @@ def test_one_quantile_update(number):
                                                       else (-1.0, 0.5))
 
 
+@pytest.mark.parametrize("number", ["fixed", "float"])
+def test_decreasing_steps_by_hand(number):
+    # Q = 1 (alpha = 1/2), lambda = 0.25: the k-th sample of a class steps by
+    # max(0.25, 2^-floor(log2 k)) * 0.5 = 0.5, 0.25, 0.25, 0.125, 0.125, 0.125 (k = 1..6);
+    # the 4th sample equals the estimate (1.0), so it moves down.
+    m = one_attribute(number, step_schedule="decreasing", step=0.25)
+    one = 256 if number == "fixed" else 1.0
+    q = m._elem[QUANT]
+    seen = []
+    for _ in range(5):
+        m.learn_one({"a": 1.0}, 1)
+        seen.append(q[0, 0, 1, 0] / one)
+    assert seen == [0.5, 0.75, 1.0, 0.875, 1.0]
+    m.learn_one({"a": -1.0}, 1)  # 6th sample: max(0.25, 2^-2) * 0.5 down
+    assert q[0, 0, 1, 0] / one == 0.875
+    for _ in range(10):  # 16th sample: 2^-4 < lambda, so lambda * alpha = 0.125 again
+        m.learn_one({"a": -1.0}, 1)
+    assert q[0, 0, 1, 0] / one == 0.875 - 10 * 0.125
+
+
 def test_quantile_saturates_at_the_word_limit():
     # 8-bit words, 6 fraction bits: max 127 = 1.98; lambda * alpha = 0.5 * 0.5 * 64 = 16.
     m = one_attribute(step=0.5, word_bits=8, fraction_bits=6)
@@ -51,9 +71,10 @@ def test_quantile_saturates_at_the_word_limit():
 
 
 @pytest.mark.parametrize("number", ["fixed", "float"])
-def test_quantiles_converge_to_the_true_quantiles(number):
+@pytest.mark.parametrize("schedule", ["constant", "decreasing"])
+def test_quantiles_converge_to_the_true_quantiles(number, schedule):
     cfg = Config(numeric_attributes=["a"], classes=[0, 1], quantiles=3, grace_period=10**6,
-                 number=number, initial_quantiles="centre", step=0.01)
+                 number=number, initial_quantiles="centre", step=0.01, step_schedule=schedule)
     m = QuantileHoeffdingTree(cfg)
     rng = np.random.default_rng(3)
     x = rng.uniform(-1, 1, size=(60_000, 1))
