@@ -14,6 +14,7 @@ from hardodt.config import (
     INITIAL_QUANTILE_RULES,
     NUMBER_MODES,
     OUT_OF_RANGE_POLICIES,
+    STEP_SCHEDULES,
     Config,
     ConfigError,
 )
@@ -29,7 +30,8 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
     (("--delta",), "delta", float, "Hoeffding confidence"),
     (("--tau",), "tau", float, "tie threshold (0: no tie rule)"),
     (("--step",), "step", float, "lambda, the quantile step"),
-    (("--step-schedule",), "step_schedule", str, "quantile steps: constant or decreasing"),
+    (("--step-schedule",), "step_schedule", str,
+     f"quantile steps: {' or '.join(STEP_SCHEDULES)}"),
     (("--max-depth",), "max_depth", int, "deepest level (root = 0), at most 15"),
     (("--max-leaves",), "max_leaves", int, "leaves the node memories hold"),
     (("-E", "--elements"), "elements", int, "E, leaves that keep statistics"),
@@ -53,8 +55,11 @@ def _config_parent() -> argparse.ArgumentParser:
     group = parent.add_argument_group("configuration (override the --config file)")
     group.add_argument("--config", metavar="FILE", type=Path,
                        help="TOML configuration file (see `hardodt config --example`)")
+    choices = {"number": NUMBER_MODES, "initial_quantiles": INITIAL_QUANTILE_RULES,
+               "out_of_range": OUT_OF_RANGE_POLICIES, "step_schedule": STEP_SCHEDULES}
     for flags, dest, typ, help_ in _CONFIG_OPTIONS:
-        group.add_argument(*flags, dest=dest, type=typ, default=None, help=help_)
+        group.add_argument(*flags, dest=dest, type=typ, default=None, help=help_,
+                           choices=choices.get(dest))
     return parent
 
 
@@ -121,7 +126,7 @@ def _cmd_learn(args: argparse.Namespace) -> int:
           f"{cfg.n_categorical} categorical attributes, {cfg.n_classes} classes")
     print(f"learner     {fmt}, Q={cfg.quantiles}, P={cfg.split_points}, "
           f"n_min={cfg.grace_period}, delta={cfg.delta}, tau={cfg.tau}, lambda={cfg.step}, "
-          f"initial quantiles '{cfg.initial_quantiles}'")
+          f"{cfg.step_schedule} steps, initial quantiles '{cfg.initial_quantiles}'")
     print(f"accuracy    {100 * result.accuracy:.2f} % (prequential)")
     print(f"kappa       {result.kappa:.4f}")
     print(f"leaves      {result.leaves} ({st['splits']} splits in {st['split_trials']} trials)")
