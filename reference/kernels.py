@@ -239,6 +239,28 @@ def _quality(mode, left, right, g):
     return quality_term(mode, ql, sl, g) + quality_term(mode, qr, sr, g)
 
 
+@njit(cache=True, inline="always")
+def _count_below(quant, e, i, j, t):
+    """How many of class ``j``'s quantiles of attribute ``i`` lie strictly below ``t``."""
+    below = 0
+    for q in range(quant.shape[3]):
+        if quant[e, i, j, q] < t:
+            below += 1
+    return below
+
+
+@njit(cache=True, inline="always")
+def _rank(merit, attr, best_q, best_a, second_q):
+    """Fold one attribute's merit into (best, its attribute, second best); ties keep the first."""
+    if merit > best_q:
+        if best_q > second_q:
+            second_q = best_q
+        return merit, attr, second_q, True
+    if merit > second_q:
+        second_q = merit
+    return best_q, best_a, second_q, False
+
+
 @njit(cache=True)
 def _split_trial(mode, elem, k, e, best_left, best_right):
     """Evaluate every candidate of element ``e``; return ``(attr, thr, value, do_split)``.
@@ -275,24 +297,17 @@ def _split_trial(mode, elem, k, e, best_left, best_right):
         for p in range(split_pos.shape[0]):
             t = lo[e, i] + frac_mul(mode, span, split_pos[p], fbits)
             for j in range(n_cls):
-                below = 0
-                for q in range(q_count):
-                    if quant[e, i, j, q] < t:
-                        below += 1
+                below = _count_below(quant, e, i, j, t)
                 left[j] = left_count(mode, cnt[e, j] + zero, below, q_count)
                 right[j] = cnt[e, j] - left[j]
             qual = _quality(mode, left, right, g)
             if qual > a_q:
                 a_q = qual
                 a_thr = t
-        if a_q < 0:
-            continue
-        if a_q > best_q:
-            if best_a >= 0 and best_q > second_q:
-                second_q = best_q
-            best_q, best_a, best_thr = a_q, i, a_thr
-        elif a_q > second_q:
-            second_q = a_q
+        if a_q >= 0:
+            best_q, best_a, second_q, won = _rank(a_q, i, best_q, best_a, second_q)
+            if won:
+                best_thr = a_thr
     for c in range(hist.shape[1]):
         a_q = zero - 1
         a_v = 0
@@ -304,23 +319,16 @@ def _split_trial(mode, elem, k, e, best_left, best_right):
             if qual > a_q:
                 a_q = qual
                 a_v = v
-        if a_q < 0:
-            continue
-        if a_q > best_q:
-            if best_a >= 0 and best_q > second_q:
-                second_q = best_q
-            best_q, best_a, best_v = a_q, n_num + c, a_v
-        elif a_q > second_q:
-            second_q = a_q
+        if a_q >= 0:
+            best_q, best_a, second_q, won = _rank(a_q, n_num + c, best_q, best_a, second_q)
+            if won:
+                best_v = a_v
     if best_a < 0 or best_q <= null_q:
         return -1, best_thr, 0, False
     # Recompute the winner's sides (cheaper than keeping them for every candidate).
     for j in range(n_cls):
         if best_a < n_num:
-            below = 0
-            for q in range(q_count):
-                if quant[e, best_a, j, q] < best_thr:
-                    below += 1
+            below = _count_below(quant, e, best_a, j, best_thr)
             best_left[j] = left_count(mode, cnt[e, j] + zero, below, q_count)
         else:
             best_left[j] = hist[e, best_a - n_num, best_v, j]
