@@ -11,6 +11,7 @@ from typing import Any
 
 from hardodt.config import (
     EXAMPLE_TOML,
+    HOEFFDING_N,
     INITIAL_QUANTILE_RULES,
     NUMBER_MODES,
     OUT_OF_RANGE_POLICIES,
@@ -41,6 +42,8 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
     (("--count-bits",), "count_bits", int, "per-leaf sample counter width"),
     (("--initial-quantiles",), "initial_quantiles", str,
      f"initial quantiles of a new leaf: {', '.join(INITIAL_QUANTILE_RULES)}"),
+    (("--hoeffding-n",), "hoeffding_n", str,
+     f"the n of the Hoeffding test: {' or '.join(HOEFFDING_N)}"),
     (("--out-of-range",), "out_of_range", str,
      f"a value outside its declared range: {' or '.join(OUT_OF_RANGE_POLICIES)}"),
 ]
@@ -56,7 +59,8 @@ def _config_parent() -> argparse.ArgumentParser:
     group.add_argument("--config", metavar="FILE", type=Path,
                        help="TOML configuration file (see `hardodt config --example`)")
     choices = {"number": NUMBER_MODES, "initial_quantiles": INITIAL_QUANTILE_RULES,
-               "out_of_range": OUT_OF_RANGE_POLICIES, "step_schedule": STEP_SCHEDULES}
+               "out_of_range": OUT_OF_RANGE_POLICIES, "step_schedule": STEP_SCHEDULES,
+               "hoeffding_n": HOEFFDING_N}
     for flags, dest, typ, help_ in _CONFIG_OPTIONS:
         group.add_argument(*flags, dest=dest, type=typ, default=None, help=help_,
                            choices=choices.get(dest))

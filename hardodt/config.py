@@ -19,11 +19,12 @@ from typing import Any
 import tomli_w
 
 __all__ = ["Config", "ConfigError", "EXAMPLE_TOML", "NUMBER_MODES", "INITIAL_QUANTILE_RULES",
-           "STEP_SCHEDULES"]
+           "STEP_SCHEDULES", "HOEFFDING_N"]
 
 NUMBER_MODES = ("float", "fixed")
 INITIAL_QUANTILE_RULES = ("range", "centre", "first")
 STEP_SCHEDULES = ("constant", "decreasing")
+HOEFFDING_N = ("learned", "inherited")
 OUT_OF_RANGE_POLICIES = ("saturate", "error")
 
 #: Hard limits of the design. Each one names what would break past it.
@@ -110,6 +111,7 @@ class Config:
     count_bits: int = 20
     initial_quantiles: str = "range"
     inherit_counts: bool = False
+    hoeffding_n: str = "inherited"
     out_of_range: str = "saturate"
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -201,6 +203,7 @@ class Config:
         for name, allowed in (("number", NUMBER_MODES),
                               ("initial_quantiles", INITIAL_QUANTILE_RULES),
                               ("step_schedule", STEP_SCHEDULES),
+                              ("hoeffding_n", HOEFFDING_N),
                               ("out_of_range", OUT_OF_RANGE_POLICIES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {list(allowed)}")
@@ -329,6 +332,10 @@ initial_quantiles = "range"
 # New leaves start with the class counts their side had at the split (true), or
 # with none (false). See docs/algorithm.md.
 inherit_counts = false
+# The n of the Hoeffding bound and the tie rule: "inherited" starts a new leaf's
+# n at the samples its side had at the split (MOA, river); "learned" counts only
+# the samples the leaf has learned. See docs/algorithm.md.
+hoeffding_n = "inherited"
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
 """

@@ -11,8 +11,9 @@ Scales:
 - coefficients in [0, 1) (alpha levels, split-point positions): unsigned, with
   ``fraction_bits`` fraction bits, applied as ``(a * c) >> fraction_bits``;
 - the quality term: ``QUALITY_FRACTION_BITS`` fraction bits;
-- the Hoeffding constant ``K = ln(1/delta) / 2``: ``2 * QUALITY_FRACTION_BITS``
-  fraction bits, so that ``dq * dq > K * n`` compares integers of one scale.
+- the gain ``dq / n_learned`` (Gini difference): ``GAIN_FRACTION_BITS``;
+- the Hoeffding constant ``K = ln(1/delta) / 2``: ``2 * GAIN_FRACTION_BITS``
+  fraction bits, so that ``gain * gain * n > K`` compares integers of one scale.
 """
 
 from __future__ import annotations
@@ -21,11 +22,15 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-__all__ = ["FixedConstants", "FixedPointError", "QUALITY_FRACTION_BITS", "fixed_constants",
+__all__ = ["FixedConstants", "FixedPointError", "GAIN_FRACTION_BITS", "QUALITY_FRACTION_BITS",
+           "fixed_constants",
            "round_half_even", "alpha"]
 
 #: Fraction bits of the quality term ``sum L_j^2/|L| + sum R_j^2/|R|``.
 QUALITY_FRACTION_BITS = 8
+
+#: Fraction bits of the gain ``dq / n_learned``: ``(dq << 8) // n_learned``.
+GAIN_FRACTION_BITS = 2 * QUALITY_FRACTION_BITS
 
 
 class FixedPointError(ValueError):
@@ -63,7 +68,7 @@ class FixedConstants:
     alpha: tuple[int, ...]  # alpha_k
     split_position: tuple[int, ...]  # p / (P + 1), p = 1..P
     quality_fraction_bits: int
-    hoeffding_k: int  # ln(1/delta)/2 with 2*QUALITY_FRACTION_BITS fraction bits
+    hoeffding_k: int  # ln(1/delta)/2 with 2*GAIN_FRACTION_BITS fraction bits
     tie_samples: int  # split on a tie when n > tie_samples; -1: no tie rule (tau = 0)
     count_max: int  # 2**count_bits - 1
 
@@ -111,7 +116,7 @@ def fixed_constants(cfg) -> FixedConstants:
         split_position=tuple(round_half_even(Fraction(p, cfg.split_points + 1) * scale)
                              for p in range(1, cfg.split_points + 1)),
         quality_fraction_bits=qf,
-        hoeffding_k=round_half_even(k * (1 << (2 * qf))),
+        hoeffding_k=round_half_even(k * (1 << (2 * GAIN_FRACTION_BITS))),
         tie_samples=tie_samples(cfg.delta, cfg.tau),
         count_max=(1 << cfg.count_bits) - 1,
     )

@@ -131,13 +131,13 @@ def _predict_leaf(tree, elem, node):
     if kind[node] == INACTIVE:
         return cls[node]
     e = node_elem[node]
-    cnt, n = elem[0], elem[1]
-    if n[e] == 0:
-        return cls[node]
+    cnt = elem[0]
     best = 0
     for j in range(1, cnt.shape[1]):
         if cnt[e, j] > cnt[e, best]:
             best = j
+    if cnt[e, best] == 0:  # nothing learned yet: the majority of the side at the split
+        return cls[node]
     return best
 
 
@@ -279,9 +279,11 @@ def _split_trial(mode, elem, k, e, best_left, best_right):
 
     nn = n[e]
     ssq = 0
+    learned = 0  # the samples behind the statistics (n may include inherited ones)
     for j in range(n_cls):
         ssq += cnt[e, j] * cnt[e, j]
-    null_q = quality_term(mode, ssq + zero, nn + zero, g)  # the "no split" candidate
+        learned += cnt[e, j]
+    null_q = quality_term(mode, ssq + zero, learned + zero, g)  # the "no split" candidate
 
     best_a = -1
     best_q = zero - 1
@@ -333,19 +335,20 @@ def _split_trial(mode, elem, k, e, best_left, best_right):
         else:
             best_left[j] = hist[e, best_a - n_num, best_v, j]
         best_right[j] = cnt[e, j] - best_left[j]
-    return best_a, best_thr, best_v, hoeffding_split(best_q - second_q, nn, hk, tie_n)
+    gain = quality_term(mode, best_q - second_q, learned + zero, g)  # Gini difference
+    return best_a, best_thr, best_v, hoeffding_split(gain, nn, hk, tie_n)
 
 
 @njit(cache=True)
-def hoeffding_split(dq, n, hk, tie_n):
-    """The square-root-free Hoeffding test: ``dq^2 > K n``, or a tie once ``n > tie_n``.
+def hoeffding_split(gain, n, hk, tie_n):
+    """The square-root-free Hoeffding test: ``gain^2 n > K``, or a tie once ``n > tie_n``.
 
-    ``dq`` is the quality difference of the best and second-best candidates
-    (``n`` times the Gini difference), ``hk`` is ``K = R^2 ln(1/delta) / 2`` (in
-    fixed mode with twice the quality's fraction bits), ``tie_n`` is
-    ``floor(K / tau^2)`` or -1 for no tie rule.
+    ``gain`` is the Gini difference of the best and second-best candidates (fixed:
+    with ``GAIN_FRACTION_BITS``), ``hk`` is ``K = R^2 ln(1/delta) / 2`` (fixed:
+    with twice those fraction bits), ``tie_n`` is ``floor(K / tau^2)`` or -1 for
+    no tie rule. ``gain > sqrt(K / n)`` squared is ``gain^2 n > K``.
     """
-    return dq * dq > hk * n or (tie_n >= 0 and n > tie_n)
+    return gain * gain * n > hk or (tie_n >= 0 and n > tie_n)
 
 
 @njit(cache=True)
@@ -396,17 +399,19 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
         n_elem[other] = -1
         kind[other] = INACTIVE
         stats[S_INACTIVE_LEAVES] += 1
-    inherit = k[18]
+    inherit, inherit_n = k[18], k[21]
     for child, side, c_lo, c_hi in ((c_l, side_l, lo_l, hi_l), (c_r, side_r, lo_r, hi_r)):
         if kind[child] != LEAF:
             continue
         ce = n_elem[child]
         _init_element(mode, elem, k, ce, c_lo, c_hi)
-        if inherit:  # start from the side's estimated class counts (MOA, StreamDM, river)
+        if inherit or inherit_n:  # the side's estimated class counts (MOA, StreamDM, river)
             total = 0
             for j in range(side.shape[0]):
-                cnt[ce, j] = int(side[j]) if child == c_l else cnt_parent[j] - int(side_l[j])
-                total += cnt[ce, j]
+                c = int(side[j]) if child == c_l else cnt_parent[j] - int(side_l[j])
+                if inherit:
+                    cnt[ce, j] = c
+                total += c
             n[ce] = total
     if attr < n_num:
         kind[node] = NUMERIC

@@ -98,7 +98,8 @@ class QuantileHoeffdingTree:
                 np.int64(cfg.max_depth), np.int64(cfg.max_leaves),
                 np.bool_(cfg.inherit_counts),
                 np.int64(fx.one) if self._fixed else np.float64(1.0),
-                np.int64(STEP_SCHEDULES.index(cfg.step_schedule)))
+                np.int64(STEP_SCHEDULES.index(cfg.step_schedule)),
+                np.bool_(cfg.hoeffding_n == "inherited"))
 
     def _allocate(self) -> None:
         cfg = self.config

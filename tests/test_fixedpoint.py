@@ -23,9 +23,10 @@ def test_split_positions_round_half_even():
 
 
 def test_hoeffding_constants_by_hand():
-    # K = ln(1000) / 2 = 3.4538776..., * 2^16 = 226353.32 -> 226353; K / 0.05^2 = 1381.55.
+    # K = ln(1000) / 2 = 3.45387763949..., * 2^32 = 14834291506.4 -> 14834291506;
+    # K / 0.05^2 = 1381.55.
     c = fixed_constants(Config())
-    assert c.hoeffding_k == 226353
+    assert c.hoeffding_k == 14834291506
     assert c.tie_samples == 1381
     assert tie_samples(1e-3, 0.0) == -1
 

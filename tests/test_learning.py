@@ -136,15 +136,18 @@ def test_left_count_rounds_down_to_a_quantile():
 
 
 def test_hoeffding_test_on_both_sides_of_the_bound():
-    k = math.log(1000) / 2  # K n = 690.78 at n = 200: sqrt = 26.2826
-    assert not hoeffding_split(26.28, 200, k, -1)
-    assert hoeffding_split(26.29, 200, k, -1)
+    # n = 200: the bound is sqrt(K / n) = sqrt(3.45388 / 200) = 0.131413 (dq = 26.2826)
+    k = math.log(1000) / 2
+    assert not hoeffding_split(26.28 / 200, 200, k, -1)
+    assert hoeffding_split(26.29 / 200, 200, k, -1)
     # tie rule: n > floor(K / tau^2) = 1381
     assert not hoeffding_split(0.0, 1381, k, 1381)
     assert hoeffding_split(0.0, 1382, k, 1381)
-    # fixed: dq in 2^-8 units, K with 16 fraction bits (226353)
-    assert not hoeffding_split(int(26.28 * 256), 200, 226353, -1)
-    assert hoeffding_split(int(26.29 * 256) + 1, 200, 226353, -1)
+    # fixed: dq with 8 fraction bits, gain = (dq << 8) // n with 16, K with 32 (14834291506)
+    # dq = 26.28 -> 6727 -> gain 8610: 8610^2 * 200 = 14,826,420,000 < K
+    # dq = 26.293 -> 6731 -> gain 8615: 8615^2 * 200 = 14,843,645,000 > K
+    assert not hoeffding_split((6727 << 8) // 200, 200, 14834291506, -1)
+    assert hoeffding_split((6731 << 8) // 200, 200, 14834291506, -1)
 
 
 def threshold_stream(n=4000, seed=0):
@@ -156,25 +159,32 @@ def threshold_stream(n=4000, seed=0):
 
 @pytest.mark.parametrize("number", ["fixed", "float"])
 @pytest.mark.parametrize("rule", ["range", "centre", "first"])
-def test_a_split_and_the_childrens_reset(number, rule):
+@pytest.mark.parametrize("hoeffding_n", ["inherited", "learned"])
+def test_a_split_and_the_childrens_reset(number, rule, hoeffding_n):
     cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=100, number=number,
-                 initial_quantiles=rule, max_depth=1)
+                 initial_quantiles=rule, max_depth=1, hoeffding_n=hoeffding_n)
     m = QuantileHoeffdingTree(cfg)
     x, y = threshold_stream()
     # learn until the first split, one sample at a time
     for i in range(len(y)):
+        parent_n = m._elem[N][0] + 1
         m.partial_fit(x[i:i + 1], y[i:i + 1])
         if m.n_leaves == 2:
             break
     assert m.n_leaves == 2
     root = m.nodes()[0]
+    children_n = [m._elem[N][m._tree[4][root[s]]] for s in ("left", "right")]
+    if hoeffding_n == "learned":
+        assert children_n == [0, 0]
+    else:  # the sides' estimated counts, which add up to the parent's
+        assert sum(children_n) == parent_n and min(children_n) > 0
     assert root["kind"] == "numeric" and root["attribute"] == "x0"
     assert abs(root["threshold_value"] - 0.3) < 0.25
     one = cfg.fixed.one if number == "fixed" else 1.0
     thr = m._tree[3][0]
     for child in (root["left"], root["right"]):
         e = m._tree[4][child]
-        assert m._elem[N][e] == 0 and m._elem[CNT][e].sum() == 0
+        assert m._elem[CNT][e].sum() == 0
         assert (m._elem[HI][e] < m._elem[LO][e]).all()  # min/max empty
         q = m._elem[QUANT][e, 0]  # quantiles of the split attribute
         if rule != "centre":
