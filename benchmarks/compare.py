@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hardodt import QuantileHoeffdingTree
+from hardodt import Config, QuantileHoeffdingTree
 from hardodt.evaluate import prequential, warm_up
 from hardodt.streams import GENERATORS, bundled_electricity, generate
 
@@ -72,17 +72,22 @@ def run_skmultiflow(stream, python: str) -> dict | None:
     return json.loads(proc.stdout)
 
 
-def run_hardodt(stream, number: str, q: int, rule: str) -> dict:
-    cfg = stream.config(number=number, quantiles=q, initial_quantiles=rule, **SETTINGS)
+def _config(stream, number: str, q: int, rule: str | None):
+    extra = {"initial_quantiles": rule} if rule else {}
+    return stream.config(number=number, quantiles=q, **extra, **SETTINGS)
+
+
+def run_hardodt(stream, number: str, q: int, rule: str | None) -> dict:
+    cfg = _config(stream, number, q, rule)
     warm_up(cfg)
     r = prequential(QuantileHoeffdingTree(cfg), stream)
     return {"accuracy": r.accuracy, "samples_per_s": r.samples_per_s, "leaves": r.leaves,
             "depth": r.depth}
 
 
-def run_hardodt_learn_one(stream, number: str, q: int, rule: str) -> dict:
+def run_hardodt_learn_one(stream, number: str, q: int, rule: str | None) -> dict:
     """The per-sample Python API (``predict_one`` then ``learn_one``), for comparison."""
-    cfg = stream.config(number=number, quantiles=q, initial_quantiles=rule, **SETTINGS)
+    cfg = _config(stream, number, q, rule)
     model = QuantileHoeffdingTree(cfg)
     xs = stream.dicts()
     ys = stream.labels.tolist()
@@ -116,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--quantiles", default="2,4,8,16,32", help="comma list of Q")
     ap.add_argument("--speed-q", type=int, default=8, help="Q of the speed comparison")
-    ap.add_argument("--initial-quantiles", default="range")
+    ap.add_argument("--initial-quantiles", default=None,
+                    help="initial-quantile rule (default: the configuration's)")
     ap.add_argument("--skmultiflow", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--learn-one", action=argparse.BooleanOptionalAction, default=True,
                     help="also time the per-sample API on Electricity")
@@ -129,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     skm = skmultiflow_python(args.skmultiflow)
     results: dict = {"date": date.today().isoformat(), "machine": platform.platform(),
                      "python": platform.python_version(), "processor": platform.machine(),
-                     "settings": SETTINGS, "initial_quantiles": args.initial_quantiles,
+                     "settings": SETTINGS,
+                     "initial_quantiles": args.initial_quantiles or Config().initial_quantiles,
                      "streams": {}}
     for name in args.streams.split(","):
         stream = load(name, args.samples, args.seed)

@@ -109,7 +109,7 @@ class Config:
     word_bits: int = 32
     fraction_bits: int = 30
     count_bits: int = 20
-    initial_quantiles: str = "range"
+    initial_quantiles: str = "first"
     inherit_counts: bool = False
     hoeffding_n: str = "inherited"
     out_of_range: str = "saturate"
@@ -328,7 +328,7 @@ count_bits = 20        # width of the per-leaf sample counters (saturate, see do
 # Initial quantiles of a new leaf: "range" (spread over the range the leaf
 # inherits), "centre" (all at the range's middle) or "first" (the first sample
 # of each class). See docs/algorithm.md.
-initial_quantiles = "range"
+initial_quantiles = "first"
 # New leaves start with the class counts their side had at the split (true), or
 # with none (false). See docs/algorithm.md.
 inherit_counts = false
