@@ -10,7 +10,7 @@ grouped in three tuples:
   handed out).
 ``elem``: per element ``cnt[E, L]``, ``n[E]``, ``since[E]``, ``quant[E, N, L, Q]``,
   ``lo[E, N]``, ``hi[E, N]``, ``hist[E, C, V, L]``, ``seen[E, L]``.
-``k``: constants, see :func:`reference.tree.QuantileHoeffdingTree._constants`.
+``k``: constants, named by ``CONSTANT_NAMES``.
 """
 
 from __future__ import annotations
@@ -86,6 +86,37 @@ def _quality_term(mode, sum_sq, total, quality_fraction_bits):
     return lambda mode, sum_sq, total, quality_fraction_bits: sum_sq / total
 
 
+# The constants tuple ``k``: its fields, in order (built by
+# ``reference.tree.QuantileHoeffdingTree._constants``).
+CONSTANT_NAMES = (
+    "step_up",
+    "step_down",
+    "alpha",
+    "split_position",
+    "fraction_bits",
+    "word_min",
+    "word_max",
+    "quality_fraction_bits",
+    "hoeffding_k",
+    "count_max",
+    "grace_period",
+    "initial_quantiles",
+    "tie_samples",
+    "quantiles",
+    "categorical_values",
+    "half",
+    "max_depth",
+    "max_leaves",
+    "inherit_counts",
+    "one",
+    "step_schedule",
+    "inherit_n",
+)
+(C_STEP_UP, C_STEP_DOWN, C_ALPHA, C_SPLIT_POSITION, C_FRACTION_BITS, C_WORD_MIN, C_WORD_MAX,
+ C_QUALITY_FRACTION_BITS, C_HOEFFDING_K, C_COUNT_MAX, C_GRACE_PERIOD, C_INITIAL_QUANTILES,
+ C_TIE_SAMPLES, C_QUANTILES, C_CATEGORICAL_VALUES, C_HALF, C_MAX_DEPTH, C_MAX_LEAVES,
+ C_INHERIT_COUNTS, C_ONE, C_STEP_SCHEDULE, C_INHERIT_N) = range(len(CONSTANT_NAMES))
+
 # Node kinds.
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
 
@@ -145,7 +176,8 @@ def _predict_leaf(tree, elem, node):
 def _init_element(mode, elem, k, e, range_lo, range_hi):
     """Empty the statistics of element ``e``; seed its quantiles from ``[range_lo, range_hi]``."""
     cnt, n, since, quant, lo, hi, hist, seen = elem
-    alpha, rule, fbits, word_min, word_max, half = k[2], k[11], k[4], k[5], k[6], k[15]
+    alpha, rule, fbits = k[C_ALPHA], k[C_INITIAL_QUANTILES], k[C_FRACTION_BITS]
+    word_min, word_max, half = k[C_WORD_MIN], k[C_WORD_MAX], k[C_HALF]
     cnt[e, :] = 0
     n[e] = 0
     since[e] = 0
@@ -167,8 +199,9 @@ def _init_element(mode, elem, k, e, range_lo, range_hi):
 def _learn_leaf(mode, elem, k, stats, e, x, xc, y):
     """Update element ``e`` with one sample; return True when a split trial is due."""
     cnt, n, since, quant, lo, hi, hist, seen = elem
-    step_up, step_down, rule, word_min, word_max, count_max, grace = (
-        k[0], k[1], k[11], k[5], k[6], k[9], k[10])
+    step_up, step_down, rule = k[C_STEP_UP], k[C_STEP_DOWN], k[C_INITIAL_QUANTILES]
+    word_min, word_max = k[C_WORD_MIN], k[C_WORD_MAX]
+    count_max, grace = k[C_COUNT_MAX], k[C_GRACE_PERIOD]
     if n[e] >= count_max:
         stats[S_FROZEN] += 1
         return False
@@ -180,11 +213,11 @@ def _learn_leaf(mode, elem, k, stats, e, x, xc, y):
     seen[e, y] = True
     # "decreasing" schedule: the step is max(lambda, 2^-floor(log2 n_y)) * alpha (or 1 - alpha).
     shift = -1
-    if k[20] == SCHEDULE_DECREASING:
+    if k[C_STEP_SCHEDULE] == SCHEDULE_DECREASING:
         shift = 0
         while (cnt[e, y] >> (shift + 1)) > 0:
             shift += 1
-    alpha, one = k[2], k[19]
+    alpha, one = k[C_ALPHA], k[C_ONE]
     for i in range(quant.shape[1]):
         v = x[i]
         if v < lo[e, i]:
@@ -269,10 +302,11 @@ def _split_trial(mode, elem, k, e, best_left, best_right):
     and ``best_right`` receive the class counts of the chosen candidate's sides.
     """
     cnt, n, since, quant, lo, hi, hist, seen = elem
-    split_pos, fbits, g, hk, tie_n, q_count = k[3], k[4], k[7], k[8], k[12], k[13]
+    split_pos, fbits, q_count = k[C_SPLIT_POSITION], k[C_FRACTION_BITS], k[C_QUANTILES]
+    g, hk, tie_n = k[C_QUALITY_FRACTION_BITS], k[C_HOEFFDING_K], k[C_TIE_SAMPLES]
     n_num = quant.shape[1]
     n_cls = cnt.shape[1]
-    vals = k[14]
+    vals = k[C_CATEGORICAL_VALUES]
     zero = mode * 0  # a value of the mode's type
     left = np.zeros_like(best_left)
     right = np.zeros_like(best_left)
@@ -399,7 +433,7 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
         n_elem[other] = -1
         kind[other] = INACTIVE
         stats[S_INACTIVE_LEAVES] += 1
-    inherit, inherit_n = k[18], k[21]
+    inherit, inherit_n = k[C_INHERIT_COUNTS], k[C_INHERIT_N]
     for child, side, c_lo, c_hi in ((c_l, side_l, lo_l, hi_l), (c_r, side_r, lo_r, hi_r)):
         if kind[child] != LEAF:
             continue
@@ -430,7 +464,7 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
 def run_stream(mode, tree, elem, k, stats, x, xc, y, learn, pred):
     """Prequential loop: for each sample predict into ``pred``, then learn if ``learn``."""
     kind, depth, top = tree[0], tree[8], tree[9]
-    max_depth, max_leaves = k[16], k[17]
+    max_depth, max_leaves = k[C_MAX_DEPTH], k[C_MAX_LEAVES]
     n_cls = elem[0].shape[1]
     side_l = np.zeros_like(elem[3][0, 0, :, 0])  # class counts in the mode's type
     side_r = np.zeros_like(side_l)

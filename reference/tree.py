@@ -35,7 +35,15 @@ from reference.encode import (
     encode_categorical,
     encode_numeric,
 )
-from reference.kernels import CATEGORICAL, INACTIVE, LEAF, NUMERIC, STAT_NAMES, run_stream
+from reference.kernels import (
+    CATEGORICAL,
+    CONSTANT_NAMES,
+    INACTIVE,
+    LEAF,
+    NUMERIC,
+    STAT_NAMES,
+    run_stream,
+)
 
 __all__ = ["QuantileHoeffdingTree", "InputError"]
 
@@ -90,21 +98,28 @@ class QuantileHoeffdingTree:
             pos = np.arange(1, p + 1, dtype=np.float64) / (p + 1)
             word_min, word_max = np.float64(-np.inf), np.float64(np.inf)
             hk, half = np.float64(np.log(1.0 / cfg.delta) / 2.0), np.float64(0.5)
-        return (up, down, alpha, pos, np.int64(cfg.fraction_bits), word_min, word_max,
-                np.int64(fx.quality_fraction_bits), hk, np.int64(fx.count_max),
-                np.int64(cfg.grace_period), np.int64(INITIAL_QUANTILE_RULES.index(
-                    cfg.initial_quantiles)), np.int64(fx.tie_samples), np.int64(q),
-                np.array(cfg.categorical_values, dtype=np.int64), half,
-                np.int64(cfg.max_depth), np.int64(cfg.max_leaves),
-                np.bool_(cfg.inherit_counts),
-                np.int64(fx.one) if self._fixed else np.float64(1.0),
-                np.int64(STEP_SCHEDULES.index(cfg.step_schedule)),
-                np.bool_(cfg.hoeffding_n == "inherited"))
+        values = {
+            "step_up": up, "step_down": down, "alpha": alpha, "split_position": pos,
+            "fraction_bits": np.int64(cfg.fraction_bits), "word_min": word_min,
+            "word_max": word_max, "quality_fraction_bits": np.int64(fx.quality_fraction_bits),
+            "hoeffding_k": hk, "count_max": np.int64(fx.count_max),
+            "grace_period": np.int64(cfg.grace_period),
+            "initial_quantiles": np.int64(INITIAL_QUANTILE_RULES.index(cfg.initial_quantiles)),
+            "tie_samples": np.int64(fx.tie_samples), "quantiles": np.int64(q),
+            "categorical_values": np.array(cfg.categorical_values, dtype=np.int64),
+            "half": half, "max_depth": np.int64(cfg.max_depth),
+            "max_leaves": np.int64(cfg.max_leaves), "inherit_counts": np.bool_(cfg.inherit_counts),
+            "one": np.int64(fx.one) if self._fixed else np.float64(1.0),
+            "step_schedule": np.int64(STEP_SCHEDULES.index(cfg.step_schedule)),
+            "inherit_n": np.bool_(cfg.hoeffding_n == "inherited"),
+        }
+        return tuple(values[name] for name in CONSTANT_NAMES)
 
     def _allocate(self) -> None:
         cfg = self.config
         m = 2 * cfg.leaf_capacity - 1
-        e, n, c, cl, q = cfg.element_capacity, cfg.n_numeric, cfg.n_categorical, cfg.n_classes, cfg.quantiles
+        e, n, c = cfg.element_capacity, cfg.n_numeric, cfg.n_categorical
+        cl, q = cfg.n_classes, cfg.quantiles
         vmax = max(cfg.categorical_values, default=1)
         self._tree = (
             np.zeros(m, np.int8),  # kind
