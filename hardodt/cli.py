@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from hardodt.config import (
     STEP_SCHEDULES,
     Config,
     ConfigError,
+    read_toml_fields,
 )
 from hardodt.streams import GENERATORS, CSVError, bundled_electricity, generate, read_csv
 
@@ -69,17 +69,7 @@ def _config_parent() -> argparse.ArgumentParser:
 
 def _declared(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     """The fields the --config file sets, and those the command line sets."""
-    declared: dict[str, Any] = {}
-    if args.config is not None:
-        try:
-            declared = tomllib.loads(args.config.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{args.config}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{args.config}: not valid TOML: {exc}") from None
-        unknown = set(declared) - set(Config().to_dict())
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown field(s) {sorted(unknown)}")
+    declared = read_toml_fields(args.config) if args.config is not None else {}
     overrides = {dest: getattr(args, dest) for _f, dest, _t, _h in _CONFIG_OPTIONS
                  if getattr(args, dest) is not None}
     return declared, overrides

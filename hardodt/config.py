@@ -18,8 +18,8 @@ from typing import Any
 
 import tomli_w
 
-__all__ = ["Config", "ConfigError", "EXAMPLE_TOML", "NUMBER_MODES", "INITIAL_QUANTILE_RULES",
-           "STEP_SCHEDULES", "HOEFFDING_N"]
+__all__ = ["Config", "ConfigError", "EXAMPLE_TOML", "HOEFFDING_N", "INITIAL_QUANTILE_RULES",
+           "NUMBER_MODES", "STEP_SCHEDULES", "read_toml_fields"]
 
 NUMBER_MODES = ("float", "fixed")
 INITIAL_QUANTILE_RULES = ("range", "centre", "first")
@@ -280,14 +280,23 @@ class Config:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Config:
-        path = Path(path)
-        try:
-            data = tomllib.loads(path.read_text())
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_toml_fields(path), source=str(path))
+
+
+def read_toml_fields(path: str | Path) -> dict[str, Any]:
+    """The fields a TOML configuration file sets, unvalidated but with no unknown key."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(data) - _FIELD_NAMES
+    if unknown:
+        raise ConfigError(f"{path}: unknown field(s) {sorted(unknown)}; "
+                          f"known fields are {sorted(_FIELD_NAMES)}")
+    return data
 
 
 _FIELD_NAMES = {f.name for f in fields(Config) if not f.name.startswith("_")}

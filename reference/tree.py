@@ -214,7 +214,16 @@ class QuantileHoeffdingTree:
                              f"(classes = {list(self.config.classes)})") from None
 
     def _label_indices(self, y: Iterable) -> np.ndarray:
-        return np.array([self.label_index(v) for v in y], dtype=np.int64)
+        """Class indices of labels; each distinct label is looked up once."""
+        arr = np.asarray(list(y) if not isinstance(y, np.ndarray) else y)
+        if arr.size == 0:
+            return np.zeros(0, np.int64)
+        try:
+            uniques, inverse = np.unique(arr, return_inverse=True)
+        except TypeError:  # labels of mixed types: look each one up
+            return np.array([self.label_index(v) for v in arr.tolist()], dtype=np.int64)
+        table = np.array([self.label_index(u) for u in uniques], dtype=np.int64)
+        return table[inverse.reshape(-1)]
 
     # -- river-style API -----------------------------------------------------------
     def learn_one(self, x: Mapping[str, Any], y: Any) -> QuantileHoeffdingTree:
@@ -255,11 +264,21 @@ class QuantileHoeffdingTree:
     def prequential(self, X, y, *, first_row: int = 0) -> np.ndarray:
         """Test-then-train over a batch: class indices predicted before each sample is learned."""
         xn, xc = self._encode_rows(X, first_row=first_row)
-        yi = y if isinstance(y, np.ndarray) and y.dtype == np.int64 else self._label_indices(y)
+        yi = self._label_indices(y)
+        if yi.shape[0] != xn.shape[0]:
+            raise InputError(f"{xn.shape[0]} samples but {yi.shape[0]} labels")
         return self._run(xn, xc, yi, np.ones(xn.shape[0], np.bool_))
 
     def prequential_encoded(self, xn: np.ndarray, xc: np.ndarray, yi: np.ndarray) -> np.ndarray:
-        """Test-then-train on already encoded samples (see :mod:`reference.encode`)."""
+        """Test-then-train on already encoded samples (see :mod:`reference.encode`).
+
+        ``yi`` are class indices; they are checked, since the compiled kernel is not.
+        """
+        if yi.size and (yi.min() < 0 or yi.max() >= self.config.n_classes):
+            raise InputError(f"class indices must be in 0..{self.config.n_classes - 1}")
+        if not (xn.shape[0] == xc.shape[0] == yi.shape[0]):
+            raise InputError(f"{xn.shape[0]} numeric rows, {xc.shape[0]} categorical rows and "
+                             f"{yi.shape[0]} labels")
         return self._run(xn, xc, yi, np.ones(xn.shape[0], np.bool_))
 
     # -- inspection ----------------------------------------------------------------

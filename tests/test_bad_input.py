@@ -125,3 +125,14 @@ def test_config_declaring_other_attributes_than_the_stream(tmp_path):
     s = read_csv(write(tmp_path, "a,y\n1,0\n2,1\n"), "y")
     with pytest.raises(ConfigError, match=r"numeric_attributes: the configuration declares"):
         s.config({"numeric_attributes": ["a", "b"]})
+
+
+def test_integer_labels_are_checked_like_any_label():
+    m = model(classes=[0, 1])
+    with pytest.raises(InputError, match="label 5 is not a declared class"):
+        m.prequential([[1, 0.5, 0], [1, 0.5, 0]], np.array([0, 5]))
+    with pytest.raises(InputError, match="2 samples but 1 labels"):
+        m.prequential([[1, 0.5, 0], [1, 0.5, 0]], np.array([0]))
+    with pytest.raises(InputError, match="class indices must be in 0..1"):
+        m.prequential_encoded(np.zeros((1, 2), np.int64), np.zeros((1, 1), np.int64),
+                              np.array([2]))
