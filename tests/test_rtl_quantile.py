@@ -1,0 +1,82 @@
+"""The quantile update unit agrees with the golden model on every bit (Amaranth simulator)."""
+
+import numpy as np
+import pytest
+from amaranth.sim import Simulator
+
+from hardodt import Config, ConfigError, QuantileHoeffdingTree
+from reference.kernels import _learn_leaf
+from rtl import QuantileStep
+
+QUANT, CNT, N = 3, 0, 1
+
+
+def golden_step(model, q, x, count, first):
+    """Run the golden model's learning step on element 0, class 0, with this state."""
+    e = model._elem
+    e[QUANT][0, 0, 0] = q
+    e[CNT][0, 0] = count - 1  # _learn_leaf counts the sample
+    e[N][0] = count - 1
+    e[7][0, 0] = not first  # "class seen" status bit
+    stats = np.zeros(16, np.int64)
+    _learn_leaf(model._mode, e, model._k, stats, 0, np.array([x], np.int64),
+                np.zeros(0, np.int64), 0)
+    return e[QUANT][0, 0, 0].tolist()
+
+
+CASES = [
+    dict(),
+    dict(step_schedule="constant"),
+    dict(quantiles=1, word_bits=16, fraction_bits=14),
+    dict(quantiles=5, word_bits=12, fraction_bits=10, step=0.05, initial_quantiles="first"),
+    dict(quantiles=8, word_bits=8, fraction_bits=6, step=0.5, step_schedule="constant"),
+]
+
+
+@pytest.mark.parametrize("fields", CASES)
+def test_quantile_step_matches_the_golden_model(fields):
+    cfg = Config(numeric_attributes=1, classes=2, grace_period=2**19, **fields)
+    fx = cfg.fixed
+    model = QuantileHoeffdingTree(cfg)
+    dut = QuantileStep(cfg)
+    rng = np.random.default_rng(sum(map(ord, repr(fields))))
+    vectors = []
+    for _ in range(150):
+        q = rng.integers(fx.word_min, fx.word_max + 1, size=cfg.quantiles)
+        if rng.random() < 0.2:  # estimates near the edges, to exercise saturation
+            q = np.where(rng.random(cfg.quantiles) < 0.5, fx.word_max - q % 8, fx.word_min + q % 8)
+        x = int(rng.integers(-fx.one, fx.one + 1))
+        if rng.random() < 0.1:
+            x = int(q[0])  # equal: the estimate moves down
+        count = int(rng.choice([1, 2, 3, 7, 8, 100, 129, 2**cfg.count_bits - 1]))
+        first = cfg.initial_quantiles == "first" and rng.random() < 0.2
+        vectors.append((q.tolist(), x, count, first))
+
+    got = []
+
+    async def bench(ctx):
+        for q, x, count, first in vectors:
+            for k, v in enumerate(q):
+                ctx.set(dut.q[k], v)
+            ctx.set(dut.x, x)
+            ctx.set(dut.count, count)
+            ctx.set(dut.first, first)
+            got.append([ctx.get(dut.q_next[k]) for k in range(cfg.quantiles)])
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    for (q, x, count, first), hw in zip(vectors, got, strict=True):
+        assert hw == golden_step(model, np.array(q), x, count, first), (q, x, count, first)
+
+
+def test_verilog_is_generated():
+    from amaranth.back import verilog
+
+    text = verilog.convert(QuantileStep(Config(quantiles=4)), name="quantile_step")
+    assert "module quantile_step" in text and "q_next" in text
+
+
+def test_float_configuration_is_refused():
+    with pytest.raises(ConfigError, match="number = 'fixed'"):
+        QuantileStep(Config(number="float"))
