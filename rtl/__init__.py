@@ -5,5 +5,6 @@ specification. Users import through :mod:`hardodt`.
 """
 
 from rtl.quantile import QuantileStep
+from rtl.quantile_learner import QuantileLearner, quantile_sample_layout
 
-__all__ = ["QuantileStep"]
+__all__ = ["QuantileLearner", "QuantileStep", "quantile_sample_layout"]
