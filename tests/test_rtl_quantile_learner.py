@@ -8,20 +8,9 @@ import numpy as np
 import pytest
 from amaranth.sim import Simulator
 
-from hardodt import Config, QuantileHoeffdingTree
-from reference.kernels import _learn_leaf
+from hardodt import Config
+from reference.units import GoldenQuantileStep
 from rtl.quantile_learner import QuantileLearner
-
-
-def golden_step(model, q, x, count, first):
-    e = model._elem
-    e[3][0, 0, 0] = q
-    e[0][0, 0] = count - 1
-    e[1][0] = count - 1
-    e[7][0, 0] = not first
-    _learn_leaf(model._mode, e, model._k, np.zeros(16, np.int64), 0,
-                np.array([x], np.int64), np.zeros(0, np.int64), 0)
-    return e[3][0, 0, 0].tolist()
 
 
 @pytest.mark.parametrize(("fields", "gap_rate"), [
@@ -50,14 +39,12 @@ def test_pipeline_matches_the_golden_model(fields, gap_rate):
         samples.append((e, c, x, counts[e, c], first))
 
     # the golden model, one sample after the other
-    model = QuantileHoeffdingTree(cfg.replace(numeric_attributes=1, numeric_ranges=None,
-                                              elements=1))
+    golden = GoldenQuantileStep(cfg)
     expected = [[list(w) for w in init[i]] for i in range(cfg.n_numeric)]
     for e, c, x, count, first in samples:
         addr = e * cfg.n_classes + c
         for i in range(cfg.n_numeric):
-            expected[i][addr] = golden_step(model, np.array(expected[i][addr]), x[i], count,
-                                            first)
+            expected[i][addr] = golden(expected[i][addr], x[i], count, first)
 
     got = []
 
