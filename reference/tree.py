@@ -163,6 +163,15 @@ class QuantileHoeffdingTree:
         run_stream(self._mode, self._tree, self._elem, self._k, self._stats, xn, xc, y, learn, pred)
         return pred
 
+    def _query(self, xn: np.ndarray, xc: np.ndarray) -> np.ndarray:
+        """Class indices predicted without learning; queries are not stream samples."""
+        before = self._stats.copy()
+        n = xn.shape[0]
+        pred = self._run(xn, xc, _NO_LABEL if n == 1 else np.zeros(n, np.int64),
+                         _ONE_FALSE if n == 1 else np.zeros(n, np.bool_))
+        self._stats[:] = before
+        return pred
+
     def _encode_rows(self, X, first_row: int = 0) -> tuple[np.ndarray, np.ndarray]:
         cfg = self.config
         arr = np.asarray(X)
@@ -235,9 +244,7 @@ class QuantileHoeffdingTree:
     def predict_one(self, x: Mapping[str, Any]) -> Any:
         """The majority class of the leaf ``x`` reaches."""
         xn, xc = self._encode_dict(x)
-        i = self._run(xn, xc, _NO_LABEL, _ONE_FALSE)[0]
-        self._stats[STAT_NAMES.index("samples")] -= 1  # a query is not a stream sample
-        return self.config.classes[i]
+        return self.config.classes[self._query(xn, xc)[0]]
 
     # -- scikit-learn-style API ----------------------------------------------------
     def partial_fit(self, X, y, classes: Sequence | None = None) -> QuantileHoeffdingTree:
@@ -256,10 +263,7 @@ class QuantileHoeffdingTree:
     def predict(self, X) -> np.ndarray:
         """Predicted labels for the rows of ``X``; the model does not change."""
         xn, xc = self._encode_rows(X)
-        before = self._stats.copy()
-        idx = self._run(xn, xc, np.zeros(xn.shape[0], np.int64), np.zeros(xn.shape[0], np.bool_))
-        self._stats[:] = before
-        return np.array(self.config.classes, dtype=object)[idx]
+        return np.array(self.config.classes, dtype=object)[self._query(xn, xc)]
 
     def prequential(self, X, y, *, first_row: int = 0) -> np.ndarray:
         """Test-then-train over a batch: class indices predicted before each sample is learned."""

@@ -7,6 +7,7 @@ import pytest
 
 from hardodt import Config, QuantileHoeffdingTree
 from reference.kernels import _quality, _split_trial, hoeffding_split
+from reference.units import GoldenQuantileStep
 
 QUANT, LO, HI, CNT, N = 3, 4, 5, 0, 1
 
@@ -57,17 +58,10 @@ def test_decreasing_steps_by_hand(number):
 
 def test_quantile_saturates_at_the_word_limit():
     # 8-bit words, 6 fraction bits: max 127 = 1.98; lambda * alpha = 0.5 * 0.5 * 64 = 16.
-    m = one_attribute(step=0.5, word_bits=8, fraction_bits=6)
-    q = m._elem[QUANT]
-    q[0, 0, 0, 0] = 120
-    m._elem[HI][0, 0] = 127
-    m._elem[QUANT][0, 0, 0, 0] = 120
-    # a value above 120 is needed: the largest encodable is 1.0 = 64, so force one in.
-    from reference.kernels import _learn_leaf
-    stats = np.zeros(10, np.int64)
-    _learn_leaf(m._mode, m._elem, m._k, stats, 0, np.array([127], np.int64),
-                np.zeros(0, np.int64), 0)
-    assert q[0, 0, 0, 0] == 127  # 120 + 16 saturates
+    # Encoded inputs reach 1.0 = 64 only, so the state and the value are set directly.
+    step = GoldenQuantileStep(one_attribute(step=0.5, word_bits=8, fraction_bits=6).config)
+    assert step([120], 127, 1, False) == [127]  # 120 + 16 saturates
+    assert step([-120], -128, 1, False) == [-128]  # -120 - 16 saturates
 
 
 @pytest.mark.parametrize("number", ["fixed", "float"])
