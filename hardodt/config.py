@@ -113,6 +113,7 @@ class Config:
     inherit_counts: bool = False
     hoeffding_n: str = "inherited"
     out_of_range: str = "saturate"
+    split_delay: int = 0
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- validation -------------------------------------------------------
@@ -196,6 +197,8 @@ class Config:
                    "one node memory per level; the paper's limit")
         _check_int("max_leaves", self.max_leaves, *LIMITS["max_leaves"],
                    "node addresses are at most 16 bits")
+        _check_int("split_delay", self.split_delay, 0, 2**20,
+                   "samples between a split trial and its outcome")
         _check_int("elements", self.elements, 1, LIMITS["max_leaves"][1],
                    "at most one element per leaf")
         if not isinstance(self.inherit_counts, bool):
@@ -345,6 +348,11 @@ inherit_counts = false
 # n at the samples its side had at the split (MOA, river); "learned" counts only
 # the samples the leaf has learned. See docs/algorithm.md.
 hoeffding_n = "inherited"
+# Samples between a split trial and its outcome: a trial due at sample s sees the
+# leaf as it is after s, and its split is applied before sample s + split_delay + 1
+# (0: at once, the textbook order). The hardware evaluates trials while samples
+# keep flowing, so it needs at least its pipeline depth here. See docs/algorithm.md.
+split_delay = 0
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
 """

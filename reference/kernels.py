@@ -11,6 +11,9 @@ grouped in three tuples:
 ``elem``: per element ``cnt[E, L]``, ``n[E]``, ``since[E]``, ``quant[E, N, L, Q]``,
   ``lo[E, N]``, ``hi[E, N]``, ``hist[E, C, V, L]``, ``seen[E, L]``.
 ``k``: constants, named by ``CONSTANT_NAMES``.
+``pending``: the split trial whose outcome is not applied yet (see ``run_stream``):
+  ``info = [active, commit_at, node, attr, value, do_split]``, ``thr[1]``, and the
+  chosen candidate's class counts ``left[L]``, ``right[L]``.
 """
 
 from __future__ import annotations
@@ -111,11 +114,12 @@ CONSTANT_NAMES = (
     "one",
     "step_schedule",
     "inherit_n",
+    "split_delay",
 )
 (C_STEP_UP, C_STEP_DOWN, C_ALPHA, C_SPLIT_POSITION, C_FRACTION_BITS, C_WORD_MIN, C_WORD_MAX,
  C_QUALITY_FRACTION_BITS, C_HOEFFDING_K, C_COUNT_MAX, C_GRACE_PERIOD, C_INITIAL_QUANTILES,
  C_TIE_SAMPLES, C_QUANTILES, C_CATEGORICAL_VALUES, C_HALF, C_MAX_DEPTH, C_MAX_LEAVES,
- C_INHERIT_COUNTS, C_ONE, C_STEP_SCHEDULE, C_INHERIT_N) = range(len(CONSTANT_NAMES))
+ C_INHERIT_COUNTS, C_ONE, C_STEP_SCHEDULE, C_INHERIT_N, C_SPLIT_DELAY) = range(len(CONSTANT_NAMES))
 
 # Node kinds.
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -137,9 +141,13 @@ STAT_NAMES = (
     "trials_skipped_leaves",  # trials due when the tree had max_leaves leaves
     "trials_skipped_pure",  # trials due at a leaf that has seen one class only
     "inactive_leaves",  # children created without an element (pool empty)
+    "trials_postponed",  # trials due while another trial's outcome was pending
 )
 (S_SAMPLES, S_LEARNED, S_FROZEN, S_INACTIVE, S_TRIALS, S_SPLITS, S_SKIP_DEPTH,
- S_SKIP_LEAVES, S_SKIP_PURE, S_INACTIVE_LEAVES) = range(len(STAT_NAMES))
+ S_SKIP_LEAVES, S_SKIP_PURE, S_INACTIVE_LEAVES, S_POSTPONED) = range(len(STAT_NAMES))
+
+# Fields of ``pending[0]``.
+P_ACTIVE, P_COMMIT_AT, P_NODE, P_ATTR, P_VALUE, P_DO_SPLIT = range(6)
 
 
 @njit(cache=True, inline="always")
@@ -249,10 +257,7 @@ def _learn_leaf(mode, elem, k, stats, e, x, xc, y):
             quant[e, i, y, q] = cur
     for c in range(xc.shape[0]):
         hist[e, c, xc[c], y] += 1
-    if since[e] >= grace:
-        since[e] = 0
-        return True
-    return False
+    return since[e] >= grace
 
 
 @njit(cache=True)
@@ -403,7 +408,6 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
     n_num = lo.shape[1]
     # Ranges the children inherit, read before the parent's element is reused.
     cnt, n = elem[0], elem[1]
-    cnt_parent = cnt[e].copy()
     lo_l = lo[e].copy()
     hi_l = hi[e].copy()
     lo_r = lo_l.copy()
@@ -442,7 +446,7 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
         if inherit or inherit_n:  # the side's estimated class counts (MOA, StreamDM, river)
             total = 0
             for j in range(side.shape[0]):
-                c = int(side[j]) if child == c_l else cnt_parent[j] - int(side_l[j])
+                c = int(side[j])
                 if inherit:
                     cnt[ce, j] = c
                 total += c
@@ -461,19 +465,33 @@ def _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r):
 
 
 @njit(cache=True)
-def run_stream(mode, tree, elem, k, stats, x, xc, y, learn, pred):
-    """Prequential loop: for each sample predict into ``pred``, then learn if ``learn``."""
+def run_stream(mode, tree, elem, k, stats, pending, x, xc, y, learn, pred, apply_pending):
+    """Prequential loop: for each sample predict into ``pred``, then learn if ``learn``.
+
+    Split timing (the hardware's, in samples): a trial due at sample ``s`` sees
+    the leaf's statistics right after ``s`` is learned; its outcome is applied
+    just before sample ``s + split_delay + 1`` is routed. Until then the leaf
+    keeps predicting and learning. One trial is pending at a time: a trial that
+    falls due meanwhile is postponed (its counter is not reset, so the leaf tries
+    again at its next learned sample). ``split_delay = 0`` is the textbook order.
+    ``apply_pending`` is False for side queries, which are not stream samples.
+    """
     kind, depth, top = tree[0], tree[8], tree[9]
-    max_depth, max_leaves = k[C_MAX_DEPTH], k[C_MAX_LEAVES]
+    max_depth, max_leaves, delay = k[C_MAX_DEPTH], k[C_MAX_LEAVES], k[C_SPLIT_DELAY]
     n_cls = elem[0].shape[1]
-    side_l = np.zeros_like(elem[3][0, 0, :, 0])  # class counts in the mode's type
-    side_r = np.zeros_like(side_l)
-    cnt = elem[0]
+    info, p_thr, p_left, p_right = pending
+    cnt, since = elem[0], elem[2]
     for s in range(x.shape[0]):
+        if apply_pending and info[P_ACTIVE] != 0 and stats[S_SAMPLES] >= info[P_COMMIT_AT]:
+            info[P_ACTIVE] = 0
+            if info[P_DO_SPLIT] != 0:
+                _split(mode, tree, elem, k, stats, info[P_NODE], info[P_ATTR], p_thr[0],
+                       info[P_VALUE], p_left, p_right)
         xs = x[s]
         xcs = xc[s]
         node = _route(tree, xs, xcs)
         pred[s] = _predict_leaf(tree, elem, node)
+        clock = stats[S_SAMPLES]
         stats[S_SAMPLES] += 1
         if not learn[s]:
             continue
@@ -483,6 +501,10 @@ def run_stream(mode, tree, elem, k, stats, x, xc, y, learn, pred):
         e = tree[4][node]
         if not _learn_leaf(mode, elem, k, stats, e, xs, xcs, y[s]):
             continue
+        if info[P_ACTIVE] != 0:
+            stats[S_POSTPONED] += 1
+            continue
+        since[e] = 0
         if depth[node] >= max_depth:
             stats[S_SKIP_DEPTH] += 1
             continue
@@ -497,6 +519,18 @@ def run_stream(mode, tree, elem, k, stats, x, xc, y, learn, pred):
             stats[S_SKIP_PURE] += 1
             continue
         stats[S_TRIALS] += 1
-        attr, thr, value, do_split = _split_trial(mode, elem, k, e, side_l, side_r)
-        if do_split:
-            _split(mode, tree, elem, k, stats, node, attr, thr, value, side_l, side_r)
+        attr, thr, value, do_split = _split_trial(mode, elem, k, e, p_left, p_right)
+        info[P_ACTIVE] = 1
+        info[P_COMMIT_AT] = clock + delay + 1
+        info[P_NODE] = node
+        info[P_ATTR] = attr
+        info[P_VALUE] = value
+        info[P_DO_SPLIT] = 1 if do_split else 0
+        p_thr[0] = thr
+        if not apply_pending:  # a query cannot start a trial it will never apply
+            info[P_ACTIVE] = 0
+    if apply_pending and info[P_ACTIVE] != 0 and stats[S_SAMPLES] >= info[P_COMMIT_AT]:
+        info[P_ACTIVE] = 0  # due before the next sample: apply now, so the state is current
+        if info[P_DO_SPLIT] != 0:
+            _split(mode, tree, elem, k, stats, info[P_NODE], info[P_ATTR], p_thr[0],
+                   info[P_VALUE], p_left, p_right)

@@ -53,7 +53,7 @@ JSON_FORMAT = "hardodt-tree"
 _ONE_TRUE = np.ones(1, np.bool_)  # read-only use: learn flags of one sample
 _ONE_FALSE = np.zeros(1, np.bool_)
 _NO_LABEL = np.zeros(1, np.int64)
-JSON_VERSION = 1
+JSON_VERSION = 2  # 2: pending split trial in the state
 
 
 class QuantileHoeffdingTree:
@@ -112,6 +112,7 @@ class QuantileHoeffdingTree:
             "one": np.int64(fx.one) if self._fixed else np.float64(1.0),
             "step_schedule": np.int64(STEP_SCHEDULES.index(cfg.step_schedule)),
             "inherit_n": np.bool_(cfg.hoeffding_n == "inherited"),
+            "split_delay": np.int64(cfg.split_delay),
         }
         return tuple(values[name] for name in CONSTANT_NAMES)
 
@@ -144,6 +145,8 @@ class QuantileHoeffdingTree:
             np.zeros((e, cl), np.bool_),  # class seen ("first" rule)
         )
         self._stats = np.zeros(len(STAT_NAMES), np.int64)
+        self._pending = (np.zeros(6, np.int64), np.zeros(1, self._vtype),
+                         np.zeros(cl, self._vtype), np.zeros(cl, self._vtype))
         self._tree[4][0] = 0  # the root holds element 0
         self._reset_element(0, self._root_range())
 
@@ -160,15 +163,18 @@ class QuantileHoeffdingTree:
     # -- running -------------------------------------------------------------------
     def _run(self, xn: np.ndarray, xc: np.ndarray, y: np.ndarray, learn: np.ndarray) -> np.ndarray:
         pred = np.zeros(xn.shape[0], np.int64)
-        run_stream(self._mode, self._tree, self._elem, self._k, self._stats, xn, xc, y, learn, pred)
+        run_stream(self._mode, self._tree, self._elem, self._k, self._stats, self._pending,
+                   xn, xc, y, learn, pred, True)
         return pred
 
     def _query(self, xn: np.ndarray, xc: np.ndarray) -> np.ndarray:
         """Class indices predicted without learning; queries are not stream samples."""
         before = self._stats.copy()
         n = xn.shape[0]
-        pred = self._run(xn, xc, _NO_LABEL if n == 1 else np.zeros(n, np.int64),
-                         _ONE_FALSE if n == 1 else np.zeros(n, np.bool_))
+        pred = np.zeros(n, np.int64)
+        run_stream(self._mode, self._tree, self._elem, self._k, self._stats, self._pending, xn, xc,
+                   _NO_LABEL if n == 1 else np.zeros(n, np.int64),
+                   _ONE_FALSE if n == 1 else np.zeros(n, np.bool_), pred, False)
         self._stats[:] = before
         return pred
 
@@ -368,6 +374,10 @@ class QuantileHoeffdingTree:
                 "max": np.where(empty, None, hi[:used]).tolist(),
                 "histograms": hist[:used].tolist(), "class_seen": seen[:used].tolist(),
                 "stats": self._stats.tolist(), "saturated_values": self.saturated_values,
+                "pending": {"info": self._pending[0].tolist(),
+                            "threshold": self._pending[1].tolist(),
+                            "left": self._pending[2].tolist(),
+                            "right": self._pending[3].tolist()},
             },
         }
 
@@ -405,6 +415,8 @@ class QuantileHoeffdingTree:
             hist[:used] = np.array(st["histograms"], dtype=np.int64).reshape(hist[:used].shape)
             seen[:used] = st["class_seen"]
             model._stats[:] = st["stats"]
+            for arr, key in zip(model._pending, ("info", "threshold", "left", "right")):
+                arr[:] = st["pending"][key]
             model.saturated_values = int(st["saturated_values"])
         except (KeyError, ValueError, TypeError) as exc:
             raise InputError(f"tree file state does not fit its configuration: {exc}") from None

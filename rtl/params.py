@@ -1,0 +1,190 @@
+"""Hardware parameters derived from a :class:`hardodt.Config`, and what the RTL refuses.
+
+Every width and memory size of the generated design comes from here, so the
+generator, the test benches and (later) the resource model agree on them.
+A configuration the RTL cannot build raises :class:`ConfigError` naming the
+field, the limit and why, before any HDL is produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from amaranth.hdl import signed, unsigned
+from amaranth.lib import data
+
+from hardodt.config import Config, ConfigError
+from reference.fixedpoint import QUALITY_FRACTION_BITS
+
+__all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
+           "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "trigger_latency"]
+
+# Node kinds (as in reference.kernels).
+LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
+# Pipeline slot operations.
+OP_SAMPLE, OP_COMMIT_OTHER, OP_COMMIT_KEEP = 0, 1, 2
+
+
+def _bits(n: int) -> int:
+    """Bits to hold 0..n-1 (at least 1)."""
+    return max(1, (n - 1).bit_length())
+
+
+def trigger_latency(config: Config) -> int:
+    """Pipeline slots from the input to the stage that starts a split trial.
+
+    Samples that entered after a trial's sample but before the trial starts are
+    already past the point where the split could be inserted, so the
+    configuration's ``split_delay`` must be at least this.
+    """
+    return 1 + (config.max_depth + 1) + 1
+
+
+@dataclass(frozen=True)
+class HardwareParams:
+    config: Config
+
+    def __post_init__(self) -> None:
+        cfg = self.config
+        if cfg.number != "fixed":
+            raise ConfigError("number: the hardware computes in fixed point; use number = 'fixed'")
+        if cfg.initial_quantiles != "first":
+            raise ConfigError(f"initial_quantiles: the RTL generator implements 'first' only "
+                              f"(got {cfg.initial_quantiles!r}); 'range' and 'centre' need "
+                              f"per-split initial values it does not compute yet")
+        if cfg.inherit_counts:
+            raise ConfigError("inherit_counts: the RTL generator implements false only (a new "
+                              "leaf starts with no class counts)")
+        lat = trigger_latency(cfg)
+        if cfg.split_delay < lat:
+            raise ConfigError(f"split_delay: {cfg.split_delay} is below {lat}, the pipeline slots "
+                              f"between the input and the split-trial stage at max_depth="
+                              f"{cfg.max_depth}; a split decided later cannot be applied before "
+                              f"samples that have already entered")
+
+    # -- widths ------------------------------------------------------------------
+    @property
+    def w(self) -> int:
+        return self.config.word_bits
+
+    @property
+    def cb(self) -> int:
+        return self.config.count_bits
+
+    @property
+    def n_num(self) -> int:
+        return self.config.n_numeric
+
+    @property
+    def n_cat(self) -> int:
+        return self.config.n_categorical
+
+    @property
+    def n_cls(self) -> int:
+        return self.config.n_classes
+
+    @property
+    def n_elem(self) -> int:
+        return self.config.element_capacity
+
+    @property
+    def levels(self) -> int:
+        return self.config.max_depth + 1
+
+    def level_rows(self, level: int) -> int:
+        """Rows (sibling pairs) of the node memory of ``level``; the root's row holds one node."""
+        if level == 0:
+            return 1
+        return max(1, min(2 ** (level - 1), self.config.max_leaves - 1))
+
+    @property
+    def pair_bits(self) -> int:
+        return _bits(max(self.level_rows(lv) for lv in range(self.levels)))
+
+    @property
+    def attr_bits(self) -> int:
+        return _bits(max(self.n_num, self.n_cat, 1))
+
+    @property
+    def value_bits(self) -> int:
+        return _bits(max(self.config.categorical_values, default=2))
+
+    @property
+    def quality_bits(self) -> int:
+        """Quality terms: below ``2^(count_bits + 8)`` each, two of them summed."""
+        return self.cb + QUALITY_FRACTION_BITS + 2
+
+    # -- layouts -------------------------------------------------------------------
+    @cached_property
+    def sample_layout(self) -> data.StructLayout:
+        """One input sample: encoded numeric words, categorical values, label, learn flag."""
+        return data.StructLayout({
+            "x": data.ArrayLayout(signed(self.w), self.n_num),
+            "xc": data.ArrayLayout(unsigned(self.value_bits), self.n_cat),
+            "label": unsigned(_bits(self.n_cls)),
+            "learn": unsigned(1),
+        })
+
+    @cached_property
+    def prediction_layout(self) -> data.StructLayout:
+        return data.StructLayout({"label": unsigned(_bits(self.n_cls))})
+
+    @cached_property
+    def node_layout(self) -> data.StructLayout:
+        """A node word: kind, and per kind: attribute + threshold/value + child pair, or
+        element + class (the class an inactive or still empty leaf predicts)."""
+        return data.StructLayout({
+            "kind": unsigned(2),
+            "attr": unsigned(self.attr_bits),
+            "thr": signed(self.w),  # numeric threshold; a categorical value in its low bits
+            "child": unsigned(self.pair_bits),
+            "elem": unsigned(_bits(self.n_elem)),
+            "cls": unsigned(_bits(self.n_cls)),
+        })
+
+    @cached_property
+    def counter_layout(self) -> data.StructLayout:
+        """The per-element counter row: class counts, n, samples since the last trial,
+        classes seen (the "first" rule) and the histogram status bit."""
+        return data.StructLayout({
+            "cnt": data.ArrayLayout(unsigned(self.cb), self.n_cls),
+            "n": unsigned(self.cb),
+            "since": unsigned(self.cb),
+            "seen": unsigned(self.n_cls),
+            "hist_ok": unsigned(1),
+        })
+
+    @cached_property
+    def quantile_row_layout(self) -> data.StructLayout:
+        """Per element and numeric attribute: min, max and the ``Q`` estimates of every class."""
+        return data.StructLayout({
+            "lo": signed(self.w),
+            "hi": signed(self.w),
+            "q": data.ArrayLayout(data.ArrayLayout(signed(self.w), self.config.quantiles),
+                                  self.n_cls),
+        })
+
+    def histogram_row_layout(self, c: int) -> data.ArrayLayout:
+        """Per element and categorical attribute ``c``: a class count per value."""
+        return data.ArrayLayout(data.ArrayLayout(unsigned(self.cb), self.n_cls),
+                                self.config.categorical_values[c])
+
+    # -- memories (for reports) -------------------------------------------------------
+    def memories(self) -> list[dict]:
+        """Every memory of the design: name, depth, width in bits."""
+        out = []
+        for lv in range(self.levels):
+            out.append({"name": f"node_level{lv}", "depth": self.level_rows(lv),
+                        "width": 2 * self.node_layout.size})
+        out.append({"name": "element_counters", "depth": self.n_elem,
+                    "width": self.counter_layout.size})
+        for i in range(self.n_num):
+            out.append({"name": f"quantiles_{self.config.numeric_attributes[i]}",
+                        "depth": self.n_elem, "width": self.quantile_row_layout.size})
+        for c in range(self.n_cat):
+            out.append({"name": f"histogram_{self.config.categorical_names[c]}",
+                        "depth": self.n_elem, "width": self.histogram_row_layout(c).size})
+        for m in out:
+            m["bits"] = m["depth"] * m["width"]
+        return out

@@ -1,0 +1,321 @@
+"""The split trial: every candidate of one leaf, best and second best, the Hoeffding test.
+
+Trials are rare (a leaf every ``grace_period`` samples), so one engine serves
+the whole tree, working on a *snapshot* of the leaf's statistics taken as the
+triggering sample writes them; the learning pipeline keeps running meanwhile.
+Candidates go through a pipeline at one per cycle:
+
+    issue -> threshold (lo + span * p/(P+1)) -> counts below it per class
+          -> left/right class counts, sums, sums of squares
+          -> two pipelined divisions (the Gini terms) -> fold into best / second
+
+then one more division gives the gain and ``gain^2 * n > K`` (or the tie rule)
+decides. The arithmetic and the order of every comparison are those of
+``reference.kernels._split_trial`` in fixed point, so ties resolve the same way.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from reference.fixedpoint import QUALITY_FRACTION_BITS
+from rtl.divider import PipelinedDivider
+from rtl.params import HardwareParams
+
+__all__ = ["SplitTrial", "constant_divider"]
+
+G = QUALITY_FRACTION_BITS
+
+
+def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
+    """``(m, shift)`` with ``(a * m) >> shift == a // divisor`` for every ``0 <= a < 2^dividend_bits``.
+
+    ``shift = dividend_bits + ceil(log2 divisor)`` and ``m = floor(2^shift / divisor) + 1``:
+    the error ``m * divisor - 2^shift`` is at most ``divisor``, so ``a`` times it stays
+    below ``2^shift`` and never reaches the next integer.
+    """
+    if divisor & (divisor - 1) == 0:
+        return 1, divisor.bit_length() - 1
+    shift = dividend_bits + (divisor - 1).bit_length()
+    return (1 << shift) // divisor + 1, shift
+
+
+class SplitTrial(wiring.Component):
+    """Evaluates a leaf's snapshot and says whether and how to split it.
+
+    Members
+    -------
+    start : In(1)
+        Capture ``counts``, ``n``, ``rows`` and ``hists`` and begin (only while idle).
+    done : Out(1)
+        The result below is valid; it stays until ``ack``.
+    do_split, attr, thr, value, left, right : Out
+        Split or not; the winner (``attr`` counts numeric attributes first, then
+        categorical ones), its threshold or value, and its sides' class counts.
+    busy : Out(1)
+        A trial is running or its result has not been acknowledged.
+    """
+
+    def __init__(self, params: HardwareParams) -> None:
+        self.p = p = params
+        cfg = p.config
+        hist = {f"h{c}": In(p.histogram_row_layout(c)) for c in range(p.n_cat)}
+        super().__init__({
+            "start": In(1),
+            "counts": In(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
+            "n": In(p.cb),
+            "rows": In(data.ArrayLayout(p.quantile_row_layout, p.n_num)),
+            **hist,
+            "ack": In(1),
+            "busy": Out(1),
+            "done": Out(1),
+            "do_split": Out(1),
+            "attr": Out(range(max(2, p.n_num + p.n_cat))),
+            "thr": Out(signed(p.w)),
+            "value": Out(p.value_bits),
+            "left": Out(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
+            "right": Out(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
+            "trial_cycles": Out(32),  # cycles the last trial took, for reports
+        })
+        self.num_bits = max(2 * p.cb + G + max(1, (p.n_cls - 1).bit_length()), p.cb + 2 * G + 2)
+        self.quo_bits = p.cb + G + 2
+        self.divider_latency = -(-self.quo_bits // 2)  # PipelinedDivider's, at 2 bits per stage
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p, cfg, fx = self.p, self.p.config, self.p.config.fixed
+        cb, w, C, N, NC = p.cb, p.w, p.n_cls, p.n_num, p.n_cat
+        qbits = p.quality_bits
+        n_attr = N + NC
+
+        # -- snapshot -------------------------------------------------------------------
+        cnt = Signal(data.ArrayLayout(unsigned(cb), C))
+        nn = Signal(cb)
+        rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
+        hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
+        learned = Signal(cb + 1)
+        ssq = Signal(2 * cb + 4)
+        m.d.comb += [learned.eq(sum(cnt[j] for j in range(C))),
+                     ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))]
+
+        tag_layout = data.StructLayout({
+            "kind": 2,  # 0 candidate, 1 the null split, 2 the gain
+            "ok": 1,  # both sides non-empty
+            "last": 1,  # last candidate of its attribute
+            "attr": range(max(2, n_attr)),
+            "val": signed(w),  # threshold, or categorical value
+            "left": data.ArrayLayout(unsigned(cb), C),
+        })
+        div_a = m.submodules.div_a = PipelinedDivider(self.num_bits, cb, self.quo_bits,
+                                                      tag_bits=tag_layout.size)
+        div_b = m.submodules.div_b = PipelinedDivider(self.num_bits, cb, self.quo_bits)
+
+        # -- control ------------------------------------------------------------------
+        gi = Signal(range(n_attr + 1))  # attribute being issued
+        gp = Signal(8)  # split point or categorical value being issued
+        in_flight = Signal(8)
+        launch = Signal()  # a division job (candidate, null split or gain) starts this cycle
+        cycles = Signal(32)
+
+        # Results.
+        best_ok = Signal()
+        best_q = Signal(qbits)
+        best_attr = Signal.like(self.attr)
+        best_val = Signal(signed(w))
+        best_left = Signal(data.ArrayLayout(unsigned(cb), C))
+        second_q = Signal(qbits)
+        null_q = Signal(qbits)
+        a_ok = Signal()
+        a_q = Signal(qbits)
+        a_val = Signal(signed(w))
+        a_left = Signal(data.ArrayLayout(unsigned(cb), C))
+        gain = Signal(self.quo_bits)
+
+        # -- issue ----------------------------------------------------------------------
+        s1 = Signal(tag_layout)
+        s1_valid = Signal()
+        s1_idx = Signal(8)
+        lo_mux = Array(rows[i].lo for i in range(N)) if N else None
+        hi_mux = Array(rows[i].hi for i in range(N)) if N else None
+        m.d.sync += s1_valid.eq(0)
+
+        with m.FSM(name="trial") as fsm:
+            with m.State("IDLE"):
+                with m.If(self.start):
+                    m.d.sync += [cnt.eq(self.counts), nn.eq(self.n), rows.eq(self.rows),
+                                 gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
+                    for c in range(NC):
+                        m.d.sync += hists[c].eq(getattr(self, f"h{c}"))
+                    m.next = "NULL"
+            with m.State("NULL"):
+                m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
+                             div_a.divisor.eq(learned)]
+                tag = tag_layout.const({"kind": 1})
+                m.d.comb += [div_a.tag.eq(tag.as_value()), launch.eq(1)]
+                m.next = "RUN"
+            with m.State("RUN"):
+                with m.If(gi == n_attr):
+                    m.next = "DRAIN"
+                with m.Elif(gi < N):
+                    with m.If(hi_mux[gi] <= lo_mux[gi]):
+                        m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
+                    with m.Else():
+                        last = gp == cfg.split_points - 1
+                        m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp),
+                                     s1.last.eq(last), s1.kind.eq(0)]
+                        m.d.comb += launch.eq(1)
+                        with m.If(last):
+                            m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
+                        with m.Else():
+                            m.d.sync += gp.eq(gp + 1)
+                with m.Else():
+                    counts = Array(Const(v, 8) for v in cfg.categorical_values)
+                    last = gp == counts[gi - N] - 1
+                    m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp), s1.last.eq(last),
+                                 s1.kind.eq(0)]
+                    m.d.comb += launch.eq(1)
+                    with m.If(last):
+                        m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
+                    with m.Else():
+                        m.d.sync += gp.eq(gp + 1)
+            with m.State("DRAIN"):
+                with m.If(in_flight == 0):
+                    with m.If(~best_ok | (best_q <= null_q)):
+                        m.d.sync += self.do_split.eq(0)
+                        m.next = "DONE"
+                    with m.Else():
+                        m.next = "GAIN"
+            with m.State("GAIN"):
+                m.d.comb += [div_a.valid.eq(1),
+                             div_a.numerator.eq((best_q - second_q) << G),
+                             div_a.divisor.eq(learned),
+                             div_a.tag.eq(tag_layout.const({"kind": 2}).as_value()),
+                             launch.eq(1)]
+                m.next = "WAIT_GAIN"
+            with m.State("WAIT_GAIN"):
+                with m.If(in_flight == 0):
+                    m.next = "JUDGE"
+            with m.State("JUDGE"):
+                tie = fx.tie_samples
+                product = Signal(2 * self.quo_bits + cb)
+                m.d.comb += product.eq(gain * gain * nn)
+                decide = product > fx.hoeffding_k
+                if tie >= 0:
+                    decide = decide | (nn > tie)
+                m.d.sync += self.do_split.eq(decide)
+                m.next = "DONE"
+            with m.State("DONE"):
+                m.d.comb += self.done.eq(1)
+                with m.If(self.ack):
+                    m.next = "IDLE"
+        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        with m.If(~fsm.ongoing("IDLE") & ~fsm.ongoing("DONE")):
+            m.d.sync += cycles.eq(cycles + 1)
+        m.d.comb += self.trial_cycles.eq(cycles)
+
+        # -- threshold --------------------------------------------------------------------
+        s2 = Signal(tag_layout)
+        s2_valid = Signal()
+        s2_idx = Signal(8)
+        m.d.sync += [s2_valid.eq(s1_valid), s2.eq(s1), s2_idx.eq(s1_idx)]
+        if N:
+            pos = Array(Const(v, cfg.fraction_bits + 1) for v in fx.split_position)
+            span = Signal(w + 1)
+            a1 = Signal(range(N))
+            m.d.comb += [a1.eq(s1.attr), span.eq(hi_mux[a1] - lo_mux[a1])]
+            frac = Signal(w + 1)
+            m.d.comb += frac.eq((span * pos[s1_idx]) >> cfg.fraction_bits)
+            with m.If(s1.attr < N):
+                m.d.sync += s2.val.eq(lo_mux[a1] + frac)
+        with m.If(s1.attr >= N):
+            m.d.sync += s2.val.eq(s1_idx)
+
+        # -- class counts left of the candidate --------------------------------------------
+        s3 = Signal(tag_layout)
+        s3_valid = Signal()
+        m.d.sync += [s3_valid.eq(s2_valid), s3.eq(s2)]
+        qn = cfg.quantiles
+        mult, shift = constant_divider(cb + qn.bit_length(), qn)
+        for j in range(C):
+            if N:
+                a2 = Signal(range(N), name=f"a2_{j}")
+                m.d.comb += a2.eq(s2.attr)
+                quant = Array(rows[i].q[j] for i in range(N))[a2]
+                below = Signal(range(qn + 1), name=f"below{j}")
+                m.d.comb += below.eq(sum((quant[k] < s2.val).as_unsigned() for k in range(qn)))
+                with m.If(s2.attr < N):
+                    m.d.sync += s3.left[j].eq(((cnt[j] * below) * mult) >> shift)
+            if NC:
+                c2 = Signal(range(max(2, NC)), name=f"c2_{j}")
+                m.d.comb += c2.eq(s2.attr - N)
+                per_value = []
+                for c in range(NC):
+                    vals = Array(hists[c][v][j] for v in range(cfg.categorical_values[c]))
+                    per_value.append(vals[s2.val.as_unsigned()[:p.value_bits]])
+                with m.If(s2.attr >= N):
+                    m.d.sync += s3.left[j].eq(Array(per_value)[c2])
+
+        # -- sums and squares ------------------------------------------------------------
+        s4 = Signal(tag_layout)
+        s4_valid = Signal()
+        sl, sr = Signal(cb + 4), Signal(cb + 4)
+        ql, qr = Signal(2 * cb + 4), Signal(2 * cb + 4)
+        rights = [s3.left[j] for j in range(C)]
+        rights = [Signal(cb, name=f"right{j}") for j in range(C)]
+        for j in range(C):
+            m.d.comb += rights[j].eq(cnt[j] - s3.left[j])
+        m.d.sync += [s4_valid.eq(s3_valid), s4.eq(s3),
+                     sl.eq(sum(s3.left[j] for j in range(C))),
+                     sr.eq(sum(rights[j] for j in range(C))),
+                     ql.eq(sum(s3.left[j] * s3.left[j] for j in range(C))),
+                     qr.eq(sum(rights[j] * rights[j] for j in range(C)))]
+
+        # -- divisions -----------------------------------------------------------------------
+        with m.If(s4_valid):
+            tag = Signal(tag_layout)
+            m.d.comb += [tag.eq(s4), tag.ok.eq((sl != 0) & (sr != 0))]
+            m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ql << G), div_a.divisor.eq(sl),
+                         div_a.tag.eq(tag.as_value()),
+                         div_b.valid.eq(1), div_b.numerator.eq(qr << G), div_b.divisor.eq(sr)]
+
+        # -- fold -------------------------------------------------------------------------------
+        out = Signal(tag_layout)
+        m.d.comb += out.eq(div_a.out_tag)
+        qual = Signal(qbits)
+        m.d.comb += qual.eq(div_a.quotient + div_b.quotient)
+        m.d.sync += in_flight.eq(in_flight + launch - div_a.out_valid)
+        with m.If(div_a.out_valid):
+            with m.Switch(out.kind):
+                with m.Case(1):
+                    m.d.sync += [null_q.eq(div_a.quotient), second_q.eq(div_a.quotient)]
+                with m.Case(2):
+                    m.d.sync += gain.eq(div_a.quotient)
+                with m.Case(0):
+                    n_ok, n_q, n_val = Signal(), Signal(qbits), Signal(signed(w))
+                    n_left = Signal(data.ArrayLayout(unsigned(cb), C))
+                    m.d.comb += [n_ok.eq(a_ok), n_q.eq(a_q), n_val.eq(a_val), n_left.eq(a_left)]
+                    with m.If(out.ok & (~a_ok | (qual > a_q))):
+                        m.d.comb += [n_ok.eq(1), n_q.eq(qual), n_val.eq(out.val),
+                                     n_left.eq(out.left)]
+                    with m.If(out.last):
+                        m.d.sync += a_ok.eq(0)
+                        with m.If(n_ok):
+                            with m.If(~best_ok | (n_q > best_q)):
+                                with m.If(best_ok & (best_q > second_q)):
+                                    m.d.sync += second_q.eq(best_q)
+                                m.d.sync += [best_ok.eq(1), best_q.eq(n_q), best_attr.eq(out.attr),
+                                             best_val.eq(n_val), best_left.eq(n_left)]
+                            with m.Elif(n_q > second_q):
+                                m.d.sync += second_q.eq(n_q)
+                    with m.Else():
+                        m.d.sync += [a_ok.eq(n_ok), a_q.eq(n_q), a_val.eq(n_val),
+                                     a_left.eq(n_left)]
+
+        m.d.comb += [self.attr.eq(best_attr), self.thr.eq(best_val),
+                     self.value.eq(best_val.as_unsigned()[:p.value_bits])]
+        for j in range(C):
+            m.d.comb += [self.left[j].eq(best_left[j]), self.right[j].eq(cnt[j] - best_left[j])]
+        return m
+

@@ -1,0 +1,144 @@
+"""cocotb bench: the whole learner against the golden model, sample by sample.
+
+Reads the configuration (``HARDODT_CONFIG``) and the encoded stream
+(``HARDODT_STREAM``, an ``.npz`` with ``xn``, ``xc``, ``y``, ``learn``), runs the
+golden model on the same stream, drives the design with seeded random input
+gaps and output back-pressure, and compares every prediction, the statistics
+counters and, at the end, the tree and its leaves' counters read back through
+the debug port. The figures go to ``HARDODT_REPORT`` (JSON) for the caller.
+"""
+
+import json
+import os
+import time
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge
+
+from hardodt import Config
+from reference.kernels import STAT_NAMES
+from sim.readback import decode_counter, golden_tree, hardware_tree, pack_samples
+
+
+@cocotb.test()
+async def stream_agrees(dut):
+    cfg = Config.from_toml(os.environ["HARDODT_CONFIG"])
+    data = np.load(os.environ["HARDODT_STREAM"])
+    xn, xc, y, learn = data["xn"], data["xc"], data["y"], data["learn"].astype(bool)
+    gap = float(os.environ.get("BENCH_GAP", "0"))
+    stall = float(os.environ.get("BENCH_STALL", "0"))
+    rng = np.random.default_rng(int(os.environ.get("BENCH_SEED", "1")))
+    report_path = os.environ.get("HARDODT_REPORT")
+
+    from reference import QuantileHoeffdingTree
+    from rtl.params import HardwareParams
+
+    params = HardwareParams(cfg)
+    golden = QuantileHoeffdingTree(cfg)
+    expected = golden._run(xn, xc, y, learn)
+    words = pack_samples(params, xn, xc, y, learn)
+    total = len(words)
+    pred_mask = (1 << params.prediction_layout.size) - 1
+
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.rst.value = 1
+    dut.samples__valid.value = 0
+    dut.predictions__ready.value = 0
+    dut.debug_en.value = 0
+    await FallingEdge(dut.clk)
+    await FallingEdge(dut.clk)
+    dut.rst.value = 0
+
+    # Per cycle (at the falling edge, where every input of the next rising edge is set):
+    # account the transfers of the last rising edge, then drive the next cycle.
+    sent = 0
+    got = []
+    cycles = 0
+    first_out = None
+    offered = False
+    out_ready = False
+    in_ready = False
+    out_valid = False
+    out_word = 0
+    gaps_on = gap > 0
+    stall_on = stall > 0
+    started = time.perf_counter()
+    while len(got) < total:
+        await FallingEdge(dut.clk)
+        cycles += 1
+        if offered and in_ready:
+            sent += 1
+        if out_ready and out_valid:
+            got.append(out_word & pred_mask)
+            if first_out is None:
+                first_out = cycles
+        offered = sent < total and not (gaps_on and rng.random() < gap)
+        dut.samples__valid.value = int(offered)
+        if offered:
+            dut.samples__payload.value = words[sent]
+        out_ready = not (stall_on and rng.random() < stall)
+        dut.predictions__ready.value = int(out_ready)
+        in_ready = bool(dut.samples__ready.value)
+        out_valid = bool(dut.predictions__valid.value)
+        out_word = int(dut.predictions__payload.value) if out_valid else 0
+        if cycles > 50 * total + 10_000:
+            raise AssertionError(f"stuck: {sent} samples in, {len(got)} predictions out "
+                                 f"after {cycles} cycles")
+    wall = time.perf_counter() - started
+    dut.samples__valid.value = 0
+    # Wait until nothing is in flight (a split due right after the last sample goes in too).
+    for _ in range(10_000):
+        await FallingEdge(dut.clk)
+        if int(dut.idle.value):
+            break
+    else:
+        raise AssertionError("the design never went idle after the stream")
+
+    hw = np.array(got, dtype=np.int64)
+    mismatch = np.flatnonzero(hw != expected)
+    stats_word = int(dut.stats.value)
+    hw_stats = {name: (stats_word >> (32 * i)) & 0xFFFFFFFF for i, name in enumerate(STAT_NAMES)}
+    gold_stats = {k: v for k, v in golden.stats.items() if k in hw_stats}
+
+    async def read(level, row):
+        dut.debug_en.value = 1
+        dut.debug_level.value = level
+        dut.debug_row.value = row
+        await FallingEdge(dut.clk)
+        await FallingEdge(dut.clk)
+        return int(dut.debug_node.value), decode_counter(params, int(dut.debug_counter.value))
+
+    hw_tree = await hardware_tree(params, read)
+    dut.debug_en.value = 0
+    gold_tree = golden_tree(golden)
+    report = {
+        "samples": int(total),
+        "mismatches": int(mismatch.size),
+        "first_mismatch": int(mismatch[0]) if mismatch.size else None,
+        "cycles": int(cycles),
+        "cycles_per_sample": cycles / total,
+        "latency_cycles": int(first_out) if first_out is not None else None,
+        "simulation_seconds": wall,
+        "accuracy": float(np.mean(hw == y)),
+        "stats_hardware": hw_stats,
+        "stats_golden": gold_stats,
+        "tree_agrees": hw_tree == gold_tree,
+        "leaves": sum(1 for n in gold_tree if n["kind"] in ("leaf", "inactive")),
+        "gap": gap,
+        "stall": stall,
+    }
+    if hw_tree != gold_tree:
+        report["tree_hardware"] = hw_tree
+        report["tree_golden"] = gold_tree
+    if mismatch.size:
+        i = int(mismatch[0])
+        report["first_mismatch_detail"] = {"sample": i, "hardware": int(hw[i]),
+                                           "golden": int(expected[i])}
+    if report_path:
+        with open(report_path, "w") as f:
+            json.dump(report, f, indent=1)
+    assert mismatch.size == 0, f"{mismatch.size} predictions differ, first at sample {mismatch[0]}"
+    assert hw_stats == gold_stats, f"statistics differ: {hw_stats} != {gold_stats}"
+    assert hw_tree == gold_tree, "the tree read back differs from the golden model's"
