@@ -158,28 +158,30 @@ class SplitTrial(wiring.Component):
             with m.State("RUN"):
                 with m.If(gi == n_attr):
                     m.next = "DRAIN"
-                with m.Elif(gi < N):
-                    with m.If(hi_mux[gi] <= lo_mux[gi]):
-                        m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
-                    with m.Else():
-                        last = gp == cfg.split_points - 1
-                        m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp),
-                                     s1.last.eq(last), s1.kind.eq(0)]
+                if N:
+                    with m.Elif(gi < N):
+                        with m.If(hi_mux[gi] <= lo_mux[gi]):
+                            m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
+                        with m.Else():
+                            last = gp == cfg.split_points - 1
+                            m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp),
+                                         s1.last.eq(last), s1.kind.eq(0)]
+                            m.d.comb += launch.eq(1)
+                            with m.If(last):
+                                m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
+                            with m.Else():
+                                m.d.sync += gp.eq(gp + 1)
+                if NC:
+                    with m.Elif(gi >= N):
+                        counts = Array(Const(v, 8) for v in cfg.categorical_values)
+                        last = gp == counts[gi - N] - 1
+                        m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp), s1.last.eq(last),
+                                     s1.kind.eq(0)]
                         m.d.comb += launch.eq(1)
                         with m.If(last):
                             m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
                         with m.Else():
                             m.d.sync += gp.eq(gp + 1)
-                with m.Else():
-                    counts = Array(Const(v, 8) for v in cfg.categorical_values)
-                    last = gp == counts[gi - N] - 1
-                    m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp), s1.last.eq(last),
-                                 s1.kind.eq(0)]
-                    m.d.comb += launch.eq(1)
-                    with m.If(last):
-                        m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
-                    with m.Else():
-                        m.d.sync += gp.eq(gp + 1)
             with m.State("DRAIN"):
                 with m.If(in_flight == 0):
                     with m.If(~best_ok | (best_q <= null_q)):
