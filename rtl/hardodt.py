@@ -394,8 +394,10 @@ class HardODT(wiring.Component):
         q_addr = Mux(q_cur.op == OP_SAMPLE, q_cur.leaf_elem, q_cur.c_elem)
         yq = q_cur.s.label
         m.d.comb += [trial.start.eq(q_trial), trial.counts.eq(q_counts.cnt), trial.n.eq(q_counts.n)]
+        # The root's element starts empty: min above max (as after a split's initialisation).
+        empty_row = p.quantile_row_layout.const({"lo": fx.word_max, "hi": fx.word_min})
         for i in range(N):
-            mem = Memory(shape=p.quantile_row_layout, depth=E, init=[])
+            mem = Memory(shape=p.quantile_row_layout, depth=E, init=[empty_row])
             m.submodules[f"quantiles{i}"] = mem
             wr = mem.write_port()
             rd = mem.read_port(transparent_for=(wr,))
