@@ -114,6 +114,7 @@ class Config:
     hoeffding_n: str = "inherited"
     out_of_range: str = "saturate"
     split_delay: int = 0
+    lanes: int = 0
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- validation -------------------------------------------------------
@@ -199,6 +200,9 @@ class Config:
                    "node addresses are at most 16 bits")
         _check_int("split_delay", self.split_delay, 0, 2**20,
                    "samples between a split trial and its outcome")
+        _check_int("lanes", self.lanes, 0, max(n_num, 0),
+                   f"quantile update lanes: 0 for one per numeric attribute, at most "
+                   f"numeric_attributes={n_num}")
         _check_int("elements", self.elements, 1, LIMITS["max_leaves"][1],
                    "at most one element per leaf")
         if not isinstance(self.inherit_counts, bool):
@@ -353,6 +357,10 @@ hoeffding_n = "inherited"
 # (0: at once, the textbook order). The hardware evaluates trials while samples
 # keep flowing, so it needs at least its pipeline depth here. See docs/algorithm.md.
 split_delay = 0
+# Hardware only (results do not depend on it): quantile update lanes, 0 = one per
+# numeric attribute (one sample per cycle); fewer lanes share their units over
+# ceil(attributes / lanes) cycles per sample.
+lanes = 0
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
 """

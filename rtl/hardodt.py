@@ -92,6 +92,7 @@ class HardODT(wiring.Component):
         addr = p.pair_bits + 1
         return data.StructLayout({
             "op": 2,
+            "g": range(max(2, p.groups)),  # quantile group of this slot (a sample takes one per group)
             "seq": 32,
             "s": p.sample_layout,
             "addr": addr,  # node address at the level being read: row = addr >> 1, lane = addr & 1
@@ -142,12 +143,24 @@ class HardODT(wiring.Component):
         m.d.comb += at_commit.eq(awaiting & (entered == commit_at))
 
         ins_state = Signal(2)  # 0 idle, 1 insert COMMIT_OTHER, 2 insert COMMIT_KEEP
+        G = p.groups
+        sub = Signal(range(max(2, G)))  # group of the next slot issued for the current sample / commit
+        open_ = Signal()  # a new sample may enter (independent of valid, as streams require)
         accept = Signal()
+        cont = Signal()  # the current sample's later groups enter from ``held``
+        held = Signal(p.sample_layout)
+        held_seq = Signal(32)
         m.d.comb += [
-            self.samples.ready.eq((ins_state == 0) & (outstanding < self.fifo_depth) & ~at_commit
-                                  & ~self.debug_en),
-            accept.eq(self.samples.valid & self.samples.ready),
+            open_.eq((ins_state == 0) & (sub == 0) & (outstanding < self.fifo_depth) & ~at_commit
+                     & ~self.debug_en),
+            self.samples.ready.eq(open_),
+            accept.eq(self.samples.valid & open_),
+            cont.eq(sub != 0),
         ]
+        with m.If(accept):
+            m.d.sync += [held.eq(self.samples.p), held_seq.eq(entered)]
+        with m.If(accept | cont | (ins_state != 0)):
+            m.d.sync += sub.eq(Mux(sub == G - 1, 0, sub + 1))
         popped = Signal()
         m.d.comb += popped.eq(self.predictions.valid & self.predictions.ready)
         m.d.sync += outstanding.eq(outstanding + accept - popped)
@@ -164,7 +177,7 @@ class HardODT(wiring.Component):
 
         resolve = Signal()
         m.d.comb += resolve.eq(awaiting & trial.done & (~trial.do_split | at_commit)
-                               & (ins_state == 0))
+                               & (ins_state == 0) & (sub == 0))
         with m.If(resolve):
             m.d.comb += trial.ack.eq(1)
             m.d.sync += awaiting.eq(0)
@@ -219,20 +232,23 @@ class HardODT(wiring.Component):
                     tok_keep.c_level.eq(t_level),
                     ins_state.eq(1),
                 ]
-        with m.If(ins_state == 1):
+        with m.If((ins_state == 1) & (sub == G - 1)):
             m.d.sync += ins_state.eq(2)
-        with m.If(ins_state == 2):
+        with m.If((ins_state == 2) & (sub == G - 1)):
             m.d.sync += ins_state.eq(0)
 
         # -- R_0: the slot entering the pipeline --------------------------------------------------
         r_valid = [Signal(name=f"r{lv}_valid") for lv in range(L + 2)]
         r = [Signal(slot_layout, name=f"r{lv}") for lv in range(L + 2)]
         with m.If(ins_state == 1):
-            m.d.sync += [r_valid[0].eq(1), r[0].eq(tok)]
+            m.d.sync += [r_valid[0].eq(1), r[0].eq(tok), r[0].g.eq(sub)]
         with m.Elif(ins_state == 2):
-            m.d.sync += [r_valid[0].eq(1), r[0].eq(tok_keep)]
+            m.d.sync += [r_valid[0].eq(1), r[0].eq(tok_keep), r[0].g.eq(sub)]
+        with m.Elif(cont):
+            m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(sub),
+                         r[0].seq.eq(held_seq), r[0].s.eq(held)]
         with m.Else():
-            m.d.sync += [r_valid[0].eq(accept), r[0].eq(0), r[0].op.eq(OP_SAMPLE),
+            m.d.sync += [r_valid[0].eq(accept), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(0),
                          r[0].seq.eq(entered), r[0].s.eq(self.samples.p)]
 
         # -- R_0 .. R_{L-1}: the tree levels ----------------------------------------------------------
@@ -274,7 +290,7 @@ class HardODT(wiring.Component):
                                 xcs[word.attr] == word.thr.as_unsigned()[:p.value_bits])
                     m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
             # Commit writes: the split leaf becomes an internal node; its children one level down.
-            with m.If(r_valid[lv] & (cur.op == OP_COMMIT_OTHER)):
+            with m.If(r_valid[lv] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)):
                 with m.If(cur.c_level == lv):
                     m.d.comb += [wr.addr.eq(cur.c_addr >> 1),
                                  wr.en.eq(Mux(cur.c_addr[0], 0b10, 0b01)),
@@ -307,7 +323,7 @@ class HardODT(wiring.Component):
         cur = r[L]
         ctr = Signal(p.counter_layout)
         m.d.comb += ctr.eq(crd.data)
-        is_sample = r_valid[L] & (cur.op == OP_SAMPLE)
+        is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
         y = cur.s.label
         cnts = [ctr.cnt[j] for j in range(C)]
         best = _argmax(m, cnts, "majority")
@@ -353,14 +369,14 @@ class HardODT(wiring.Component):
                          commit_at.eq(cur.seq + cfg.split_delay + 1),
                          t_level.eq(cur.leaf_level), t_addr.eq(cur.leaf_addr),
                          t_elem.eq(cur.leaf_elem)]
-        is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active
+        is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
         m.d.comb += [cwr.addr.eq(Mux(cur.op == OP_SAMPLE, cur.leaf_elem, cur.c_elem)),
                      cwr.en.eq(do_learn | is_commit)]
         with m.If(is_commit):
             m.d.comb += [cwr.data.eq(0), cwr.data.n.eq(cur.c_n)]
         with m.Else():
             m.d.comb += cwr.data.eq(new)
-        split_slot = r_valid[L] & (cur.op == OP_COMMIT_OTHER)
+        split_slot = r_valid[L] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
         with m.If(split_slot):
             m.d.sync += leaves.eq(leaves + 1)
         bump("samples", is_sample)
@@ -382,9 +398,11 @@ class HardODT(wiring.Component):
         q_trial = Signal()
         q_hist_ok = Signal()
         q_counts = Signal(p.counter_layout)
-        m.d.sync += [q_learn.eq(do_learn), q_count.eq(cnt_y), q_trial.eq(begin),
-                     q_hist_ok.eq(ctr.hist_ok), q_counts.eq(new),
-                     q_first.eq((cfg.initial_quantiles == "first") & ~(ctr.seen >> y)[0])]
+        # A sample's later groups reuse what its first group decided here.
+        with m.If(~(r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g != 0))):
+            m.d.sync += [q_learn.eq(do_learn), q_count.eq(cnt_y), q_trial.eq(begin),
+                         q_hist_ok.eq(ctr.hist_ok), q_counts.eq(new),
+                         q_first.eq((cfg.initial_quantiles == "first") & ~(ctr.seen >> y)[0])]
         m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(cur)]
 
         # -- R_{L+1}: quantile rows and histograms -------------------------------------------------------
@@ -393,32 +411,45 @@ class HardODT(wiring.Component):
         q_addr_next = Mux(cur.op == OP_SAMPLE, cur.leaf_elem, cur.c_elem)
         q_addr = Mux(q_cur.op == OP_SAMPLE, q_cur.leaf_elem, q_cur.c_elem)
         yq = q_cur.s.label
-        m.d.comb += [trial.start.eq(q_trial), trial.counts.eq(q_counts.cnt), trial.n.eq(q_counts.n)]
+        m.d.comb += [trial.counts.eq(q_counts.cnt), trial.n.eq(q_counts.n)]
         # The root's element starts empty: min above max (as after a split's initialisation).
         empty_row = p.quantile_row_layout.const({"lo": fx.word_max, "hi": fx.word_min})
-        for i in range(N):
-            mem = Memory(shape=p.quantile_row_layout, depth=E, init=[empty_row])
-            m.submodules[f"quantiles{i}"] = mem
+        q_sample = r_valid[L + 1] & (q_cur.op == OP_SAMPLE)
+        m.d.comb += [trial.load.eq(q_trial & q_sample), trial.group.eq(q_cur.g),
+                     trial.start.eq(q_trial & q_sample & (q_cur.g == G - 1))]
+        lanes = p.lanes if N else 0
+        for lane in range(lanes):
+            members = [i for i in range(N) if p.lane_of(i)[0] == lane]  # by group
+            mem = Memory(shape=p.quantile_row_layout, depth=E * G,
+                         init=[empty_row] * len(members))
+            m.submodules[f"quantiles_lane{lane}"] = mem
             wr = mem.write_port()
             rd = mem.read_port(transparent_for=(wr,))
-            m.d.comb += rd.addr.eq(q_addr_next)
-            row = Signal(p.quantile_row_layout, name=f"row{i}")
+            m.d.comb += rd.addr.eq(q_addr_next * G + cur.g)
+            row = Signal(p.quantile_row_layout, name=f"row{lane}")
             m.d.comb += row.eq(rd.data)
-            step = m.submodules[f"step{i}"] = QuantileStep(cfg)
-            xi = q_cur.s.x[i]
+            step = m.submodules[f"step{lane}"] = QuantileStep(cfg)
+            xi = Signal(signed(p.w), name=f"x_lane{lane}")
+            present = Signal(name=f"present{lane}")  # the last group may leave a lane idle
+            with m.Switch(q_cur.g):
+                for g, i in enumerate(members):
+                    with m.Case(g):
+                        m.d.comb += [xi.eq(q_cur.s.x[i]), present.eq(1)]
             m.d.comb += [step.x.eq(xi), step.first.eq(q_first), step.count.eq(q_count),
                          step.q.eq(Array(row.q[j] for j in range(C))[yq])]
-            upd = Signal(p.quantile_row_layout, name=f"updated{i}")
+            upd = Signal(p.quantile_row_layout, name=f"updated{lane}")
             m.d.comb += [upd.eq(row),
                          upd.lo.eq(Mux(xi < row.lo, xi, row.lo)),
                          upd.hi.eq(Mux(xi > row.hi, xi, row.hi))]
             for j in range(C):
                 with m.If(yq == j):
                     m.d.comb += upd.q[j].eq(step.q_next)
-            m.d.comb += [wr.addr.eq(q_addr), wr.en.eq(q_learn | q_is_commit),
-                         trial.rows[i].eq(upd)]
+            m.d.comb += [wr.addr.eq(q_addr * G + q_cur.g),
+                         wr.en.eq(present & ((q_learn & q_sample) | q_is_commit))]
+            for i in members:
+                m.d.comb += trial.rows[i].eq(upd)
             with m.If(q_is_commit):
-                m.d.comb += [wr.data.eq(0), wr.data.lo.eq(fx.word_max), wr.data.hi.eq(fx.word_min)]
+                m.d.comb += wr.data.eq(empty_row)
             with m.Else():
                 m.d.comb += wr.data.eq(upd)
         for c in range(NC):
@@ -437,8 +468,11 @@ class HardODT(wiring.Component):
                 for j in range(C):
                     with m.If((v == val) & (yq == j)):
                         m.d.comb += upd[val][j].eq(row[val][j] + 1)
-            m.d.comb += [wr.addr.eq(q_addr), wr.en.eq(q_learn), wr.data.eq(upd),
-                         getattr(trial, f"h{c}").eq(upd)]
+            m.d.comb += [wr.addr.eq(q_addr), wr.en.eq(q_learn & q_sample & (q_cur.g == 0)),
+                         wr.data.eq(upd),
+                         # later groups of the sample read the row its first group wrote
+                         getattr(trial, f"h{c}").eq(Mux(q_cur.g == 0, upd.as_value(),
+                                                        rd.data.as_value()))]
 
         # -- idle -------------------------------------------------------------------------------------------
         m.d.comb += self.idle.eq(~sum(r_valid).any() & (ins_state == 0) & ~at_commit

@@ -89,6 +89,20 @@ class HardwareParams:
         return self.config.element_capacity
 
     @property
+    def lanes(self) -> int:
+        """Quantile update units; each serves ``groups`` numeric attributes in turn."""
+        return self.config.lanes or max(1, self.n_num)
+
+    @property
+    def groups(self) -> int:
+        """Cycles a sample spends in the quantile stage: ``ceil(numeric attributes / lanes)``."""
+        return max(1, -(-self.n_num // self.lanes))
+
+    def lane_of(self, attr: int) -> tuple[int, int]:
+        """``(lane, group)`` of numeric attribute ``attr``."""
+        return attr % self.lanes, attr // self.lanes
+
+    @property
     def levels(self) -> int:
         return self.config.max_depth + 1
 
@@ -179,9 +193,10 @@ class HardwareParams:
                         "width": 2 * self.node_layout.size})
         out.append({"name": "element_counters", "depth": self.n_elem,
                     "width": self.counter_layout.size})
-        for i in range(self.n_num):
-            out.append({"name": f"quantiles_{self.config.numeric_attributes[i]}",
-                        "depth": self.n_elem, "width": self.quantile_row_layout.size})
+        if self.n_num:
+            for lane in range(self.lanes):
+                out.append({"name": f"quantiles_lane{lane}", "depth": self.n_elem * self.groups,
+                            "width": self.quantile_row_layout.size})
         for c in range(self.n_cat):
             out.append({"name": f"histogram_{self.config.categorical_names[c]}",
                         "depth": self.n_elem, "width": self.histogram_row_layout(c).size})

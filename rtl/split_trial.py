@@ -47,8 +47,12 @@ class SplitTrial(wiring.Component):
 
     Members
     -------
+    load, group : In
+        Capture the rows of the numeric attributes of ``group`` (those
+        ``params.lane_of`` puts in it) from ``rows``; with one group, every row.
     start : In(1)
-        Capture ``counts``, ``n``, ``rows`` and ``hists`` and begin (only while idle).
+        Capture ``counts``, ``n`` and ``hists`` and begin (only while idle; with
+        the last group's ``load``).
     done : Out(1)
         The result below is valid; it stays until ``ack``.
     do_split, attr, thr, value, left, right : Out
@@ -63,6 +67,8 @@ class SplitTrial(wiring.Component):
         cfg = p.config
         hist = {f"h{c}": In(p.histogram_row_layout(c)) for c in range(p.n_cat)}
         super().__init__({
+            "load": In(1),
+            "group": In(range(max(2, p.groups))),
             "start": In(1),
             "counts": In(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
             "n": In(p.cb),
@@ -143,8 +149,12 @@ class SplitTrial(wiring.Component):
 
         with m.FSM(name="trial") as fsm:
             with m.State("IDLE"):
+                with m.If(self.load):
+                    for i in range(N):
+                        with m.If(self.group == p.lane_of(i)[1]):
+                            m.d.sync += rows[i].eq(self.rows[i])
                 with m.If(self.start):
-                    m.d.sync += [cnt.eq(self.counts), nn.eq(self.n), rows.eq(self.rows),
+                    m.d.sync += [cnt.eq(self.counts), nn.eq(self.n),
                                  gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
                     for c in range(NC):
                         m.d.sync += hists[c].eq(getattr(self, f"h{c}"))

@@ -74,7 +74,8 @@ async def stream_agrees(dut):
             got.append(out_word & pred_mask)
             if first_out is None:
                 first_out = cycles
-        offered = sent < total and not (gaps_on and rng.random() < gap)
+        if not (offered and not in_ready):  # a stream keeps valid up until it is taken
+            offered = sent < total and not (gaps_on and rng.random() < gap)
         dut.samples__valid.value = int(offered)
         if offered:
             dut.samples__payload.value = words[sent]
@@ -84,8 +85,14 @@ async def stream_agrees(dut):
         out_valid = bool(dut.predictions__valid.value)
         out_word = int(dut.predictions__payload.value) if out_valid else 0
         if cycles > 50 * total + 10_000:
+            state = {}
+            for name in ("awaiting", "commit_at", "entered", "ins_state", "sub", "outstanding"):
+                try:
+                    state[name] = int(getattr(dut, name).value)
+                except (AttributeError, ValueError):
+                    pass
             raise AssertionError(f"stuck: {sent} samples in, {len(got)} predictions out "
-                                 f"after {cycles} cycles")
+                                 f"after {cycles} cycles; {state}")
     wall = time.perf_counter() - started
     dut.samples__valid.value = 0
     # Wait until nothing is in flight (a split due right after the last sample goes in too).
