@@ -113,7 +113,7 @@ class Config:
     inherit_counts: bool = False
     hoeffding_n: str = "inherited"
     out_of_range: str = "saturate"
-    split_delay: int = 0
+    split_delay: int = 128
     lanes: int = 0
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -356,7 +356,7 @@ hoeffding_n = "inherited"
 # leaf as it is after s, and its split is applied before sample s + split_delay + 1
 # (0: at once, the textbook order). The hardware evaluates trials while samples
 # keep flowing, so it needs at least its pipeline depth here. See docs/algorithm.md.
-split_delay = 0
+split_delay = 128
 # Hardware only (results do not depend on it): quantile update lanes, 0 = one per
 # numeric attribute (one sample per cycle); fewer lanes share their units over
 # ceil(attributes / lanes) cycles per sample.

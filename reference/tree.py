@@ -15,7 +15,7 @@ The algorithm and every choice the paper leaves open are in
 >>> model.predict_one({"a": 0.9}), model.predict_one({"a": -0.5})
 ('hi', 'lo')
 >>> model.n_leaves
-3
+2
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ def threshold_stream(n=4000, seed=0):
 @pytest.mark.parametrize("hoeffding_n", ["inherited", "learned"])
 def test_a_split_and_the_childrens_reset(number, rule, hoeffding_n):
     cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=100, number=number,
-                 initial_quantiles=rule, max_depth=1, hoeffding_n=hoeffding_n)
+                 initial_quantiles=rule, max_depth=1, hoeffding_n=hoeffding_n, split_delay=0)
     m = QuantileHoeffdingTree(cfg)
     x, y = threshold_stream()
     # learn until the first split, one sample at a time
@@ -288,7 +288,7 @@ def test_predict_does_not_learn(elec):
 @pytest.mark.parametrize("number", ["fixed", "float"])
 def test_inherited_counts_are_the_sides_of_the_split(number):
     cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=100, number=number,
-                 inherit_counts=True, max_depth=1)
+                 inherit_counts=True, max_depth=1, split_delay=0)
     m = QuantileHoeffdingTree(cfg)
     x, y = threshold_stream()
     for i in range(len(y)):
@@ -303,3 +303,53 @@ def test_inherited_counts_are_the_sides_of_the_split(number):
     assert (got_l + got_r == parent).all()
     assert got_l[0] > got_l[1] and got_r[1] > got_r[0]
     assert m._elem[N][left] == got_l.sum()
+
+
+@pytest.mark.parametrize("delay", [1, 37])
+def test_a_split_is_applied_split_delay_samples_after_its_trial(delay):
+    cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=100, max_depth=1,
+                 split_delay=delay)
+    m = QuantileHoeffdingTree(cfg)
+    x, y = threshold_stream()
+    trial_at = None
+    for i in range(len(y)):
+        parent_n = m._elem[N][0] + 1
+        m.partial_fit(x[i:i + 1], y[i:i + 1])
+        if trial_at is None and m._pending[0][0]:
+            trial_at, n_at_trial = i, parent_n
+            assert m._pending[0][1] == i + delay + 1  # commit before sample i + delay + 1
+        if m.n_leaves == 2:
+            break
+    # the split went in after sample trial_at + delay, the last one the old leaf learned
+    assert i == trial_at + delay
+    root = m.nodes()[0]
+    children_n = [m._elem[N][m._tree[4][root[s]]] for s in ("left", "right")]
+    assert sum(children_n) == n_at_trial  # the trial's snapshot, not the later samples
+    assert m.stats["splits"] == 1
+
+
+def test_a_trial_due_while_another_is_pending_is_postponed():
+    cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=20, split_delay=100)
+    m = QuantileHoeffdingTree(cfg)
+    x, y = threshold_stream(3000)
+    m.partial_fit(x, y)
+    st = m.stats
+    assert st["trials_postponed"] > 0
+    assert st["split_trials"] < st["learned"] // cfg.grace_period
+    immediate = QuantileHoeffdingTree(cfg.replace(split_delay=0))
+    immediate.partial_fit(x, y)
+    assert immediate.stats["trials_postponed"] == 0
+
+
+def test_a_query_does_not_apply_a_pending_split():
+    cfg = Config(numeric_attributes=2, classes=[0, 1], grace_period=100, max_depth=1,
+                 split_delay=500)
+    m = QuantileHoeffdingTree(cfg)
+    x, y = threshold_stream()
+    for i in range(len(y)):
+        m.partial_fit(x[i:i + 1], y[i:i + 1])
+        if m._pending[0][0] and m._pending[0][5]:
+            break
+    before = m.to_json()
+    m.predict(x[:1000])  # queries are not stream samples: the split stays pending
+    assert m.to_json() == before and m.n_leaves == 1
