@@ -46,6 +46,9 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
      f"the n of the Hoeffding test: {' or '.join(HOEFFDING_N)}"),
     (("--out-of-range",), "out_of_range", str,
      f"a value outside its declared range: {' or '.join(OUT_OF_RANGE_POLICIES)}"),
+    (("--split-delay",), "split_delay", int,
+     "samples between a split trial and its outcome (the hardware needs >= max_depth + 3)"),
+    (("--lanes",), "lanes", int, "hardware quantile lanes (0: one per numeric attribute)"),
 ]
 
 
@@ -136,6 +139,152 @@ def _cmd_learn(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stream_arguments(p: argparse.ArgumentParser, samples: int) -> None:
+    p.add_argument("stream", nargs="?", type=Path, metavar="STREAM.csv",
+                   help="CSV file (header line; .gz allowed); default: the bundled Electricity")
+    p.add_argument("--label", help="label column of STREAM.csv")
+    p.add_argument("--categorical", action="append", metavar="COL",
+                   help="a categorical column (repeat for more)")
+    p.add_argument("--generator", choices=sorted(GENERATORS),
+                   help="a seeded synthetic stream instead of a file")
+    p.add_argument("--samples", type=int, default=samples, help="generator samples")
+    p.add_argument("--seed", type=int, default=1, help="generator seed (and the bench's)")
+
+
+def _design_report(cfg: Config) -> dict[str, Any]:
+    from rtl.params import HardwareParams, trigger_latency
+
+    p = HardwareParams(cfg)
+    mems = p.memories()
+    return {
+        "levels": p.levels,
+        "lanes": p.lanes if cfg.n_numeric else 0,
+        "cycles_per_sample_min": p.groups,
+        "pipeline_stages": p.levels + 2,
+        "split_delay": cfg.split_delay,
+        "split_delay_min": trigger_latency(cfg),
+        "memories": mems,
+        "memory_bits": sum(m["bits"] for m in mems),
+    }
+
+
+def _print_memories(report: dict[str, Any]) -> None:
+    print(f"{'memory':28} {'depth':>7} {'width':>6} {'bits':>10}")
+    for mem in report["memories"]:
+        print(f"{mem['name']:28} {mem['depth']:7} {mem['width']:6} {mem['bits']:10,}")
+    print(f"{'total':28} {'':7} {'':6} {report['memory_bits']:10,}")
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from amaranth.back import verilog
+
+    from rtl.hardodt import HardODT
+
+    stream = _load_stream(args)
+    declared, overrides = _declared(args)
+    cfg = stream.config(declared, **overrides)
+    design = HardODT(cfg)  # refuses what the RTL cannot build, before writing anything
+    out = args.output
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "hardodt.v").write_text(verilog.convert(design, name="hardodt"))
+    (out / "config.toml").write_text(cfg.to_toml())
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    report = _design_report(cfg)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    if args.json:
+        print(json.dumps({"output": str(out), **report}, indent=1))
+        return 0
+    print(f"design      {stream.name}: {cfg.n_numeric} numeric, {cfg.n_categorical} categorical "
+          f"attributes, {cfg.n_classes} classes; Q={cfg.quantiles}, E={cfg.element_capacity}, "
+          f"depth {cfg.max_depth}, {report['lanes']} quantile lanes")
+    print(f"pipeline    {report['pipeline_stages']} stages; at best "
+          f"{report['cycles_per_sample_min']} cycle(s) per sample; split_delay "
+          f"{cfg.split_delay} (minimum {report['split_delay_min']})")
+    _print_memories(report)
+    print(f"written     {out / 'hardodt.v'}, config.toml, config.json, report.json")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import shutil
+
+    import numpy as np
+
+    from hardodt.progress import Progress
+    from reference.tree import QuantileHoeffdingTree
+    from sim.cosim import CosimulationMismatch, cosimulate
+
+    stream = _load_stream(args)
+    declared, overrides = _declared(args)
+    cfg = stream.config(declared, **overrides)
+    from rtl.params import HardwareParams
+
+    HardwareParams(cfg)  # refuse early, before any build
+    model = QuantileHoeffdingTree(cfg)
+    xn, xc = model._encode_rows(stream.features)
+    y = model._label_indices(stream.labels)
+    if args.limit is not None:
+        xn, xc, y = xn[:args.limit], xc[:args.limit], y[:args.limit]
+    build = args.build_dir or Path("results") / "simulate" / stream.name.replace("(", "_").replace(
+        ")", "").replace("=", "")
+    quiet = args.json or args.progress is False
+    show = Progress(f"simulating {stream.name}", enabled=None if args.progress is None
+                    else args.progress)
+
+    def stage(text: str) -> None:
+        if text.startswith("simulating"):
+            show.restart()
+        if not quiet:
+            print(f"... {text}", file=sys.stderr, flush=True)
+
+    try:
+        report = cosimulate(cfg, xn, xc, y, build_dir=build, gap=args.gap, stall=args.stall,
+                            seed=args.seed, waves=args.vcd is not None, stage=stage,
+                            progress=show)
+        ok = True
+    except CosimulationMismatch as exc:
+        report, ok = exc.report, False
+    if args.vcd is not None:
+        dumps = sorted(Path(build).glob("*.vcd")) + sorted(Path(build).glob("*.fst"))
+        if dumps:
+            shutil.copyfile(dumps[0], args.vcd)
+    design = _design_report(cfg)
+    summary = {k: v for k, v in report.items() if not k.startswith("tree_")}
+    summary.update(stream=stream.name, build_dir=str(build), memory_bits=design["memory_bits"],
+                   agree=ok)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0 if ok else 1
+    n = report["samples"]
+    print(f"stream      {stream.name}: {n} samples, {cfg.n_numeric} numeric and "
+          f"{cfg.n_categorical} categorical attributes, {cfg.n_classes} classes")
+    if ok:
+        print(f"agreement   all {n} predictions, the statistics counters and the final tree "
+              f"({report['leaves']} leaves) equal the golden model's")
+    else:
+        print(f"agreement   MISMATCH: {report['mismatches']} predictions differ")
+        detail = report.get("first_mismatch_detail")
+        if detail:
+            print(f"first       sample {detail['sample']}: hardware {detail['hardware']}, "
+                  f"golden {detail['golden']} (after {detail['samples_entered']} samples)")
+            print(f"  hardware leaf {json.dumps(detail['hardware_leaf'])}")
+            print(f"  golden leaf   {json.dumps(detail['golden_leaf'])}")
+        if not report.get("tree_agrees", True):
+            print("tree        the trees read back differ (see report.json in the build folder)")
+    print(f"accuracy    {100 * report['accuracy']:.2f} % (prequential)")
+    print(f"cycles      {report['cycles_per_sample']:.4f} per sample ({report['cycles']} cycles; "
+          f"input gaps {args.gap:g}, output stalls {args.stall:g})")
+    print(f"latency     {report['latency_cycles']} cycles from input to prediction (median)")
+    print(f"simulation  {report['simulation_seconds']:.1f} s, "
+          f"{report['cycles'] / max(report['simulation_seconds'], 1e-9):,.0f} cycles/s")
+    print(f"memories    {design['memory_bits']:,} bits in {len(design['memories'])} memories "
+          f"(`hardodt generate` lists them)")
+    print(f"build       {build} (hardodt.v, build.log, sim.log, report.json)")
+    if not np.isfinite(report["accuracy"]):
+        return 1
+    return 0 if ok else 1
+
+
 def _plot(result, name: str, cfg: Config, path: Path) -> None:
     import matplotlib
 
@@ -215,6 +364,39 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--example", action="store_true", help="print a commented default")
     config.set_defaults(func=_cmd_config)
 
+    generate_ = sub.add_parser(
+        "generate", parents=[conf], help="write the Verilog of the learner",
+        description="Generate the HardODT design for a configuration: Verilog, the "
+                    "configuration (TOML and JSON) and a report of its memories. The attributes "
+                    "and classes come from the stream (default: the bundled Electricity) or "
+                    "--config.")
+    _stream_arguments(generate_, 10_000)
+    generate_.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
+    generate_.add_argument("--json", action="store_true", help="print the report as JSON")
+    generate_.set_defaults(func=_cmd_generate)
+
+    simulate = sub.add_parser(
+        "simulate", parents=[conf], help="co-simulate the hardware against the golden model",
+        description="Build the design with Verilator and stream the samples through it and "
+                    "through the golden model: every prediction, the statistics and the final "
+                    "tree must agree. Reports agreement, accuracy, cycles per sample and latency; "
+                    "exits 1 on a mismatch. Without STREAM, the bundled Electricity stream.")
+    _stream_arguments(simulate, 10_000)
+    simulate.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
+    simulate.add_argument("--gap", type=float, default=0.0, metavar="P",
+                          help="probability of an idle input cycle (random gaps)")
+    simulate.add_argument("--stall", type=float, default=0.0, metavar="P",
+                          help="probability the output is not ready in a cycle (back-pressure)")
+    simulate.add_argument("--vcd", type=Path, metavar="OUT.vcd", help="write a waveform dump")
+    simulate.add_argument("--build-dir", type=Path, metavar="DIR",
+                          help="where the design is built (default results/simulate/STREAM)")
+    simulate.add_argument("--json", action="store_true",
+                          help="print one JSON object (samples, mismatches, cycles_per_sample, "
+                               "latency_cycles, ...)")
+    simulate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                          help="progress on stderr (default: when stderr is a terminal)")
+    simulate.set_defaults(func=_cmd_simulate)
+
     show = sub.add_parser("show", help="render a learned tree",
                           description="Render a tree written by `hardodt learn --tree`.")
     show.add_argument("tree", type=Path, metavar="TREE.json")
@@ -231,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CLIError, ConfigError, CSVError, InputError, ValueError) as exc:
+        print(f"hardodt: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # SimulationError: the build or the simulator failed
         print(f"hardodt: error: {exc}", file=sys.stderr)
         return 2
 

@@ -17,9 +17,14 @@ class Progress:
         self.label = label
         self.t0 = time.perf_counter()
         self.last = 0.0
+        self.finished = False
+
+    def restart(self) -> None:
+        """Measure the rate from now (after a set-up phase such as a build)."""
+        self.t0 = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
+        if not self.enabled or self.finished:
             return
         now = time.perf_counter()
         if done < total and now - self.last < 0.1:
@@ -28,5 +33,6 @@ class Progress:
         rate = done / max(now - self.t0, 1e-9)
         pct = 100.0 * done / total if total else 100.0
         end = "\n" if done >= total else ""
+        self.finished = done >= total
         self.stream.write(f"\r{self.label}: {done}/{total} ({pct:5.1f}%) {rate:,.0f}/s{end}")
         self.stream.flush()

@@ -415,7 +415,7 @@ class QuantileHoeffdingTree:
             hist[:used] = np.array(st["histograms"], dtype=np.int64).reshape(hist[:used].shape)
             seen[:used] = st["class_seen"]
             model._stats[:] = st["stats"]
-            for arr, key in zip(model._pending, ("info", "threshold", "left", "right")):
+            for arr, key in zip(model._pending, ("info", "threshold", "left", "right"), strict=True):
                 arr[:] = st["pending"][key]
             model.saturated_values = int(st["saturated_values"])
         except (KeyError, ValueError, TypeError) as exc:

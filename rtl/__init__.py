@@ -1,10 +1,10 @@
-"""Amaranth generators for the Hard-ODT learning units (issue 3: in progress).
+"""Amaranth generators for the Hard-ODT learner (see rtl/README.md)."""
 
-Each unit is checked against the golden model (:mod:`reference`), which is its
-specification. Users import through :mod:`hardodt`.
-"""
-
+from rtl.divider import PipelinedDivider
+from rtl.hardodt import HardODT
+from rtl.params import HardwareParams
 from rtl.quantile import QuantileStep
-from rtl.quantile_learner import QuantileLearner, quantile_sample_layout
+from rtl.split_trial import HoeffdingJudge, SplitTrial
 
-__all__ = ["QuantileLearner", "QuantileStep", "quantile_sample_layout"]
+__all__ = ["HardODT", "HardwareParams", "HoeffdingJudge", "PipelinedDivider", "QuantileStep",
+           "SplitTrial"]

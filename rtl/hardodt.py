@@ -21,15 +21,24 @@ flight still see the old leaf, as in the golden model.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config
 from reference.kernels import STAT_NAMES
-from rtl.params import (CATEGORICAL, INACTIVE, LEAF, NUMERIC, OP_COMMIT_KEEP, OP_COMMIT_OTHER,
-                        OP_SAMPLE, HardwareParams, _bits)
+from rtl.params import (
+    CATEGORICAL,
+    INACTIVE,
+    LEAF,
+    NUMERIC,
+    OP_COMMIT_KEEP,
+    OP_COMMIT_OTHER,
+    OP_SAMPLE,
+    HardwareParams,
+    _bits,
+)
 from rtl.quantile import QuantileStep
 from rtl.split_trial import SplitTrial
 
@@ -201,7 +210,7 @@ class HardODT(wiring.Component):
                 m.d.comb += pair.eq(next_pair[t_level + 1])
                 m.d.sync += next_pair[t_level + 1].eq(pair + 1)
                 internal = Signal(node)
-                m.d.comb += [internal.child.eq(pair), internal.thr.eq(trial.thr)]
+                m.d.comb += [internal.eq(0), internal.child.eq(pair), internal.thr.eq(trial.thr)]
                 if N:
                     m.d.comb += [internal.kind.eq(Mux(trial.attr < N, NUMERIC, CATEGORICAL)),
                                  internal.attr.eq(Mux(trial.attr < N, trial.attr, trial.attr - N))]
@@ -210,7 +219,7 @@ class HardODT(wiring.Component):
                 with m.If(trial.attr >= N):
                     m.d.comb += internal.thr.eq(trial.value)
                 kids = Signal(data.ArrayLayout(node, 2))
-                m.d.comb += [kids[0].cls.eq(cls_l), kids[1].cls.eq(cls_r),
+                m.d.comb += [kids.eq(0), kids[0].cls.eq(cls_l), kids[1].cls.eq(cls_r),
                              kids[0].kind.eq(LEAF), kids[1].kind.eq(LEAF)]
                 with m.If(keep_left):
                     m.d.comb += [kids[0].elem.eq(t_elem), kids[1].elem.eq(other)]
@@ -307,14 +316,8 @@ class HardODT(wiring.Component):
         ctr_mem = m.submodules.counters = Memory(shape=p.counter_layout, depth=E, init=[])
         cwr = ctr_mem.write_port()
         crd = ctr_mem.read_port(transparent_for=(cwr,))
-        last = r[L - 1]  # noqa: F841 (for readers: R_L's slot comes from the last level)
-        prev = Signal(slot_layout)
-        m.d.comb += prev.eq(r[L])  # placeholder to keep names readable in waveforms
         # The read address is the element of the slot entering R_L (computed at the last level).
-        entering = Signal(slot_layout)
-        m.d.comb += entering.eq(Mux(self.debug_en, 0, 0))
-        lv_last_next = Signal(slot_layout)
-        m.d.comb += lv_last_next.eq(nxt)
+        lv_last_next = nxt
         m.d.comb += crd.addr.eq(Mux(self.debug_en, self.debug_row,
                                     Mux(lv_last_next.op == OP_SAMPLE, lv_last_next.leaf_elem,
                                         lv_last_next.c_elem)))

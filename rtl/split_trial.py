@@ -16,7 +16,7 @@ decides. The arithmetic and the order of every comparison are those of
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -24,7 +24,7 @@ from reference.fixedpoint import QUALITY_FRACTION_BITS
 from rtl.divider import PipelinedDivider
 from rtl.params import HardwareParams
 
-__all__ = ["SplitTrial", "constant_divider"]
+__all__ = ["HoeffdingJudge", "SplitTrial", "constant_divider"]
 
 G = QUALITY_FRACTION_BITS
 
@@ -40,6 +40,26 @@ def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
         return 1, divisor.bit_length() - 1
     shift = dividend_bits + (divisor - 1).bit_length()
     return (1 << shift) // divisor + 1, shift
+
+
+class HoeffdingJudge(wiring.Component):
+    """The square-root-free Hoeffding test: split when ``gain^2 * n > K``, or on a tie
+    when ``n > tie_samples`` (``reference.kernels.hoeffding_split`` in fixed point)."""
+
+    def __init__(self, params: HardwareParams, gain_bits: int) -> None:
+        self.p = params
+        super().__init__({"gain": In(gain_bits), "n": In(params.cb), "split": Out(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        fx = self.p.config.fixed
+        product = Signal(2 * len(self.gain) + self.p.cb)
+        m.d.comb += product.eq(self.gain * self.gain * self.n)
+        decide = product > fx.hoeffding_k
+        if fx.tie_samples >= 0:
+            decide = decide | (self.n > fx.tie_samples)
+        m.d.comb += self.split.eq(decide)
+        return m
 
 
 class SplitTrial(wiring.Component):
@@ -64,7 +84,6 @@ class SplitTrial(wiring.Component):
 
     def __init__(self, params: HardwareParams) -> None:
         self.p = p = params
-        cfg = p.config
         hist = {f"h{c}": In(p.histogram_row_layout(c)) for c in range(p.n_cat)}
         super().__init__({
             "load": In(1),
@@ -138,6 +157,8 @@ class SplitTrial(wiring.Component):
         a_val = Signal(signed(w))
         a_left = Signal(data.ArrayLayout(unsigned(cb), C))
         gain = Signal(self.quo_bits)
+        judge = m.submodules.judge = HoeffdingJudge(p, self.quo_bits)
+        m.d.comb += [judge.gain.eq(gain), judge.n.eq(nn)]
 
         # -- issue ----------------------------------------------------------------------
         s1 = Signal(tag_layout)
@@ -210,13 +231,7 @@ class SplitTrial(wiring.Component):
                 with m.If(in_flight == 0):
                     m.next = "JUDGE"
             with m.State("JUDGE"):
-                tie = fx.tie_samples
-                product = Signal(2 * self.quo_bits + cb)
-                m.d.comb += product.eq(gain * gain * nn)
-                decide = product > fx.hoeffding_k
-                if tie >= 0:
-                    decide = decide | (nn > tie)
-                m.d.sync += self.do_split.eq(decide)
+                m.d.sync += self.do_split.eq(judge.split)
                 m.next = "DONE"
             with m.State("DONE"):
                 m.d.comb += self.done.eq(1)

@@ -30,7 +30,8 @@ class CosimulationMismatch(SimulationError):
 
 
 def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: float = 0.0,
-               stall: float = 0.0, seed: int = 1, waves: bool = False) -> dict:
+               stall: float = 0.0, seed: int = 1, waves: bool = False, stage=None,
+               progress=None) -> dict:
     """Run the stream through the generated design and the golden model; return the report."""
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +47,7 @@ def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: f
            "BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed)}
     try:
         run_bench(HardODT(config), "hardodt", config, "sim.hardodt_bench", build_dir,
-                  extra_env=env, waves=waves)
+                  extra_env=env, waves=waves, stage=stage, progress=progress)
     except SimulationError as exc:
         if report_path.is_file():
             raise CosimulationMismatch(str(exc), json.loads(report_path.read_text())) from None

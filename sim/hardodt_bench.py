@@ -19,7 +19,7 @@ from cocotb.triggers import FallingEdge
 
 from hardodt import Config
 from reference.kernels import STAT_NAMES
-from sim.readback import decode_counter, golden_tree, hardware_tree, pack_samples
+from sim.readback import decode_counter, golden_tree, hardware_tree, pack_samples, route
 
 
 @cocotb.test()
@@ -31,6 +31,7 @@ async def stream_agrees(dut):
     stall = float(os.environ.get("BENCH_STALL", "0"))
     rng = np.random.default_rng(int(os.environ.get("BENCH_SEED", "1")))
     report_path = os.environ.get("HARDODT_REPORT")
+    progress_path = os.environ.get("HARDODT_PROGRESS")
 
     from reference import QuantileHoeffdingTree
     from rtl.params import HardwareParams
@@ -56,7 +57,6 @@ async def stream_agrees(dut):
     sent = 0
     got = []
     cycles = 0
-    first_out = None
     offered = False
     out_ready = False
     in_ready = False
@@ -65,15 +65,26 @@ async def stream_agrees(dut):
     gaps_on = gap > 0
     stall_on = stall > 0
     started = time.perf_counter()
+    accepted_at = []
+    latencies = []
+    first_bad = None
     while len(got) < total:
         await FallingEdge(dut.clk)
         cycles += 1
         if offered and in_ready:
             sent += 1
+            accepted_at.append(cycles)
         if out_ready and out_valid:
+            k = len(got)
             got.append(out_word & pred_mask)
-            if first_out is None:
-                first_out = cycles
+            latencies.append(cycles - accepted_at[k])
+            if first_bad is None and got[k] != expected[k]:
+                first_bad = k
+            if progress_path and (k % 4096 == 0 or k + 1 == total):
+                with open(progress_path, "w") as f:
+                    f.write(f"{k + 1} {total}\n")
+        if first_bad is not None:
+            break  # stop feeding: read the tree back near the first disagreement
         if not (offered and not in_ready):  # a stream keeps valid up until it is taken
             offered = sent < total and not (gaps_on and rng.random() < gap)
         dut.samples__valid.value = int(offered)
@@ -95,16 +106,24 @@ async def stream_agrees(dut):
                                  f"after {cycles} cycles; {state}")
     wall = time.perf_counter() - started
     dut.samples__valid.value = 0
-    # Wait until nothing is in flight (a split due right after the last sample goes in too).
+    # Wait until nothing is in flight (a split due right after the last sample goes in too);
+    # after a mismatch, the predictions still in flight are taken (and compared) as well.
+    dut.predictions__ready.value = 1
+    out_valid = False  # the last handshake was counted in the loop
     for _ in range(10_000):
         await FallingEdge(dut.clk)
+        if out_ready and out_valid:
+            got.append(out_word & pred_mask)
+        out_ready = True
+        out_valid = bool(dut.predictions__valid.value)
+        out_word = int(dut.predictions__payload.value) if out_valid else 0
         if int(dut.idle.value):
             break
     else:
         raise AssertionError("the design never went idle after the stream")
 
     hw = np.array(got, dtype=np.int64)
-    mismatch = np.flatnonzero(hw != expected)
+    mismatch = np.flatnonzero(hw != expected[:len(hw)])
     stats_word = int(dut.stats.value)
     hw_stats = {name: (stats_word >> (32 * i)) & 0xFFFFFFFF for i, name in enumerate(STAT_NAMES)}
     gold_stats = {k: v for k, v in golden.stats.items() if k in hw_stats}
@@ -119,6 +138,9 @@ async def stream_agrees(dut):
 
     hw_tree = await hardware_tree(params, read)
     dut.debug_en.value = 0
+    if first_bad is not None:  # the golden model as far as the hardware got
+        golden = QuantileHoeffdingTree(cfg)
+        golden._run(xn[:sent], xc[:sent], y[:sent], learn[:sent])
     gold_tree = golden_tree(golden)
     report = {
         "samples": int(total),
@@ -126,9 +148,10 @@ async def stream_agrees(dut):
         "first_mismatch": int(mismatch[0]) if mismatch.size else None,
         "cycles": int(cycles),
         "cycles_per_sample": cycles / total,
-        "latency_cycles": int(first_out) if first_out is not None else None,
+        "latency_cycles": int(np.median(latencies)) if latencies else None,
+        "latency_cycles_min": int(min(latencies)) if latencies else None,
         "simulation_seconds": wall,
-        "accuracy": float(np.mean(hw == y)),
+        "accuracy": float(np.mean(hw == y[:len(hw)])) if len(hw) else 0.0,
         "stats_hardware": hw_stats,
         "stats_golden": gold_stats,
         "tree_agrees": hw_tree == gold_tree,
@@ -141,11 +164,16 @@ async def stream_agrees(dut):
         report["tree_golden"] = gold_tree
     if mismatch.size:
         i = int(mismatch[0])
-        report["first_mismatch_detail"] = {"sample": i, "hardware": int(hw[i]),
-                                           "golden": int(expected[i])}
+        report["first_mismatch_detail"] = {
+            "sample": i, "hardware": int(hw[i]), "golden": int(expected[i]),
+            "samples_entered": int(sent),
+            "hardware_leaf": route(hw_tree, xn[i], xc[i]),
+            "golden_leaf": route(gold_tree, xn[i], xc[i]),
+        }
     if report_path:
         with open(report_path, "w") as f:
             json.dump(report, f, indent=1)
     assert mismatch.size == 0, f"{mismatch.size} predictions differ, first at sample {mismatch[0]}"
+    assert len(hw) == total
     assert hw_stats == gold_stats, f"statistics differ: {hw_stats} != {gold_stats}"
     assert hw_tree == gold_tree, "the tree read back differs from the golden model's"

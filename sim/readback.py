@@ -13,7 +13,8 @@ from amaranth.lib import data
 
 from rtl.params import CATEGORICAL, INACTIVE, LEAF, NUMERIC, HardwareParams
 
-__all__ = ["pack_samples", "decode", "decode_counter", "hardware_tree", "golden_tree"]
+__all__ = ["pack_samples", "decode", "decode_counter", "hardware_tree", "golden_tree",
+           "route"]
 
 _KINDS = {LEAF: "leaf", INACTIVE: "inactive", NUMERIC: "numeric", CATEGORICAL: "categorical"}
 
@@ -127,3 +128,22 @@ def golden_tree(model) -> list[dict]:
 
     walk(0)
     return out
+
+
+def route(tree: list[dict], x, xc) -> dict:
+    """The leaf record a sample (encoded ``x``, categorical ``xc``) reaches in a canonical tree."""
+
+    def end(k: int) -> int:  # index after the subtree starting at k
+        if tree[k]["kind"] in ("numeric", "categorical"):
+            return end(end(k + 1))
+        return k + 1
+
+    k = 0
+    while tree[k]["kind"] in ("numeric", "categorical"):
+        node = tree[k]
+        if node["kind"] == "numeric":
+            left = int(x[node["attr"]]) < node["threshold"]
+        else:
+            left = int(xc[node["attr"]]) == node["value"]
+        k = k + 1 if left else end(k + 1)
+    return tree[k]

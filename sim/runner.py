@@ -11,6 +11,8 @@ temporary one), never into the source tree.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -45,9 +47,14 @@ def verilator_environment() -> dict[str, str]:
 
 
 def run_bench(component, name: str, config: Config, bench_module: str, build_dir: Path,
-              extra_env: dict[str, str] | None = None, waves: bool = False) -> tuple[int, int]:
+              extra_env: dict[str, str] | None = None, waves: bool = False,
+              stage: Callable[[str], None] | None = None,
+              progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
     """Convert ``component`` to ``build_dir/name.v`` and run ``bench_module`` on it.
 
+    The Verilator and simulation output go to ``build.log`` and ``sim.log`` in
+    ``build_dir``. ``stage(text)`` is told what runs; ``progress(done, total)``
+    follows the bench's progress file (``HARDODT_PROGRESS``) while it runs.
     Returns ``(tests, failures)``; raises :class:`SimulationError` when the
     simulation could not run or any test failed.
     """
@@ -57,23 +64,52 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     source = build_dir / f"{name}.v"
+    say = stage or (lambda text: None)
+    say("generating Verilog")
     source.write_text(verilog.convert(component, name=name))
     (build_dir / "config.toml").write_text(config.to_toml())
     verilator_environment()
     runner = get_runner("verilator")
-    runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir, always=True,
-                 build_args=["-Wno-fatal"] + (["--trace"] if waves else []), waves=waves)
-    results = build_dir / "results.xml"
-    env = {"HARDODT_CONFIG": str(build_dir / "config.toml"), **(extra_env or {})}
+    say("building with Verilator (log: build.log)")
     try:
-        runner.test(hdl_toplevel=name, test_module=bench_module, test_dir=build_dir,
-                    results_xml=str(results), extra_env=env, waves=waves)
-    except SystemExit as exc:  # the runner exits on failures when run under pytest
-        if not results.is_file():
-            raise SimulationError(f"the simulation of {name} did not run (exit {exc.code})") \
-                from None
+        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir, always=True,
+                     build_args=["-Wno-fatal"] + (["--trace"] if waves else []), waves=waves,
+                     log_file=build_dir / "build.log")
+    except (RuntimeError, SystemExit) as exc:
+        raise SimulationError(f"the Verilator build of {name} failed ({exc}); see "
+                              f"{build_dir / 'build.log'}") from None
+    results = build_dir / "results.xml"
+    results.unlink(missing_ok=True)
+    progress_file = build_dir / "progress"
+    progress_file.unlink(missing_ok=True)
+    env = {"HARDODT_CONFIG": str(build_dir / "config.toml"),
+           "HARDODT_PROGRESS": str(progress_file), **(extra_env or {})}
+    say("simulating (log: sim.log)")
+    outcome: dict[str, BaseException] = {}
+
+    def simulate() -> None:
+        try:
+            runner.test(hdl_toplevel=name, test_module=bench_module, test_dir=build_dir,
+                        results_xml=str(results), extra_env=env, waves=waves,
+                        log_file=build_dir / "sim.log")
+        except (SystemExit, Exception) as exc:  # the runner exits on failures under pytest
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=simulate, daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)
+        if progress is not None and progress_file.is_file():
+            try:
+                done, total = map(int, progress_file.read_text().split())
+                progress(done, total)
+            except ValueError:
+                pass  # caught mid-write
+    if "error" in outcome and not results.is_file():
+        raise SimulationError(f"the simulation of {name} did not run ({outcome['error']!r}); "
+                              f"see {build_dir / 'sim.log'}")
     tests, failed = get_results(results)
     if failed or not tests:
         raise SimulationError(f"{failed} of {tests} bench tests failed for {name} "
-                              f"(see {build_dir})")
+                              f"(see {build_dir / 'sim.log'})")
     return tests, failed

@@ -1,0 +1,128 @@
+"""The whole learner in Verilator against the golden model, on short streams.
+
+Each case builds one configuration and streams a few thousand samples through
+it with seeded random input gaps and output back-pressure; the bench
+(``sim/hardodt_bench.py``) fails on any differing prediction, statistic or
+tree node. The cases between them cover: numeric and categorical attributes,
+2, 4 and 10 classes, an element pool that runs out, the depth and leaf
+limits, saturating counters, narrow and wide words, one lane, some lanes and
+all lanes, predict-only samples, and runs of samples at the same leaf.
+"""
+
+import numpy as np
+import pytest
+
+from hardodt import Config
+from hardodt.streams.generators import generate
+from reference import QuantileHoeffdingTree
+from rtl import HardODT
+from sim.cosim import CosimulationMismatch, cosimulate
+from sim.runner import run_bench
+
+pytestmark = pytest.mark.sim
+
+
+def _encoded(cfg, stream):
+    m = QuantileHoeffdingTree(cfg)
+    xn, xc = m._encode_rows(stream.features)
+    return xn, xc, m._label_indices(stream.labels)
+
+
+def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, **overrides):
+    stream = generate(name, samples, seed=3)
+    cfg = stream.config(**overrides)
+    xn, xc, y = _encoded(cfg, stream)
+    learn = np.random.default_rng(5).random(len(y)) < learn_rate
+    report = cosimulate(cfg, xn, xc, y, learn, build_dir=tmp_path, gap=gap, stall=stall, seed=7)
+    assert report["samples"] == samples and report["mismatches"] == 0
+    assert report["tree_agrees"]
+    assert report["stats_hardware"] == report["stats_golden"]
+    return cfg, report
+
+
+def test_numeric_with_the_pool_and_the_limits_exhausted(tmp_path):
+    cfg, r = _run(tmp_path, "sea", 3000, gap=0.3, stall=0.3, learn_rate=0.9, elements=3,
+                  max_depth=3, max_leaves=5, grace_period=50, split_delay=24)
+    st = r["stats_hardware"]
+    assert st["inactive_leaves"] > 0  # a child got no element
+    assert st["inactive_samples"] > 0  # ... and kept predicting without learning
+    assert st["trials_skipped_depth"] + st["trials_skipped_leaves"] > 0
+    assert st["samples"] == 3000 and st["learned"] < 3000  # predict-only samples were not learned
+
+
+def test_categorical_and_numeric_two_lanes_narrow_words(tmp_path):
+    cfg, r = _run(tmp_path, "agrawal", 3000, gap=0.1, stall=0.1, lanes=2, word_bits=16,
+                  fraction_bits=14, grace_period=100, split_delay=30, max_depth=8)
+    assert cfg.n_categorical == 3 and r["stats_hardware"]["splits"] >= 2
+    assert r["cycles_per_sample"] >= 3  # six numeric attributes over two lanes
+
+
+def test_four_classes_one_lane_saturating_counters(tmp_path):
+    cfg, r = _run(tmp_path, "rbf", 3000, stall=0.2, lanes=1, count_bits=8, grace_period=60,
+                  split_delay=40, max_depth=6, max_leaves=64, elements=64)
+    assert cfg.n_classes == 4
+    assert r["stats_hardware"]["frozen_samples"] > 0  # n reached 2^8 - 1 somewhere
+
+
+def test_categorical_only_ten_classes(tmp_path):
+    cfg, r = _run(tmp_path, "led", 2000, gap=0.05, grace_period=100, split_delay=24,
+                  max_depth=6, max_leaves=32, elements=32)
+    assert cfg.n_numeric == 0 and cfg.n_classes == 10
+    assert r["stats_hardware"]["splits"] >= 1
+
+
+def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path):
+    """After the first split, runs of 1, 2, 3, 4 and 7 samples alternate between the two
+    leaves at one sample per cycle: every read-modify-write sees its predecessor's write."""
+    rng = np.random.default_rng(11)
+    first = rng.uniform(-1, 1, 600)
+    runs = []
+    side = 0
+    while sum(len(r) for r in runs) < 2400:
+        k = int(rng.choice([1, 2, 3, 4, 7]))
+        runs.append(rng.uniform(0.05, 1, k) * (1 if side else -1))
+        side ^= 1
+    x = np.concatenate([first, *runs])[:, None]
+    y = (x[:, 0] > 0).astype(np.int64) ^ (rng.random(len(x)) < 0.1)
+    cfg = Config(numeric_attributes=1, classes=2, grace_period=100, split_delay=80, max_depth=4,
+                 max_leaves=16, elements=16)
+    m = QuantileHoeffdingTree(cfg)
+    xn, xc = m._encode_rows(x)
+    report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path)
+    assert report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["stats_golden"]["splits"] >= 1
+    assert report["cycles_per_sample"] < 1.1
+
+
+def test_a_design_built_from_another_configuration_is_caught(tmp_path):
+    stream = generate("sea", 2000, seed=3)
+    good = stream.config(grace_period=50, split_delay=24, max_depth=4)
+    wrong = good.replace(grace_period=51)
+    xn, xc, y = _encoded(good, stream)
+    np.savez(tmp_path / "stream.npz", xn=xn, xc=xc.reshape(len(y), 0), y=y,
+             learn=np.ones(len(y), bool))
+    env = {"HARDODT_STREAM": str(tmp_path / "stream.npz"),
+           "HARDODT_REPORT": str(tmp_path / "report.json")}
+    with pytest.raises(Exception, match="bench tests failed"):
+        run_bench(HardODT(wrong), "hardodt", good, "sim.hardodt_bench", tmp_path, extra_env=env)
+    assert (tmp_path / "report.json").is_file()
+
+
+def test_a_mismatch_report_names_the_sample_and_both_leaves(tmp_path):
+    # The same wrong design through cosimulate: the error carries the report.
+    stream = generate("sea", 2000, seed=3)
+    good = stream.config(grace_period=50, split_delay=24, max_depth=4)
+    xn, xc, y = _encoded(good, stream)
+    import sim.cosim as cosim_module
+
+    real = cosim_module.HardODT
+    cosim_module.HardODT = lambda cfg: real(cfg.replace(grace_period=51))
+    try:
+        with pytest.raises(CosimulationMismatch) as caught:
+            cosimulate(good, xn, xc, y, build_dir=tmp_path)
+    finally:
+        cosim_module.HardODT = real
+    detail = caught.value.report["first_mismatch_detail"]
+    assert detail["hardware"] != detail["golden"]
+    assert detail["hardware_leaf"]["kind"] in ("leaf", "inactive")
+    assert detail["golden_leaf"]["kind"] in ("leaf", "inactive")
