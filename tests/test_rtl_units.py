@@ -1,0 +1,141 @@
+"""The split trial's arithmetic units in isolation (Amaranth simulator), the refusals of
+the RTL generator, and Verilator's lint of the generated Verilog."""
+
+import random
+import re
+import subprocess
+
+import pytest
+from amaranth.back import verilog
+from amaranth.sim import Simulator
+
+from hardodt import Config, ConfigError
+from reference.kernels import hoeffding_split
+from rtl import HardODT, HardwareParams, HoeffdingJudge, PipelinedDivider
+from rtl.params import trigger_latency
+from rtl.split_trial import constant_divider
+
+
+def _run(dut, bench):
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+
+
+@pytest.mark.parametrize("bits_per_stage", [1, 2, 3])
+def test_pipelined_divider_is_exact_one_division_per_cycle(bits_per_stage):
+    dut = PipelinedDivider(48, 20, 28, tag_bits=8, bits_per_stage=bits_per_stage)
+    rng = random.Random(bits_per_stage)
+    cases = []
+    for _ in range(200):
+        den = rng.choice([1, 2, 3, rng.randint(1, 2**20 - 1)])
+        quo = rng.choice([0, 1, rng.randint(0, 2**28 - 1)])
+        cases.append((quo * den + rng.randint(0, den - 1), den))
+    cases += [(den * 2**28 - 1, den) for den in (1, 7, 2**20 - 1)]  # the largest quotients
+
+    async def bench(ctx):
+        out = []
+        for i, (num, den) in enumerate(cases + [(0, 1)] * dut.latency):
+            ctx.set(dut.valid, i < len(cases))
+            ctx.set(dut.numerator, num)
+            ctx.set(dut.divisor, den)
+            ctx.set(dut.tag, i & 255)
+            await ctx.tick()
+            if ctx.get(dut.out_valid):
+                out.append((ctx.get(dut.quotient), ctx.get(dut.out_tag)))
+        assert out == [(n // d, i & 255) for i, (n, d) in enumerate(cases)]
+
+    _run(dut, bench)
+
+
+@pytest.mark.parametrize("divisor", [1, 2, 3, 5, 7, 8, 9, 31, 33, 64])
+def test_constant_divider_is_exact_over_its_whole_range(divisor):
+    bits = 12
+    mult, shift = constant_divider(bits, divisor)
+    assert all((a * mult) >> shift == a // divisor for a in range(2**bits))
+
+
+@pytest.mark.parametrize("delta,tau", [(1e-3, 0.05), (1e-7, 0.0), (0.5, 0.2)])
+def test_hoeffding_judge_at_its_boundary(delta, tau):
+    cfg = Config(delta=delta, tau=tau, count_bits=20)
+    fx = cfg.fixed
+    dut = HoeffdingJudge(HardwareParams(cfg.replace(split_delay=20)), 30)
+    cases = []
+    for gain in (1, 2, 3, 100, 1000, 65536):
+        n = fx.hoeffding_k // (gain * gain)  # gain^2 n <= K < gain^2 (n + 1)
+        for m in (n - 1, n, n + 1, n + 2):
+            if 0 <= m < 2**20:
+                cases.append((gain, m))
+    if fx.tie_samples >= 0:
+        cases += [(0, fx.tie_samples), (0, fx.tie_samples + 1)]
+    cases.append((0, 2**20 - 1))
+
+    async def bench(ctx):
+        for gain, n in cases:
+            ctx.set(dut.gain, gain)
+            ctx.set(dut.n, n)
+            await ctx.delay(1e-9)
+            expected = hoeffding_split(gain, n, fx.hoeffding_k, fx.tie_samples)
+            assert ctx.get(dut.split) == expected, (gain, n)
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    # both sides of the boundary were tried
+    outcomes = {hoeffding_split(g, n, fx.hoeffding_k, fx.tie_samples) for g, n in cases}
+    assert outcomes == {True, False}
+
+
+@pytest.mark.parametrize("fields,match", [
+    (dict(number="float"), "number"),
+    (dict(initial_quantiles="range"), "initial_quantiles"),
+    (dict(inherit_counts=True), "inherit_counts"),
+    (dict(split_delay=5), "split_delay: 5 is below 18"),
+])
+def test_the_generator_refuses_what_it_cannot_build(fields, match):
+    cfg = Config(**{"split_delay": 128, **fields})
+    with pytest.raises(ConfigError, match=match):
+        HardODT(cfg)
+
+
+def test_trigger_latency_follows_the_depth():
+    assert trigger_latency(Config(max_depth=4)) == 7
+    assert trigger_latency(Config(max_depth=15)) == 18
+
+
+# Warnings of the Amaranth/yosys Verilog backend that do not point at a design error,
+# each with the reason it is accepted. Anything else fails the test.
+JUSTIFIED_LINT = {
+    "UNUSEDSIGNAL": "struct fields a stage does not read (e.g. the sample in a commit slot) "
+                    "and yosys' intermediate wires; yosys removes them in synthesis",
+    "WIDTHEXPAND": "Amaranth widens operands explicitly by its own rules; the backend leaves "
+                   "the zero extension implicit",
+    "WIDTHTRUNC": "the backend writes `x == 0` as `!x` on multi-bit values, and slices of "
+                  "wider intermediates; both exact",
+    "CASEINCOMPLETE": "Amaranth switches without a default case (the signal keeps its "
+                      "combinational default)",
+    "PROCASSINIT": "register reset values are written as initialisers, as Amaranth intends",
+    "ALWNEVER": "always blocks that assign constants (signals tied off)",
+    "ASCRANGE": "zero-width struct fields (no categorical attributes) become [-1:0]",
+    "DECLFILENAME": "the module is named after the design, not the file",
+}
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("fields", [
+    dict(split_delay=20, max_depth=4, numeric_attributes=3, categorical_values=(3,), lanes=2),
+    dict(split_delay=24, max_depth=6, numeric_attributes=2, classes=4, word_bits=16,
+         fraction_bits=14),
+])
+def test_verilator_lint_has_no_unjustified_warning(tmp_path, fields):
+    from sim.runner import verilator_environment
+
+    env = verilator_environment()
+    source = tmp_path / "hardodt.v"
+    source.write_text(verilog.convert(HardODT(Config(**fields)), name="hardodt"))
+    run = subprocess.run(["verilator", "--lint-only", "-Wall", "-Wno-fatal", str(source)],
+                         capture_output=True, text=True, env={**__import__("os").environ, **env})
+    codes = set(re.findall(r"%Warning-([A-Z0-9_]+)", run.stderr))
+    assert "%Error" not in run.stderr, run.stderr[-2000:]
+    assert codes <= set(JUSTIFIED_LINT), sorted(codes - set(JUSTIFIED_LINT))
