@@ -126,3 +126,17 @@ def test_a_mismatch_report_names_the_sample_and_both_leaves(tmp_path):
     assert detail["hardware"] != detail["golden"]
     assert detail["hardware_leaf"]["kind"] in ("leaf", "inactive")
     assert detail["golden_leaf"]["kind"] in ("leaf", "inactive")
+
+
+@pytest.mark.slow
+def test_whole_electricity_default_design(tmp_path, elec):
+    """The issue's targets: bit-exact, at most 1.02 cycles per sample, within two minutes."""
+    import time
+
+    cfg = elec.config()
+    xn, xc, y = _encoded(cfg, elec)
+    t0 = time.perf_counter()
+    report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path)
+    assert time.perf_counter() - t0 < 180
+    assert report["samples"] == 45_312 and report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["cycles_per_sample"] <= 1.02
