@@ -82,3 +82,43 @@ def test_help_lists_the_commands(capsys):
     out = capsys.readouterr().out
     for cmd in ("learn", "config", "show"):
         assert cmd in out
+
+
+def test_generate_writes_verilog_config_and_report(capsys, tmp_path):
+    out = tmp_path / "gen"
+    assert main(["generate", "--generator", "agrawal", "--max-depth", "5", "--split-delay", "20",
+                 "--lanes", "2", "-o", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "quantiles_lane1" in text and "histogram_" in text and "2 quantile lanes" in text
+    assert "module hardodt" in (out / "hardodt.v").read_text()
+    report = json.loads((out / "report.json").read_text())
+    assert report["cycles_per_sample_min"] == 3 and report["split_delay_min"] == 8
+    assert json.loads((out / "config.json").read_text())["lanes"] == 2
+    assert "lanes = 2" in (out / "config.toml").read_text()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--split-delay", "3"], "split_delay: 3 is below 18"),
+    (["--number", "float"], "number"),
+    (["--lanes", "9"], "lanes: 9 is outside"),
+])
+def test_hardware_commands_refuse_what_cannot_be_built(capsys, tmp_path, args, message):
+    for command in (["generate", "-o", str(tmp_path / "g")], ["simulate", "--build-dir",
+                                                                str(tmp_path / "s")]):
+        assert main(command + args) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "g" / "hardodt.v").exists()
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.sim
+def test_simulate_json(capsys, tmp_path):
+    code = main(["simulate", "--generator", "sea", "--samples", "1500", "--max-depth", "4",
+                 "--split-delay", "24", "--gap", "0.1", "--stall", "0.1", "--json",
+                 "--build-dir", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["agree"]
+    for key in ("samples", "mismatches", "cycles_per_sample", "latency_cycles", "accuracy"):
+        assert key in out
+    assert out["samples"] == 1500 and out["mismatches"] == 0
+    assert (tmp_path / "sim.log").is_file() and (tmp_path / "build.log").is_file()
