@@ -102,7 +102,7 @@ class SplitTrial(wiring.Component):
             "value": Out(p.value_bits),
             "left": Out(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
             "right": Out(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
-            "trial_cycles": Out(32),  # cycles the last trial took, for reports
+            "trial_cycles": Out(32),  # the longest trial so far, start to result, for reports
         })
         self.num_bits = max(2 * p.cb + G + max(1, (p.n_cls - 1).bit_length()), p.cb + 2 * G + 2)
         self.quo_bits = p.cb + G + 2
@@ -240,7 +240,10 @@ class SplitTrial(wiring.Component):
         m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
         with m.If(~fsm.ongoing("IDLE") & ~fsm.ongoing("DONE")):
             m.d.sync += cycles.eq(cycles + 1)
-        m.d.comb += self.trial_cycles.eq(cycles)
+        longest = Signal(32)
+        with m.If(fsm.ongoing("DONE") & (cycles > longest)):
+            m.d.sync += longest.eq(cycles)
+        m.d.comb += self.trial_cycles.eq(longest)
 
         # -- threshold --------------------------------------------------------------------
         s2 = Signal(tag_layout)

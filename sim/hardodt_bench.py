@@ -150,6 +150,7 @@ async def stream_agrees(dut):
         "cycles_per_sample": cycles / total,
         "latency_cycles": int(np.median(latencies)) if latencies else None,
         "latency_cycles_min": int(min(latencies)) if latencies else None,
+        "trial_cycles_max": int(dut.trial_cycles.value),
         "simulation_seconds": wall,
         "accuracy": float(np.mean(hw == y[:len(hw)])) if len(hw) else 0.0,
         "stats_hardware": hw_stats,

