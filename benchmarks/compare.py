@@ -123,12 +123,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--speed-q", type=int, default=8, help="Q of the speed comparison")
     ap.add_argument("--initial-quantiles", default=None,
                     help="initial-quantile rule (default: the configuration's)")
+    ap.add_argument("--split-delay", type=int, default=None,
+                    help="hardodt's split_delay (default: the configuration's)")
     ap.add_argument("--skmultiflow", action=argparse.BooleanOptionalAction, default=True)
     ap.add_argument("--learn-one", action=argparse.BooleanOptionalAction, default=True,
                     help="also time the per-sample API on Electricity")
     ap.add_argument("--json", type=Path, help="write all results to this file")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables")
     args = ap.parse_args(argv)
+    if args.split_delay is not None:
+        SETTINGS["split_delay"] = args.split_delay
     qs = [int(q) for q in args.quantiles.split(",")]
     if args.speed_q not in qs:
         qs.append(args.speed_q)
