@@ -31,7 +31,10 @@ def test_q8_beats_river_on_electricity(elec):
 @pytest.mark.parametrize("name", sorted(GENERATORS))
 @pytest.mark.parametrize("q", [2, 8, 32])
 def test_fixed_within_0_3_points_of_float(name, q):
+    # The number format alone: with the textbook split order. With the hardware's
+    # split_delay, one borderline trial can shift the later ones (docs/benchmarks.md).
     s = generate(name, 30_000, seed=3)
-    acc = {m: prequential(QuantileHoeffdingTree(s.config(number=m, quantiles=q)), s).accuracy
+    acc = {m: prequential(QuantileHoeffdingTree(s.config(number=m, quantiles=q, split_delay=0)),
+                          s).accuracy
            for m in ("float", "fixed")}
     assert abs(acc["float"] - acc["fixed"]) <= 0.003, acc
