@@ -21,13 +21,14 @@ flight still see the old leaf, as in the golden model.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config
 from reference.kernels import STAT_NAMES
+from rtl.element_counters import ElementCounters, argmax
+from rtl.histogram import Histogram
 from rtl.params import (
     CATEGORICAL,
     INACTIVE,
@@ -39,24 +40,11 @@ from rtl.params import (
     HardwareParams,
     _bits,
 )
-from rtl.quantile import QuantileStep
+from rtl.quantile_lane import QuantileLane
 from rtl.split_trial import SplitTrial
+from rtl.tree_level import TreeLevel
 
 __all__ = ["HardODT"]
-
-
-def _argmax(m: Module, values, name: str) -> Signal:
-    """Index of the first maximum (ties: the lowest index), as the golden model's argmax."""
-    best_i = Const(0, _bits(len(values)))
-    best_v = values[0]
-    for j in range(1, len(values)):
-        take = Signal(name=f"{name}_gt{j}")
-        m.d.comb += take.eq(values[j] > best_v)
-        best_i = Mux(take, j, best_i)
-        best_v = Mux(take, values[j], best_v)
-    out = Signal(_bits(len(values)), name=name)
-    m.d.comb += out.eq(best_i)
-    return out
 
 
 class HardODT(wiring.Component):
@@ -100,36 +88,11 @@ class HardODT(wiring.Component):
             "debug_counter": Out(p.counter_layout),
         })
 
-    def slot_layout(self) -> data.StructLayout:
-        p = self.params
-        addr = p.pair_bits + 1
-        return data.StructLayout({
-            "op": 2,
-            "g": range(max(2, p.groups)),  # quantile group of this slot (a sample takes one per group)
-            "seq": 32,
-            "s": p.sample_layout,
-            "addr": addr,  # node address at the level being read: row = addr >> 1, lane = addr & 1
-            "found": 1,
-            "leaf_kind": 2,
-            "leaf_elem": _bits(p.n_elem),
-            "leaf_cls": _bits(p.n_cls),
-            "leaf_level": range(p.levels),
-            "leaf_addr": addr,
-            # commit slots
-            "c_level": range(p.levels),
-            "c_addr": addr,
-            "c_node": p.node_layout,
-            "c_children": data.ArrayLayout(p.node_layout, 2),
-            "c_elem": _bits(p.n_elem),
-            "c_active": 1,
-            "c_n": p.cb,
-        })
-
     def elaborate(self, platform) -> Module:
         m = Module()
-        p, cfg, fx = self.params, self.config, self.config.fixed
+        p, cfg = self.params, self.config
         L, N, NC, C, E = p.levels, p.n_num, p.n_cat, p.n_cls, p.n_elem
-        slot_layout = self.slot_layout()
+        slot_layout = p.slot_layout
         node = p.node_layout
         stats = [Signal(32, name=f"stat_{n}") for n in STAT_NAMES]
         for i, s in enumerate(stats):
@@ -202,8 +165,8 @@ class HardODT(wiring.Component):
                 m.d.comb += [sum_l.eq(sum(left)), sum_r.eq(sum(right))]
                 keep_left = Signal()
                 m.d.comb += keep_left.eq(sum_l >= sum_r)
-                cls_l = _argmax(m, left, "cls_left")
-                cls_r = _argmax(m, right, "cls_right")
+                cls_l = argmax(m, left, "cls_left")
+                cls_r = argmax(m, right, "cls_right")
                 other_ok = Signal()
                 m.d.comb += other_ok.eq(pool < E)
                 other = Signal(_bits(E))
@@ -265,104 +228,47 @@ class HardODT(wiring.Component):
                          r[0].seq.eq(entered), r[0].s.eq(self.samples.p)]
 
         # -- R_0 .. R_{L-1}: the tree levels ----------------------------------------------------------
-        node_mems = []
         next_row = Const(0)  # row the slot entering R_0 reads: the root
         debug_nodes = []
         for lv in range(L):
-            rows = p.level_rows(lv)
-            init = []
-            if lv == 0:
-                root = node.const({"kind": LEAF, "elem": 0, "cls": 0})
-                init = [[root, node.const({})]]
-            mem = Memory(shape=data.ArrayLayout(node, 2), depth=rows, init=init)
-            m.submodules[f"level{lv}"] = mem
-            node_mems.append(mem)
-            wr = mem.write_port(granularity=1)
-            rd = mem.read_port(transparent_for=(wr,))
-            m.d.comb += rd.addr.eq(Mux(self.debug_en, self.debug_row, next_row))
-            debug_nodes.append(rd.data)
-            cur = r[lv]
-            word = Signal(node, name=f"word{lv}")
-            m.d.comb += word.eq(rd.data[cur.addr[0]])
-            nxt = Signal(slot_layout, name=f"next{lv}")
-            m.d.comb += nxt.eq(cur)
-            with m.If((cur.op == OP_SAMPLE) & ~cur.found):
-                with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
-                    m.d.comb += [nxt.found.eq(1), nxt.leaf_kind.eq(word.kind),
-                                 nxt.leaf_elem.eq(word.elem), nxt.leaf_cls.eq(word.cls),
-                                 nxt.leaf_level.eq(lv), nxt.leaf_addr.eq(cur.addr)]
-                with m.Else():
-                    go_left = Signal(name=f"go_left{lv}")
-                    if N:
-                        xs = Array(cur.s.x[i] for i in range(N))
-                        m.d.comb += go_left.eq(xs[word.attr] < word.thr)
-                    if NC:
-                        xcs = Array(cur.s.xc[c] for c in range(NC))
-                        with m.If(word.kind == CATEGORICAL):
-                            m.d.comb += go_left.eq(
-                                xcs[word.attr] == word.thr.as_unsigned()[:p.value_bits])
-                    m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
-            # Commit writes: the split leaf becomes an internal node; its children one level down.
-            with m.If(r_valid[lv] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)):
-                with m.If(cur.c_level == lv):
-                    m.d.comb += [wr.addr.eq(cur.c_addr >> 1),
-                                 wr.en.eq(Mux(cur.c_addr[0], 0b10, 0b01)),
-                                 wr.data[0].eq(cur.c_node), wr.data[1].eq(cur.c_node)]
-                if lv > 0:
-                    with m.If(cur.c_level + 1 == lv):
-                        m.d.comb += [wr.addr.eq(cur.c_node.child), wr.en.eq(0b11),
-                                     wr.data.eq(cur.c_children)]
-            m.d.sync += [r_valid[lv + 1].eq(r_valid[lv]), r[lv + 1].eq(nxt)]
-            next_row = nxt.addr >> 1
+            level = m.submodules[f"level{lv}"] = TreeLevel(p, lv)
+            m.d.comb += [level.row.eq(Mux(self.debug_en, self.debug_row, next_row)),
+                         level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
+            debug_nodes.append(level.data)
+            m.d.sync += [r_valid[lv + 1].eq(r_valid[lv]), r[lv + 1].eq(level.next)]
+            next_row = level.next.addr >> 1
         m.d.comb += self.debug_node.eq(Array(debug_nodes)[self.debug_level])
+        entering = level.next  # the slot entering R_L
 
         # -- R_L: element counters, prediction, split-trial decision --------------------------------------
-        ctr_mem = m.submodules.counters = Memory(shape=p.counter_layout, depth=E, init=[])
-        cwr = ctr_mem.write_port()
-        crd = ctr_mem.read_port(transparent_for=(cwr,))
-        # The read address is the element of the slot entering R_L (computed at the last level).
-        lv_last_next = nxt
-        m.d.comb += crd.addr.eq(Mux(self.debug_en, self.debug_row,
-                                    Mux(lv_last_next.op == OP_SAMPLE, lv_last_next.leaf_elem,
-                                        lv_last_next.c_elem)))
-        m.d.comb += self.debug_counter.eq(crd.data)
-
+        counters = m.submodules.counters = ElementCounters(p)
         cur = r[L]
-        ctr = Signal(p.counter_layout)
-        m.d.comb += ctr.eq(crd.data)
         is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
-        y = cur.s.label
-        cnts = [ctr.cnt[j] for j in range(C)]
-        best = _argmax(m, cnts, "majority")
-        max_count = Array(cnts)[best]
-        pred = Signal(_bits(C))
-        m.d.comb += pred.eq(Mux((cur.leaf_kind == INACTIVE) | (max_count == 0), cur.leaf_cls, best))
-        m.d.comb += [out_fifo.w_en.eq(is_sample), out_fifo.w_data.eq(pred)]
-
+        is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
+        m.d.comb += [
+            counters.read_element.eq(Mux(self.debug_en, self.debug_row,
+                                         Mux(entering.op == OP_SAMPLE, entering.leaf_elem,
+                                             entering.c_elem))),
+            self.debug_counter.eq(counters.row),
+            counters.element.eq(Mux(cur.op == OP_SAMPLE, cur.leaf_elem, cur.c_elem)),
+            counters.label.eq(cur.s.label),
+            counters.leaf_inactive.eq(cur.leaf_kind == INACTIVE),
+            counters.leaf_class.eq(cur.leaf_cls),
+            counters.learn_request.eq(is_sample & cur.s.learn),
+            counters.init.eq(is_commit), counters.init_n.eq(cur.c_n),
+            out_fifo.w_en.eq(is_sample), out_fifo.w_data.eq(counters.prediction),
+        ]
+        inactive = cur.leaf_kind == INACTIVE
+        do_learn = counters.learn
+        new = counters.updated
+        cnt_y = counters.count
         leaves = Signal(range(cfg.max_leaves + 2), init=1)
         remaining = Signal(range(cfg.split_delay + 1))  # samples left in the pending window
-        inactive = cur.leaf_kind == INACTIVE
-        frozen = ctr.n >= fx.count_max
-        do_learn = Signal()
-        m.d.comb += do_learn.eq(is_sample & cur.s.learn & ~inactive & ~frozen)
-        new = Signal(p.counter_layout)
-        m.d.comb += new.eq(ctr)
-        cnt_y = Signal(p.cb)
-        m.d.comb += cnt_y.eq(Array(cnts)[y] + 1)
-        since = Signal(p.cb + 1)
-        m.d.comb += since.eq(ctr.since + 1)
-        with m.If(do_learn):
-            m.d.comb += [new.n.eq(ctr.n + 1), new.since.eq(since), new.hist_ok.eq(1),
-                         new.seen.eq(ctr.seen | (1 << y))]
-            for j in range(C):
-                with m.If(y == j):
-                    m.d.comb += new.cnt[j].eq(cnt_y)
-        due = do_learn & (since >= cfg.grace_period)
+        due = do_learn & (counters.since >= cfg.grace_period)
         pending = remaining != 0
         start = Signal()
         m.d.comb += start.eq(due & ~pending)
-        with m.If(start):
-            m.d.comb += new.since.eq(0)
+        m.d.comb += counters.restart.eq(start)
         skip_depth = start & (cur.leaf_level >= cfg.max_depth)
         skip_leaves = start & ~skip_depth & (leaves >= cfg.max_leaves)
         seen_classes = sum((new.cnt[j] != 0).as_unsigned() for j in range(C))
@@ -376,19 +282,12 @@ class HardODT(wiring.Component):
                          commit_at.eq(cur.seq + cfg.split_delay + 1),
                          t_level.eq(cur.leaf_level), t_addr.eq(cur.leaf_addr),
                          t_elem.eq(cur.leaf_elem)]
-        is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
-        m.d.comb += [cwr.addr.eq(Mux(cur.op == OP_SAMPLE, cur.leaf_elem, cur.c_elem)),
-                     cwr.en.eq(do_learn | is_commit)]
-        with m.If(is_commit):
-            m.d.comb += [cwr.data.eq(0), cwr.data.n.eq(cur.c_n)]
-        with m.Else():
-            m.d.comb += cwr.data.eq(new)
         split_slot = r_valid[L] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
         with m.If(split_slot):
             m.d.sync += leaves.eq(leaves + 1)
         bump("samples", is_sample)
         bump("learned", do_learn)
-        bump("frozen_samples", is_sample & cur.s.learn & ~inactive & frozen)
+        bump("frozen_samples", is_sample & cur.s.learn & ~inactive & counters.frozen)
         bump("inactive_samples", is_sample & cur.s.learn & inactive)
         bump("split_trials", begin)
         bump("splits", split_slot)
@@ -408,8 +307,8 @@ class HardODT(wiring.Component):
         # A sample's later groups reuse what its first group decided here.
         with m.If(~(r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g != 0))):
             m.d.sync += [q_learn.eq(do_learn), q_count.eq(cnt_y), q_trial.eq(begin),
-                         q_hist_ok.eq(ctr.hist_ok), q_counts.eq(new),
-                         q_first.eq((cfg.initial_quantiles == "first") & ~(ctr.seen >> y)[0])]
+                         q_hist_ok.eq(counters.row.hist_ok), q_counts.eq(new),
+                         q_first.eq(counters.first)]
         m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(cur)]
 
         # -- R_{L+1}: quantile rows and histograms -------------------------------------------------------
@@ -419,67 +318,24 @@ class HardODT(wiring.Component):
         q_addr = Mux(q_cur.op == OP_SAMPLE, q_cur.leaf_elem, q_cur.c_elem)
         yq = q_cur.s.label
         m.d.comb += [trial.counts.eq(q_counts.cnt), trial.n.eq(q_counts.n)]
-        # The root's element starts empty: min above max (as after a split's initialisation).
-        empty_row = p.quantile_row_layout.const({"lo": fx.word_max, "hi": fx.word_min})
         q_sample = r_valid[L + 1] & (q_cur.op == OP_SAMPLE)
         m.d.comb += [trial.load.eq(q_trial & q_sample), trial.group.eq(q_cur.g),
                      trial.start.eq(q_trial & q_sample & (q_cur.g == G - 1))]
-        lanes = p.lanes if N else 0
-        for lane in range(lanes):
-            members = [i for i in range(N) if p.lane_of(i)[0] == lane]  # by group
-            mem = Memory(shape=p.quantile_row_layout, depth=E * G,
-                         init=[empty_row] * len(members))
-            m.submodules[f"quantiles_lane{lane}"] = mem
-            wr = mem.write_port()
-            rd = mem.read_port(transparent_for=(wr,))
-            m.d.comb += rd.addr.eq(q_addr_next * G + cur.g)
-            row = Signal(p.quantile_row_layout, name=f"row{lane}")
-            m.d.comb += row.eq(rd.data)
-            step = m.submodules[f"step{lane}"] = QuantileStep(cfg)
-            xi = Signal(signed(p.w), name=f"x_lane{lane}")
-            present = Signal(name=f"present{lane}")  # the last group may leave a lane idle
-            with m.Switch(q_cur.g):
-                for g, i in enumerate(members):
-                    with m.Case(g):
-                        m.d.comb += [xi.eq(q_cur.s.x[i]), present.eq(1)]
-            m.d.comb += [step.x.eq(xi), step.first.eq(q_first), step.count.eq(q_count),
-                         step.q.eq(Array(row.q[j] for j in range(C))[yq])]
-            upd = Signal(p.quantile_row_layout, name=f"updated{lane}")
-            m.d.comb += [upd.eq(row),
-                         upd.lo.eq(Mux(xi < row.lo, xi, row.lo)),
-                         upd.hi.eq(Mux(xi > row.hi, xi, row.hi))]
-            for j in range(C):
-                with m.If(yq == j):
-                    m.d.comb += upd.q[j].eq(step.q_next)
-            m.d.comb += [wr.addr.eq(q_addr * G + q_cur.g),
-                         wr.en.eq(present & ((q_learn & q_sample) | q_is_commit))]
-            for i in members:
-                m.d.comb += trial.rows[i].eq(upd)
-            with m.If(q_is_commit):
-                m.d.comb += wr.data.eq(empty_row)
-            with m.Else():
-                m.d.comb += wr.data.eq(upd)
+        for k in range(p.lanes if N else 0):
+            lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(p, k)
+            m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(cur.g),
+                         lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
+                         lane.label.eq(yq), lane.count.eq(q_count), lane.first.eq(q_first),
+                         lane.learn.eq(q_learn & q_sample), lane.init.eq(q_is_commit)]
+            for i in lane.members:
+                m.d.comb += trial.rows[i].eq(lane.updated)
         for c in range(NC):
-            layout = p.histogram_row_layout(c)
-            mem = Memory(shape=layout, depth=E, init=[])
-            m.submodules[f"histogram{c}"] = mem
-            wr = mem.write_port()
-            rd = mem.read_port(transparent_for=(wr,))
-            m.d.comb += rd.addr.eq(q_addr_next)
-            row = Signal(layout, name=f"hist{c}")
-            m.d.comb += row.eq(Mux(q_hist_ok, rd.data.as_value(), 0))
-            upd = Signal(layout, name=f"hist_updated{c}")
-            m.d.comb += upd.eq(row)
-            v = q_cur.s.xc[c]
-            for val in range(cfg.categorical_values[c]):
-                for j in range(C):
-                    with m.If((v == val) & (yq == j)):
-                        m.d.comb += upd[val][j].eq(row[val][j] + 1)
-            m.d.comb += [wr.addr.eq(q_addr), wr.en.eq(q_learn & q_sample & (q_cur.g == 0)),
-                         wr.data.eq(upd),
-                         # later groups of the sample read the row its first group wrote
-                         getattr(trial, f"h{c}").eq(Mux(q_cur.g == 0, upd.as_value(),
-                                                        rd.data.as_value()))]
+            hist = m.submodules[f"histogram{c}"] = Histogram(p, c)
+            m.d.comb += [hist.read_element.eq(q_addr_next), hist.element.eq(q_addr),
+                         hist.value.eq(q_cur.s.xc[c]), hist.label.eq(yq),
+                         hist.valid_row.eq(q_hist_ok), hist.learn.eq(q_learn & q_sample),
+                         hist.first_group.eq(q_cur.g == 0),
+                         getattr(trial, f"h{c}").eq(hist.updated)]
 
         # -- idle -------------------------------------------------------------------------------------------
         m.d.comb += self.idle.eq(~sum(r_valid).any() & (ins_state == 0) & ~at_commit

@@ -179,6 +179,33 @@ class HardwareParams:
                                   self.n_cls),
         })
 
+    @cached_property
+    def slot_layout(self) -> data.StructLayout:
+        """What travels down the pipeline: a sample (and where it has got to), or a
+        commit slot (a split's node writes and an element to initialise)."""
+        addr = self.pair_bits + 1
+        ebits = _bits(self.n_elem)
+        return data.StructLayout({
+            "op": 2,
+            "g": range(max(2, self.groups)),  # quantile group (a sample takes one slot per group)
+            "seq": 32,  # the sample's index in the stream
+            "s": self.sample_layout,
+            "addr": addr,  # node address at the level being read: row = addr >> 1, lane = addr & 1
+            "found": 1,
+            "leaf_kind": 2,
+            "leaf_elem": ebits,
+            "leaf_cls": _bits(self.n_cls),
+            "leaf_level": range(self.levels),
+            "leaf_addr": addr,
+            "c_level": range(self.levels),  # commit slots: the split leaf's level and address,
+            "c_addr": addr,
+            "c_node": self.node_layout,  # its new internal node,
+            "c_children": data.ArrayLayout(self.node_layout, 2),  # its children,
+            "c_elem": ebits,  # the element this slot initialises (if c_active)
+            "c_active": 1,
+            "c_n": self.cb,
+        })
+
     def histogram_row_layout(self, c: int) -> data.ArrayLayout:
         """Per element and categorical attribute ``c``: a class count per value."""
         return data.ArrayLayout(data.ArrayLayout(unsigned(self.cb), self.n_cls),

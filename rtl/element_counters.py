@@ -1,0 +1,105 @@
+"""Per element: class counts, ``n``, samples since the last trial, classes seen, and the
+histogram status bit; the leaf's majority prediction.
+
+The counters of the leaf a sample reaches are read, the prediction is made
+from them (test-then-train: before the sample counts), and, if the sample is
+learned, written back with its class counted, all in one cycle with a
+transparent read port. A leaf whose ``n`` reached ``2^count_bits - 1`` is
+frozen (predicts, learns no more), as in the golden model.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from rtl.params import HardwareParams, _bits
+
+__all__ = ["ElementCounters", "argmax"]
+
+
+def argmax(m: Module, values, name: str) -> Signal:
+    """Index of the first maximum (ties: the lowest index), as the golden model's argmax."""
+    best_i = Const(0, _bits(len(values)))
+    best_v = values[0]
+    for j in range(1, len(values)):
+        take = Signal(name=f"{name}_gt{j}")
+        m.d.comb += take.eq(values[j] > best_v)
+        best_i = Mux(take, j, best_i)
+        best_v = Mux(take, values[j], best_v)
+    out = Signal(_bits(len(values)), name=name)
+    m.d.comb += out.eq(best_i)
+    return out
+
+
+class ElementCounters(wiring.Component):
+    """Members
+    -------
+    read_element : In
+        The element the next slot needs (or a debug row).
+    element, label, leaf_inactive, leaf_class : In
+        This slot's leaf: its element, whether it is inactive (no element), the
+        class it predicts while empty, and the sample's class.
+    learn_request : In(1)
+        A sample to learn (not predict-only).
+    restart : In(1)
+        A split trial starts with this sample: its ``since`` goes back to 0.
+    init, init_n : In
+        A commit slot: empty counters for ``element``, ``n = init_n``.
+    row, prediction, learn, frozen, count, since, first : Out
+        The counters read; the majority prediction; whether the sample is learned
+        (or refused: frozen); its class's count and ``since`` with it counted; the
+        "first" rule's flag (the class's first sample at this leaf).
+    """
+
+    def __init__(self, params: HardwareParams) -> None:
+        self.p = params
+        ebits, cbits = _bits(params.n_elem), _bits(params.n_cls)
+        super().__init__({
+            "read_element": In(ebits), "element": In(ebits), "label": In(cbits),
+            "leaf_inactive": In(1), "leaf_class": In(cbits), "learn_request": In(1),
+            "restart": In(1), "init": In(1), "init_n": In(params.cb),
+            "row": Out(params.counter_layout), "updated": Out(params.counter_layout),
+            "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
+            "count": Out(params.cb), "since": Out(params.cb + 1), "first": Out(1),
+        })
+        self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=[])
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p, C = self.p, self.p.n_cls
+        fx = p.config.fixed
+        m.submodules.memory = self.memory
+        wr = self.memory.write_port()
+        rd = self.memory.read_port(transparent_for=(wr,))
+        m.d.comb += [rd.addr.eq(self.read_element), self.row.eq(rd.data)]
+        ctr, y = self.row, self.label
+        cnts = [ctr.cnt[j] for j in range(C)]
+        best = argmax(m, cnts, "majority")
+        m.d.comb += self.prediction.eq(
+            Mux(self.leaf_inactive | (Array(cnts)[best] == 0), self.leaf_class, best))
+        m.d.comb += [
+            self.frozen.eq(ctr.n >= fx.count_max),
+            self.learn.eq(self.learn_request & ~self.leaf_inactive & ~self.frozen),
+            self.count.eq(Array(cnts)[y] + 1),
+            self.since.eq(ctr.since + 1),
+            self.first.eq((p.config.initial_quantiles == "first") & ~(ctr.seen >> y)[0]),
+        ]
+        new = self.updated
+        m.d.comb += new.eq(ctr)
+        with m.If(self.learn):
+            m.d.comb += [new.n.eq(ctr.n + 1), new.since.eq(self.since), new.hist_ok.eq(1),
+                         new.seen.eq(ctr.seen | (1 << y))]
+            for j in range(C):
+                with m.If(y == j):
+                    m.d.comb += new.cnt[j].eq(self.count)
+        with m.If(self.restart):
+            m.d.comb += new.since.eq(0)
+        m.d.comb += [wr.addr.eq(self.element), wr.en.eq(self.learn | self.init)]
+        with m.If(self.init):
+            m.d.comb += [wr.data.eq(0), wr.data.n.eq(self.init_n)]
+        with m.Else():
+            m.d.comb += wr.data.eq(new)
+        return m

@@ -1,0 +1,85 @@
+"""One level of the tree pipeline: its node memory, and the branch of one slot per cycle.
+
+Each level has its own memory (a row holds a sibling pair), so a sample can
+enter every cycle while earlier ones are deeper. A sample that has not met its
+leaf yet reads its node here: at a leaf it keeps the leaf's element, class and
+address; at an internal node it compares one attribute and moves to a child
+one level down. A commit slot writes the split leaf's new internal node at
+its level and the two children at the level below.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from rtl.params import CATEGORICAL, INACTIVE, LEAF, OP_COMMIT_OTHER, OP_SAMPLE, HardwareParams
+
+__all__ = ["TreeLevel"]
+
+
+class TreeLevel(wiring.Component):
+    """Members
+    -------
+    row : In
+        The row the slot entering this level next cycle reads (or a debug row).
+    valid, slot : In
+        The slot at this level; the memory's read data is for its row.
+    next : Out(slot_layout)
+        The slot for the next level (combinational).
+    data : Out
+        The row read (for the read-back port).
+    """
+
+    def __init__(self, params: HardwareParams, level: int) -> None:
+        self.p, self.level = params, level
+        pair = data.ArrayLayout(params.node_layout, 2)
+        super().__init__({
+            "row": In(params.pair_bits), "valid": In(1), "slot": In(params.slot_layout),
+            "next": Out(params.slot_layout), "data": Out(pair),
+        })
+        init = []
+        if level == 0:  # the root: a leaf holding element 0
+            node = params.node_layout
+            init = [[node.const({"kind": LEAF, "elem": 0, "cls": 0}), node.const({})]]
+        self.memory = Memory(shape=pair, depth=params.level_rows(level), init=init)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        p, lv = self.p, self.level
+        N, NC = p.n_num, p.n_cat
+        m.submodules.memory = self.memory
+        wr = self.memory.write_port(granularity=1)
+        rd = self.memory.read_port(transparent_for=(wr,))
+        m.d.comb += [rd.addr.eq(self.row), self.data.eq(rd.data)]
+        cur, nxt = self.slot, self.next
+        word = Signal(p.node_layout)
+        m.d.comb += [word.eq(rd.data[cur.addr[0]]), nxt.eq(cur)]
+        with m.If((cur.op == OP_SAMPLE) & ~cur.found):
+            with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
+                m.d.comb += [nxt.found.eq(1), nxt.leaf_kind.eq(word.kind),
+                             nxt.leaf_elem.eq(word.elem), nxt.leaf_cls.eq(word.cls),
+                             nxt.leaf_level.eq(lv), nxt.leaf_addr.eq(cur.addr)]
+            with m.Else():
+                go_left = Signal()
+                if N:
+                    xs = Array(cur.s.x[i] for i in range(N))
+                    m.d.comb += go_left.eq(xs[word.attr] < word.thr)
+                if NC:
+                    xcs = Array(cur.s.xc[c] for c in range(NC))
+                    with m.If(word.kind == CATEGORICAL):
+                        m.d.comb += go_left.eq(
+                            xcs[word.attr] == word.thr.as_unsigned()[:p.value_bits])
+                m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
+        with m.If(self.valid & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)):
+            with m.If(cur.c_level == lv):  # the split leaf becomes an internal node
+                m.d.comb += [wr.addr.eq(cur.c_addr >> 1),
+                             wr.en.eq(Mux(cur.c_addr[0], 0b10, 0b01)),
+                             wr.data[0].eq(cur.c_node), wr.data[1].eq(cur.c_node)]
+            if lv > 0:
+                with m.If(cur.c_level + 1 == lv):  # its two children, one level down
+                    m.d.comb += [wr.addr.eq(cur.c_node.child), wr.en.eq(0b11),
+                                 wr.data.eq(cur.c_children)]
+        return m
