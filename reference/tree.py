@@ -53,7 +53,7 @@ JSON_FORMAT = "hardodt-tree"
 _ONE_TRUE = np.ones(1, np.bool_)  # read-only use: learn flags of one sample
 _ONE_FALSE = np.zeros(1, np.bool_)
 _NO_LABEL = np.zeros(1, np.int64)
-JSON_VERSION = 2  # 2: pending split trial in the state
+JSON_VERSION = 2  # 2: the pending split trial is in the state (version 1 files still load)
 
 
 class QuantileHoeffdingTree:
@@ -388,7 +388,7 @@ class QuantileHoeffdingTree:
     def from_json(cls, data: Mapping[str, Any]) -> QuantileHoeffdingTree:
         if data.get("format") != JSON_FORMAT:
             raise InputError(f"not a hardodt tree (format = {data.get('format')!r})")
-        if data.get("version") != JSON_VERSION:
+        if data.get("version") not in (1, JSON_VERSION):
             raise InputError(f"tree format version {data.get('version')!r} is not supported "
                              f"(this is version {JSON_VERSION})")
         model = cls(Config.from_dict(data["config"], source="tree file"))
@@ -415,8 +415,10 @@ class QuantileHoeffdingTree:
             hist[:used] = np.array(st["histograms"], dtype=np.int64).reshape(hist[:used].shape)
             seen[:used] = st["class_seen"]
             model._stats[:] = st["stats"]
-            for arr, key in zip(model._pending, ("info", "threshold", "left", "right"), strict=True):
-                arr[:] = st["pending"][key]
+            if data["version"] >= 2:  # version 1 had no pending trial: none is pending
+                for arr, key in zip(model._pending, ("info", "threshold", "left", "right"),
+                                    strict=True):
+                    arr[:] = st["pending"][key]
             model.saturated_values = int(st["saturated_values"])
         except (KeyError, ValueError, TypeError) as exc:
             raise InputError(f"tree file state does not fit its configuration: {exc}") from None

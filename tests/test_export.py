@@ -74,3 +74,37 @@ def test_thresholds_are_shown_in_user_units(elec):
 
 def test_docstring_examples():
     assert doctest.testmod(reference.tree).failed == 0
+
+
+def test_a_version_1_file_loads_with_no_pending_trial(tmp_path):
+    from hardodt import Config, QuantileHoeffdingTree
+
+    m = QuantileHoeffdingTree(Config(grace_period=20, split_delay=0))
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (500, 2))
+    m.partial_fit(x, (x[:, 0] > 0.1).astype(int))
+    data = m.to_json()
+    data["version"] = 1
+    del data["state"]["pending"]
+    old = QuantileHoeffdingTree.from_json(data)
+    assert old.nodes() == m.nodes() and not old._pending[0][0]
+
+
+def test_a_pending_split_survives_save_and_load(tmp_path):
+    from hardodt import Config, QuantileHoeffdingTree
+
+    cfg = Config(grace_period=20, split_delay=50)
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-1, 1, (3000, 2))
+    y = (x[:, 0] > 0.1).astype(int)
+    a = QuantileHoeffdingTree(cfg)
+    for i in range(len(y)):
+        a.partial_fit(x[i:i + 1], y[i:i + 1])
+        if a._pending[0][0] and a._pending[0][5]:
+            break
+    path = tmp_path / "t.json"
+    a.save(path)
+    b = QuantileHoeffdingTree.load(path)
+    rest = slice(i + 1, None)
+    assert (a.prequential(x[rest], y[rest]) == b.prequential(x[rest], y[rest])).all()
+    assert a.to_json() == b.to_json() and a.stats["splits"] >= 1
