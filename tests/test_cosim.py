@@ -6,7 +6,9 @@ it with seeded random input gaps and output back-pressure; the bench
 tree node. The cases between them cover: numeric and categorical attributes,
 2, 4 and 10 classes, an element pool that runs out, the depth and leaf
 limits, saturating counters, narrow and wide words, one lane, some lanes and
-all lanes, predict-only samples, and runs of samples at the same leaf.
+all lanes, Q of 3, 5 and 8, predict-only samples, the constant step schedule,
+no tie rule, both counts for the Hoeffding n, and runs of samples at the same
+leaf.
 """
 
 import numpy as np
@@ -52,14 +54,16 @@ def test_numeric_with_the_pool_and_the_limits_exhausted(tmp_path):
 
 def test_categorical_and_numeric_two_lanes_narrow_words(tmp_path):
     cfg, r = _run(tmp_path, "agrawal", 3000, gap=0.1, stall=0.1, lanes=2, word_bits=16,
-                  fraction_bits=14, grace_period=100, split_delay=30, max_depth=8)
+                  fraction_bits=14, grace_period=100, split_delay=30, max_depth=8, quantiles=5,
+                  split_points=17)  # Q not a power of two: left counts by a constant reciprocal
     assert cfg.n_categorical == 3 and r["stats_hardware"]["splits"] >= 2
     assert r["cycles_per_sample"] >= 3  # six numeric attributes over two lanes
 
 
 def test_four_classes_one_lane_saturating_counters(tmp_path):
     cfg, r = _run(tmp_path, "rbf", 3000, stall=0.2, lanes=1, count_bits=8, grace_period=60,
-                  split_delay=40, max_depth=6, max_leaves=64, elements=64)
+                  split_delay=40, max_depth=6, max_leaves=64, elements=64, quantiles=3,
+                  split_points=4, step_schedule="constant", tau=0.0, hoeffding_n="learned")
     assert cfg.n_classes == 4
     assert r["stats_hardware"]["frozen_samples"] > 0  # n reached 2^8 - 1 somewhere
 
