@@ -28,14 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from hardodt.streams import bundled_electricity  # noqa: E402
 from hardodt.streams.generators import generate  # noqa: E402
 from reference import QuantileHoeffdingTree  # noqa: E402
-from sim.cosim import cosimulate  # noqa: E402
+from sim.cosim import cosimulate, encode_stream  # noqa: E402
 
 
 def run(stream, samples_dir: Path, gap: float, stall: float) -> dict:
     cfg = stream.config()
-    model = QuantileHoeffdingTree(cfg)
-    xn, xc = model._encode_rows(stream.features)
-    y = model._label_indices(stream.labels)
+    xn, xc, y = encode_stream(cfg, stream)
     t0 = time.perf_counter()
     QuantileHoeffdingTree(cfg)._run(xn, xc, y, np.ones(len(y), bool))
     golden_s = time.perf_counter() - t0

@@ -92,14 +92,19 @@ def _load_stream(args: argparse.Namespace):
     return read_csv(args.stream, args.label, args.categorical or ())
 
 
+def _stream_and_config(args: argparse.Namespace):
+    """The stream the arguments name, and its configuration (file, then options)."""
+    stream = _load_stream(args)
+    declared, overrides = _declared(args)
+    return stream, stream.config(declared, **overrides)
+
+
 def _cmd_learn(args: argparse.Namespace) -> int:
     from hardodt.evaluate import prequential, warm_up
     from hardodt.progress import Progress
     from reference.tree import QuantileHoeffdingTree
 
-    stream = _load_stream(args)
-    declared, overrides = _declared(args)
-    cfg = stream.config(declared, **overrides)
+    stream, cfg = _stream_and_config(args)
     warm_up(cfg)
     model = QuantileHoeffdingTree(cfg)
     show = Progress(f"learning {stream.name}",
@@ -148,7 +153,8 @@ def _stream_arguments(p: argparse.ArgumentParser, samples: int) -> None:
     p.add_argument("--generator", choices=sorted(GENERATORS),
                    help="a seeded synthetic stream instead of a file")
     p.add_argument("--samples", type=int, default=samples, help="generator samples")
-    p.add_argument("--seed", type=int, default=1, help="generator seed (and the bench's)")
+    p.add_argument("--seed", type=int, default=1,
+                   help="generator seed (simulate: also of the input gaps and output stalls)")
 
 
 def _design_report(cfg: Config) -> dict[str, Any]:
@@ -180,9 +186,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     from rtl.hardodt import HardODT
 
-    stream = _load_stream(args)
-    declared, overrides = _declared(args)
-    cfg = stream.config(declared, **overrides)
+    stream, cfg = _stream_and_config(args)
     design = HardODT(cfg)  # refuses what the RTL cannot build, before writing anything
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
@@ -208,21 +212,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_simulate(args: argparse.Namespace) -> int:
     import shutil
 
-    import numpy as np
-
     from hardodt.progress import Progress
-    from reference.tree import QuantileHoeffdingTree
-    from sim.cosim import CosimulationMismatch, cosimulate
+    from sim.cosim import CosimulationMismatch, cosimulate, encode_stream
 
-    stream = _load_stream(args)
-    declared, overrides = _declared(args)
-    cfg = stream.config(declared, **overrides)
+    stream, cfg = _stream_and_config(args)
     from rtl.params import HardwareParams
 
     HardwareParams(cfg)  # refuse early, before any build
-    model = QuantileHoeffdingTree(cfg)
-    xn, xc = model._encode_rows(stream.features)
-    y = model._label_indices(stream.labels)
+    xn, xc, y = encode_stream(cfg, stream)
     if args.limit is not None:
         xn, xc, y = xn[:args.limit], xc[:args.limit], y[:args.limit]
     build = args.build_dir or Path("results") / "simulate" / stream.name.replace("(", "_").replace(
@@ -280,8 +277,6 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print(f"memories    {design['memory_bits']:,} bits in {len(design['memories'])} memories "
           f"(`hardodt generate` lists them)")
     print(f"build       {build} (hardodt.v, build.log, sim.log, report.json)")
-    if not np.isfinite(report["accuracy"]):
-        return 1
     return 0 if ok else 1
 
 
@@ -338,15 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "learn", parents=[conf], help="prequential run over a stream",
         description="Learn a stream test-then-train and report accuracy, kappa, leaves, depth "
                     "and samples/s. Without STREAM, the bundled Electricity stream.")
-    learn.add_argument("stream", nargs="?", type=Path, metavar="STREAM.csv",
-                       help="CSV file (header line; .gz allowed)")
-    learn.add_argument("--label", help="label column of STREAM.csv")
-    learn.add_argument("--categorical", action="append", metavar="COL",
-                       help="a categorical column (repeat for more)")
-    learn.add_argument("--generator", choices=sorted(GENERATORS),
-                       help="learn a seeded synthetic stream instead of a file")
-    learn.add_argument("--samples", type=int, default=100_000, help="generator samples")
-    learn.add_argument("--seed", type=int, default=1, help="generator seed")
+    _stream_arguments(learn, 100_000)
     learn.add_argument("--tree", type=Path, metavar="TREE.json",
                        help="write the learned tree (reloadable JSON)")
     learn.add_argument("--plot", type=Path, metavar="CURVE.png",

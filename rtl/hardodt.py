@@ -47,6 +47,11 @@ from rtl.tree_level import TreeLevel
 __all__ = ["HardODT"]
 
 
+def _element(slot):
+    """The element a slot works on: its leaf's (a sample) or the one it initialises (a commit)."""
+    return Mux(slot.op == OP_SAMPLE, slot.leaf_elem, slot.c_elem)
+
+
 class HardODT(wiring.Component):
     """The Hard-ODT learner for one configuration.
 
@@ -125,7 +130,6 @@ class HardODT(wiring.Component):
         accept = Signal()
         cont = Signal()  # the current sample's later groups enter from ``held``
         held = Signal(p.sample_layout)
-        held_seq = Signal(32)
         m.d.comb += [
             open_.eq((ins_state == 0) & (sub == 0) & (outstanding < self.fifo_depth) & ~at_commit
                      & ~self.debug_en),
@@ -134,7 +138,7 @@ class HardODT(wiring.Component):
             cont.eq(sub != 0),
         ]
         with m.If(accept):
-            m.d.sync += [held.eq(self.samples.p), held_seq.eq(entered)]
+            m.d.sync += held.eq(self.samples.p)
         with m.If(accept | cont | (ins_state != 0)):
             m.d.sync += sub.eq(Mux(sub == G - 1, 0, sub + 1))
         popped = Signal()
@@ -222,7 +226,7 @@ class HardODT(wiring.Component):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok_keep), r[0].g.eq(sub)]
         with m.Elif(cont):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(sub),
-                         r[0].seq.eq(held_seq), r[0].s.eq(held)]
+                         r[0].seq.eq(entered - 1), r[0].s.eq(held)]  # taken last
         with m.Else():
             m.d.sync += [r_valid[0].eq(accept), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(0),
                          r[0].seq.eq(entered), r[0].s.eq(self.samples.p)]
@@ -245,12 +249,12 @@ class HardODT(wiring.Component):
         cur = r[L]
         is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
         is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
+        cur_elem = Signal(_bits(E))  # R_L's element; the next stage reads it a cycle ahead
         m.d.comb += [
-            counters.read_element.eq(Mux(self.debug_en, self.debug_row,
-                                         Mux(entering.op == OP_SAMPLE, entering.leaf_elem,
-                                             entering.c_elem))),
+            cur_elem.eq(_element(cur)),
+            counters.read_element.eq(Mux(self.debug_en, self.debug_row, _element(entering))),
             self.debug_counter.eq(counters.row),
-            counters.element.eq(Mux(cur.op == OP_SAMPLE, cur.leaf_elem, cur.c_elem)),
+            counters.element.eq(cur_elem),
             counters.label.eq(cur.s.label),
             counters.leaf_inactive.eq(cur.leaf_kind == INACTIVE),
             counters.leaf_class.eq(cur.leaf_cls),
@@ -314,8 +318,8 @@ class HardODT(wiring.Component):
         # -- R_{L+1}: quantile rows and histograms -------------------------------------------------------
         q_cur = r[L + 1]
         q_is_commit = r_valid[L + 1] & (q_cur.op != OP_SAMPLE) & q_cur.c_active
-        q_addr_next = Mux(cur.op == OP_SAMPLE, cur.leaf_elem, cur.c_elem)
-        q_addr = Mux(q_cur.op == OP_SAMPLE, q_cur.leaf_elem, q_cur.c_elem)
+        q_addr_next = cur_elem
+        q_addr = _element(q_cur)
         yq = q_cur.s.label
         m.d.comb += [trial.counts.eq(q_counts.cnt), trial.n.eq(q_counts.n)]
         q_sample = r_valid[L + 1] & (q_cur.op == OP_SAMPLE)

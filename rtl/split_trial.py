@@ -292,7 +292,6 @@ class SplitTrial(wiring.Component):
         s4_valid = Signal()
         sl, sr = Signal(cb + 4), Signal(cb + 4)
         ql, qr = Signal(2 * cb + 4), Signal(2 * cb + 4)
-        rights = [s3.left[j] for j in range(C)]
         rights = [Signal(cb, name=f"right{j}") for j in range(C)]
         for j in range(C):
             m.d.comb += rights[j].eq(cnt[j] - s3.left[j])

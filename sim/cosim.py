@@ -18,7 +18,17 @@ from hardodt.config import Config
 from rtl.hardodt import HardODT
 from sim.runner import SimulationError, run_bench
 
-__all__ = ["cosimulate", "CosimulationMismatch"]
+__all__ = ["cosimulate", "CosimulationMismatch", "encode_stream"]
+
+
+def encode_stream(config: Config, stream):
+    """``(xn, xc, y)``: a stream's samples as the hardware takes them (the golden model's encoder,
+    which refuses bad values before anything is built)."""
+    from reference import QuantileHoeffdingTree
+
+    model = QuantileHoeffdingTree(config)
+    xn, xc = model._encode_rows(stream.features)
+    return xn, xc, model._label_indices(stream.labels)
 
 
 class CosimulationMismatch(SimulationError):

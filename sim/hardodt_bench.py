@@ -18,8 +18,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from hardodt import Config
-from reference.kernels import STAT_NAMES
-from sim.readback import decode_counter, golden_tree, hardware_tree, pack_samples, route
+from sim.readback import decode_counter, decode_stats, golden_tree, hardware_tree, pack_samples, route
 
 
 @cocotb.test()
@@ -125,7 +124,7 @@ async def stream_agrees(dut):
     hw = np.array(got, dtype=np.int64)
     mismatch = np.flatnonzero(hw != expected[:len(hw)])
     stats_word = int(dut.stats.value)
-    hw_stats = {name: (stats_word >> (32 * i)) & 0xFFFFFFFF for i, name in enumerate(STAT_NAMES)}
+    hw_stats = decode_stats(stats_word)
     gold_stats = {k: v for k, v in golden.stats.items() if k in hw_stats}
 
     async def read(level, row):

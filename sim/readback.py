@@ -13,8 +13,8 @@ from amaranth.lib import data
 
 from rtl.params import CATEGORICAL, INACTIVE, LEAF, NUMERIC, HardwareParams
 
-__all__ = ["pack_samples", "decode", "decode_counter", "hardware_tree", "golden_tree",
-           "route"]
+__all__ = ["pack_samples", "decode", "decode_counter", "decode_stats", "hardware_tree",
+           "golden_tree", "route"]
 
 _KINDS = {LEAF: "leaf", INACTIVE: "inactive", NUMERIC: "numeric", CATEGORICAL: "categorical"}
 
@@ -59,6 +59,13 @@ def pack_samples(params: HardwareParams, xn, xc, y, learn) -> list[int]:
 
 def decode_counter(params: HardwareParams, word: int) -> dict:
     return decode(params.counter_layout, word)
+
+
+def decode_stats(word: int) -> dict[str, int]:
+    """The design's ``stats`` port, named as the golden model's counters."""
+    from reference.kernels import STAT_NAMES
+
+    return {name: (word >> (32 * i)) & 0xFFFFFFFF for i, name in enumerate(STAT_NAMES)}
 
 
 def _leaf_record(kind: str, cls: int, counts=None, n=None, since=None, elem=None) -> dict:

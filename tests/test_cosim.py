@@ -18,22 +18,16 @@ from hardodt import Config
 from hardodt.streams.generators import generate
 from reference import QuantileHoeffdingTree
 from rtl import HardODT
-from sim.cosim import CosimulationMismatch, cosimulate
+from sim.cosim import CosimulationMismatch, cosimulate, encode_stream
 from sim.runner import run_bench
 
 pytestmark = pytest.mark.sim
 
 
-def _encoded(cfg, stream):
-    m = QuantileHoeffdingTree(cfg)
-    xn, xc = m._encode_rows(stream.features)
-    return xn, xc, m._label_indices(stream.labels)
-
-
 def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, **overrides):
     stream = generate(name, samples, seed=3)
     cfg = stream.config(**overrides)
-    xn, xc, y = _encoded(cfg, stream)
+    xn, xc, y = encode_stream(cfg, stream)
     learn = np.random.default_rng(5).random(len(y)) < learn_rate
     report = cosimulate(cfg, xn, xc, y, learn, build_dir=tmp_path, gap=gap, stall=stall, seed=7)
     assert report["samples"] == samples and report["mismatches"] == 0
@@ -102,7 +96,7 @@ def test_a_design_built_from_another_configuration_is_caught(tmp_path):
     stream = generate("sea", 2000, seed=3)
     good = stream.config(grace_period=50, split_delay=24, max_depth=4)
     wrong = good.replace(grace_period=51)
-    xn, xc, y = _encoded(good, stream)
+    xn, xc, y = encode_stream(good, stream)
     np.savez(tmp_path / "stream.npz", xn=xn, xc=xc.reshape(len(y), 0), y=y,
              learn=np.ones(len(y), bool))
     env = {"HARDODT_STREAM": str(tmp_path / "stream.npz"),
@@ -116,7 +110,7 @@ def test_a_mismatch_report_names_the_sample_and_both_leaves(tmp_path):
     # The same wrong design through cosimulate: the error carries the report.
     stream = generate("sea", 2000, seed=3)
     good = stream.config(grace_period=50, split_delay=24, max_depth=4)
-    xn, xc, y = _encoded(good, stream)
+    xn, xc, y = encode_stream(good, stream)
     import sim.cosim as cosim_module
 
     real = cosim_module.HardODT
@@ -138,7 +132,7 @@ def test_whole_electricity_default_design(tmp_path, elec):
     import time
 
     cfg = elec.config()
-    xn, xc, y = _encoded(cfg, elec)
+    xn, xc, y = encode_stream(cfg, elec)
     t0 = time.perf_counter()
     report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path)
     assert time.perf_counter() - t0 < 180

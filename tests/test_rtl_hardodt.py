@@ -13,7 +13,7 @@ from hardodt import Config
 from reference import QuantileHoeffdingTree
 from reference.kernels import STAT_NAMES
 from rtl import HardODT
-from sim.readback import pack_samples
+from sim.readback import decode_stats, pack_samples
 
 
 def _stream(n=900, seed=2):
@@ -61,7 +61,7 @@ def test_back_to_back_samples_and_an_exhausted_pool_in_the_amaranth_simulator():
         for _ in range(50):
             await ctx.tick()
         stats = ctx.get(dut.stats.as_value())
-        hw = {name: (stats >> (32 * i)) & 0xFFFFFFFF for i, name in enumerate(STAT_NAMES)}
+        hw = decode_stats(stats)
         gold = {k: golden.stats[k] for k in STAT_NAMES}
         assert hw == gold
 
