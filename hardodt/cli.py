@@ -697,6 +697,9 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:  # the simulator, yosys or nextpnr failed
         print(f"hardodt: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `hardodt estimate | head`: the reader has gone
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

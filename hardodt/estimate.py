@@ -132,21 +132,23 @@ def sample_bits(cfg: Config) -> int:
 
 # -- memories ------------------------------------------------------------------------------
 
-def memory_map(depth: int, width: int, fam: Family) -> dict[str, Any]:
+def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[str, Any]:
     """How yosys implements one memory: ``kind`` (``ff``, ``lutram`` or ``bram``) with its
     flip-flops, LUTs and blocks, chosen as ``memory_libmap`` chooses: a memory of one row
     is registers; otherwise the cheapest tiling, by the costs of yosys' memory libraries
-    (the family table), over the distributed RAM primitives and block RAM shapes."""
+    (the family table), over the distributed RAM primitives and block RAM shapes. A row
+    written in ``granules`` separately enabled parts is tiled part by part."""
+    part = -(-width // granules)
     out: dict[str, Any] = {"kind": "ff", "ff": 0, "lut": 0, "bram": 0.0, "lutram": 0}
     if depth <= 1:
         out["ff"] = depth * width
         return out
     options = []
     for d, w, cost, luts in fam.lutram_shapes:
-        n = math.ceil(depth / d) * math.ceil(width / w)
+        n = math.ceil(depth / d) * math.ceil(part / w) * granules
         options.append((n * cost, "lutram", n * luts, 0.0, (d, w)))
     for d, w, cost, blocks in fam.bram_shapes:
-        n = math.ceil(depth / d) * math.ceil(width / w)
+        n = math.ceil(depth / d) * math.ceil(part / w) * granules
         options.append((n * cost, "bram", 0, n * blocks, (d, w)))
     _cost, kind, luts, blocks, shape = min(options, key=lambda o: o[0])
     out.update(kind=kind, lut=luts, lutram=luts, bram=blocks, shape=list(shape))
@@ -295,7 +297,7 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     bram = 0.0
     lutram = 0
     for m in p.memories():
-        mapped = memory_map(m["depth"], m["width"], fam)
+        mapped = memory_map(m["depth"], m["width"], fam, m["granules"])
         mems.append({**m, **mapped})
         lut_mem += mapped["lut"]
         ff_mem += mapped["ff"]

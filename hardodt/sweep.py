@@ -6,6 +6,7 @@ A sweep is a TOML file (docs/model.md, "Sweeps")::
     clock_mhz = 100
     samples = 100000           # the stream length the cycles are counted for
     synth_sample = 4           # synthesise this many points of the grid (0: none)
+    software_samples = 0       # > 0: time the golden model on a stream this long per point
     [fixed]                    # fields every point shares
     grace_period = 200
     [grid]                     # every combination of these is one point
@@ -35,12 +36,12 @@ from typing import Any
 
 from hardodt.config import Config, ConfigError
 
-__all__ = ["point_config", "point_id", "evaluate_point", "expand_grid", "read_spec",
+__all__ = ["point_config", "point_id", "point_stream", "software_speed", "evaluate_point", "expand_grid", "read_spec",
            "run_sweep", "pareto_front", "plot_sweep", "RESOURCE_KEYS"]
 
 RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
 _SPEC_KEYS = {"target", "clock_mhz", "samples", "synth_sample", "seed", "fixed", "grid",
-              "workers"}
+              "workers", "software_samples"}
 
 
 def point_config(point: dict[str, Any]) -> Config:
@@ -73,8 +74,12 @@ def point_id(point: dict[str, Any], target: str) -> str:
 
 
 def evaluate_point(point: dict[str, Any], target: str, clock_mhz: float, samples: int,
-                   synth: bool = False, build_root: str | None = None) -> dict[str, Any]:
+                   synth: bool = False, build_root: str | None = None,
+                   software_samples: int = 0) -> dict[str, Any]:
     """Model (and optionally synthesis) of one point: one flat row for the CSV.
+
+    With ``software_samples``, the golden model's speed on a seeded stream of the
+    point's schema too, and the hardware's speed-up over it at ``clock_mhz``.
 
     Pure in its arguments (synthesis results are cached by design and tool version),
     so points can run in any order and in any process.
@@ -95,6 +100,10 @@ def evaluate_point(point: dict[str, Any], target: str, clock_mhz: float, samples
     row.update(memory_bits=est.memory_bits, cycles_per_sample=round(est.cycles_per_sample, 6),
                latency_cycles=est.latency_cycles, trial_cycles=est.trial_cycles,
                samples_per_s=round(tput["samples_per_s"]), bits_per_s=round(tput["bits_per_s"]))
+    if software_samples:
+        sw = software_speed(cfg, software_samples)
+        row["software_samples_per_s"] = round(sw["software_samples_per_s"])
+        row["speedup"] = round(tput["samples_per_s"] / sw["software_samples_per_s"], 1)
     if synth:
         from hardodt.synthesis import SynthesisError, synthesize
 
@@ -111,6 +120,49 @@ def evaluate_point(point: dict[str, Any], target: str, clock_mhz: float, samples
             row[f"error_{k}"] = round((m - s) / s, 4) if s else (0.0 if m == 0 else None)
         row["synth_seconds"] = res.seconds
     return row
+
+
+def point_stream(cfg: Config, samples: int, seed: int = 1):
+    """A seeded stream in the point's schema, already encoded: numeric words uniform over
+    the declared range, categorical values uniform, and labels from a hidden rule on the
+    first attributes (so the tree has splits to find), with 10 % label noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    one = 1 << cfg.fraction_bits
+    xn = rng.integers(-one, one, size=(samples, cfg.n_numeric), dtype=np.int64)
+    xc = np.stack([rng.integers(0, v, size=samples) for v in cfg.categorical_values],
+                  axis=1) if cfg.n_categorical else np.zeros((samples, 0), dtype=np.int64)
+    score = np.zeros(samples)
+    if cfg.n_numeric:
+        score += xn[:, 0] / one + (xn[:, 1] / one if cfg.n_numeric > 1 else 0.0)
+    if cfg.n_categorical:
+        score += xc[:, 0] / max(1, cfg.categorical_values[0] - 1)
+    edges = np.quantile(score, np.linspace(0, 1, cfg.n_classes + 1)[1:-1])
+    y = np.searchsorted(edges, score).astype(np.int64)
+    noise = rng.random(samples) < 0.1
+    y[noise] = rng.integers(0, cfg.n_classes, size=int(noise.sum()))
+    return xn, xc.astype(np.int64), y
+
+
+def software_speed(cfg: Config, samples: int = 20_000, seed: int = 1) -> dict[str, float]:
+    """The golden model's samples/s on :func:`point_stream` (after a warm-up run that
+    compiles its kernels), with its split trials and splits on that stream."""
+    import time
+
+    import numpy as np
+
+    from reference.tree import QuantileHoeffdingTree
+
+    xn, xc, y = point_stream(cfg, samples, seed)
+    learn = np.ones(samples, dtype=bool)
+    QuantileHoeffdingTree(cfg)._run(xn[:100], xc[:100], y[:100], learn[:100])
+    model = QuantileHoeffdingTree(cfg)
+    t0 = time.perf_counter()
+    model._run(xn, xc, y, learn)
+    secs = time.perf_counter() - t0
+    return {"software_samples_per_s": samples / secs, "trials": model.stats["split_trials"],
+            "splits": model.stats["splits"]}
 
 
 def expand_grid(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -151,7 +203,8 @@ def _done_ids(csv_path: Path) -> dict[str, dict[str, str]]:
 
 _COLUMNS = ["id", "target", "point", *(f"model_{k}" for k in (*RESOURCE_KEYS, "lutram")),
             "memory_bits", "cycles_per_sample", "latency_cycles", "trial_cycles",
-            "samples_per_s", "bits_per_s", *(f"synth_{k}" for k in (*RESOURCE_KEYS, "lutram")),
+            "samples_per_s", "bits_per_s", "software_samples_per_s", "speedup",
+            *(f"synth_{k}" for k in (*RESOURCE_KEYS, "lutram")),
             *(f"error_{k}" for k in RESOURCE_KEYS), "synth_seconds", "error"]
 
 
@@ -166,6 +219,7 @@ def run_sweep(spec: dict[str, Any], out_csv: Path, *, workers: int = 2,
     target = spec.get("target", "ecp5")
     clock = float(spec.get("clock_mhz", 100.0))
     samples = int(spec.get("samples", 100_000))
+    software = int(spec.get("software_samples", 0))
     points = expand_grid(spec)
     n_synth = int(spec.get("synth_sample", 0))
     rng = random.Random(spec.get("seed", 1))
@@ -194,12 +248,12 @@ def run_sweep(spec: dict[str, Any], out_csv: Path, *, workers: int = 2,
         heavy = [p for p in todo if point_id(p, target) in synth_ids]
         for p in todo:
             if point_id(p, target) not in synth_ids:
-                record(evaluate_point(p, target, clock, samples))
+                record(evaluate_point(p, target, clock, samples, software_samples=software))
         if heavy:
             root = str(build_root or out_csv.parent / "builds")
             with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
-                futures = [pool.submit(evaluate_point, p, target, clock, samples, True, root)
-                           for p in heavy]
+                futures = [pool.submit(evaluate_point, p, target, clock, samples, True, root,
+                                       software) for p in heavy]
                 for fut in as_completed(futures):
                     record(fut.result())
     # The file may hold a model-only row and later its synthesised row: keep the last.

@@ -213,11 +213,12 @@ class HardwareParams:
 
     # -- memories (for reports) -------------------------------------------------------
     def memories(self) -> list[dict]:
-        """Every memory of the design: name, depth, width in bits."""
+        """Every memory of the design: name, depth, width in bits, and write granules
+        (a node row's two nodes are written separately)."""
         out = []
         for lv in range(self.levels):
             out.append({"name": f"node_level{lv}", "depth": self.level_rows(lv),
-                        "width": 2 * self.node_layout.size})
+                        "width": 2 * self.node_layout.size, "granules": 2})
         out.append({"name": "element_counters", "depth": self.n_elem,
                     "width": self.counter_layout.size})
         if self.n_num:
@@ -228,5 +229,6 @@ class HardwareParams:
             out.append({"name": f"histogram_{self.config.categorical_names[c]}",
                         "depth": self.n_elem, "width": self.histogram_row_layout(c).size})
         for m in out:
+            m.setdefault("granules", 1)
             m["bits"] = m["depth"] * m["width"]
         return out

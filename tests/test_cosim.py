@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from hardodt import Config
+from hardodt.estimate import latency_cycles, performance, trial_cycles
 from hardodt.streams.generators import generate
 from reference import QuantileHoeffdingTree
 from rtl import HardODT
@@ -33,7 +34,19 @@ def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, **override
     assert report["samples"] == samples and report["mismatches"] == 0
     assert report["tree_agrees"]
     assert report["stats_hardware"] == report["stats_golden"]
+    if report["stats_golden"]["split_trials"]:  # the model's trial is the longest possible
+        assert report["trial_cycles_max"] <= trial_cycles(cfg)
     return cfg, report
+
+
+def _model_predicts(cfg, report):
+    """The performance model (hardodt.estimate) against the measured cycles: the latency
+    exactly, the cycles per sample within 2 % given the stream's trials and splits."""
+    st = report["stats_golden"]
+    perf = performance(cfg, report["samples"], st["split_trials"], st["splits"])
+    assert report["latency_cycles"] == latency_cycles(cfg)
+    assert abs(perf.cycles_per_sample - report["cycles_per_sample"]) <= (
+        0.02 * report["cycles_per_sample"]), (perf, report["cycles"])
 
 
 def test_numeric_with_the_pool_and_the_limits_exhausted(tmp_path):
@@ -60,6 +73,14 @@ def test_four_classes_one_lane_saturating_counters(tmp_path):
                   split_points=4, step_schedule="constant", tau=0.0, hoeffding_n="learned")
     assert cfg.n_classes == 4
     assert r["stats_hardware"]["frozen_samples"] > 0  # n reached 2^8 - 1 somewhere
+
+
+def test_trials_longer_than_the_window_hold_the_input_as_the_model_counts(tmp_path):
+    cfg, r = _run(tmp_path, "hyperplane", 3000, grace_period=50, split_delay=24, max_depth=6,
+                  max_leaves=32, elements=32, split_points=6, lanes=5)
+    perf = performance(cfg, 3000, r["stats_golden"]["split_trials"], r["stats_golden"]["splits"])
+    assert cfg.n_numeric == 10 and perf.groups == 2 and perf.stall_per_trial > 0
+    _model_predicts(cfg, r)
 
 
 def test_categorical_only_ten_classes(tmp_path):
@@ -90,6 +111,8 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path):
     assert report["mismatches"] == 0 and report["tree_agrees"]
     assert report["stats_golden"]["splits"] >= 1
     assert report["cycles_per_sample"] < 1.1
+    assert report["trial_cycles_max"] == trial_cycles(cfg)  # one attribute, always spread
+    _model_predicts(cfg, report)
 
 
 def test_a_design_built_from_another_configuration_is_caught(tmp_path):
@@ -138,3 +161,4 @@ def test_whole_electricity_default_design(tmp_path, elec):
     assert time.perf_counter() - t0 < 180
     assert report["samples"] == 45_312 and report["mismatches"] == 0 and report["tree_agrees"]
     assert report["cycles_per_sample"] <= 1.02
+    _model_predicts(cfg, report)
