@@ -85,15 +85,18 @@ class QuantileStep(wiring.Component):
                 ]
             else:
                 m.d.comb += [up.eq(fx.step_up[k]), down.eq(fx.step_down[k])]
+            # The read-modify-write loop of back-to-back samples runs through here, so
+            # the saturation tests are made on the old estimate, beside the adds, not on
+            # their sums: cur + up > max  <=>  cur > max - up (and likewise for down);
+            # an up move cannot fall below the minimum, nor a down move exceed the maximum.
             cur = self.q[k]
-            moved = Signal(signed(w + 2), name=f"moved{k}")
-            m.d.comb += moved.eq(Mux(self.x > cur, cur + up, cur - down))
+            lim_up = Signal(signed(w + 2), name=f"lim_up{k}")
+            lim_down = Signal(signed(w + 2), name=f"lim_down{k}")
+            m.d.comb += [lim_up.eq(fx.word_max - up), lim_down.eq(fx.word_min + down)]
             with m.If(self.first):
                 m.d.comb += self.q_next[k].eq(self.x)
-            with m.Elif(moved > fx.word_max):
-                m.d.comb += self.q_next[k].eq(fx.word_max)
-            with m.Elif(moved < fx.word_min):
-                m.d.comb += self.q_next[k].eq(fx.word_min)
+            with m.Elif(self.x > cur):
+                m.d.comb += self.q_next[k].eq(Mux(cur > lim_up, fx.word_max, cur + up))
             with m.Else():
-                m.d.comb += self.q_next[k].eq(moved)
+                m.d.comb += self.q_next[k].eq(Mux(cur < lim_down, fx.word_min, cur - down))
         return m

@@ -20,6 +20,11 @@ async def random_vectors(dut):
     for _ in range(int(os.environ.get("BENCH_VECTORS", "200"))):
         q = [int(v) for v in rng.integers(fx.word_min, fx.word_max + 1, size=nq)]
         x = int(rng.integers(-fx.one, fx.one + 1))
+        if rng.random() < 0.3:  # at the word's ends: the moves saturate
+            edge = int(rng.integers(0, 64))
+            top = rng.random() < 0.5
+            q = [fx.word_max - edge if top else fx.word_min + edge for _ in q]
+            x = fx.word_max if top else fx.word_min
         count = int(rng.choice([1, 2, 5, 64, 129, 2**cfg.count_bits - 1]))
         first = bool(cfg.initial_quantiles == "first" and rng.random() < 0.2)
         packed = 0
