@@ -104,7 +104,7 @@ class Config:
     step_schedule: str = "decreasing"
     max_depth: int = 15
     max_leaves: int = 1024
-    elements: int = 1024
+    elements: int = 512  # the default design fits an ECP5-85F (ULX3S): docs/model.md
     number: str = "fixed"
     word_bits: int = 32
     fraction_bits: int = 30
@@ -334,7 +334,8 @@ step = 0.01            # lambda: quantile step size
 step_schedule = "decreasing"
 max_depth = 15         # root is depth 0
 max_leaves = 1024      # node memories hold at most this many leaves
-elements = 1024        # E: leaves that keep statistics (the rest predict a fixed class)
+elements = 512         # E: leaves that keep statistics (the rest predict a fixed class);
+                       # 512 lets the default design fit an ECP5-85F
 
 number = "fixed"       # "fixed" (bit-exact hardware arithmetic) or "float"
 word_bits = 32         # fixed point: word width, 8..32

@@ -62,11 +62,12 @@ FAMILIES = {f.name: f for f in [
            ((16, 4, 4, 2),), 18, 18, "MULT18X18D",
            (("LUT4", 1), ("CCU2C", 2), ("TRELLIS_DPR16X4", 2)), ("TRELLIS_FF",),
            (("DP16KD", 1.0), ("PDPW16KD", 1.0)), ("MULT18X18D", "ALU54B"), "ecp5"),
-    # iCE40: SB_RAM40_4K, 4 Kbit, 256 x 16 .. 2048 x 2, no distributed RAM; the UP5K's
-    # SB_MAC16 is 16 x 16 (the HX parts have none).
-    Family("ice40", "synth_ice40", ("-dsp",), 4, "SB_RAM40_4K",
+    # iCE40: SB_RAM40_4K, 4 Kbit, 256 x 16 .. 2048 x 2, no distributed RAM. Multipliers
+    # stay in LUTs (dsp_a = 0): the HX parts have no DSP and the UP5K's eight SB_MAC16
+    # are fewer than the split trial's multipliers.
+    Family("ice40", "synth_ice40", (), 4, "SB_RAM40_4K",
            tuple((d, w, 64, 1.0) for d, w in ((2048, 2), (1024, 4), (512, 8), (256, 16))),
-           (), 16, 16, "SB_MAC16", (("SB_LUT4", 1),), ("SB_DFF",),
+           (), 0, 0, "SB_MAC16", (("SB_LUT4", 1),), ("SB_DFF",),
            (("SB_RAM40_4K", 1.0),), ("SB_MAC16",), "ice40"),
     # Xilinx 7 series: RAMB36E1 (a RAMB18E1 counts 0.5), SDP up to 512 x 72; RAM32M is
     # 32 x 6 in simple dual port (4 LUT6); DSP48E1 25 x 18 signed (24 x 17 unsigned).

@@ -29,7 +29,8 @@ from hardodt.config import Config
 from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, cache_dir, synthesize
 
-__all__ = ["PnrError", "PnrResult", "place_and_route", "parse_report", "nextpnr_args"]
+__all__ = ["PnrError", "PnrResult", "place_and_route", "parse_report", "nextpnr_args",
+           "check_fits"]
 
 
 class PnrError(RuntimeError):
@@ -122,6 +123,26 @@ def _command(name: str) -> list[str]:
     return [exe]
 
 
+def check_fits(cfg: Config, dev: Device) -> list[str]:
+    """Refuse a design whose block RAMs or DSPs (which the model counts as yosys maps them)
+    exceed the device, before hours of tool time; return notes on a tight LUT budget."""
+    from hardodt.estimate import estimate
+
+    est = estimate(cfg, dev.name)
+    for what, need, have, hint in (
+            ("block RAMs", est.bram, dev.brams,
+             "fewer elements (-E), a narrower word_bits or fewer quantiles"),
+            ("DSP blocks", est.dsp, dev.dsps, "a narrower count_bits or fewer classes")):
+        if need > have:
+            raise PnrError(f"{dev.name}: the design needs {need:g} {what} and the device has "
+                           f"{have} (elements={cfg.element_capacity}, word_bits={cfg.word_bits}, "
+                           f"quantiles={cfg.quantiles}); try {hint}, or a larger device")
+    notes = []
+    if est.lut > dev.luts:
+        notes.append(f"the model estimates {est.lut:,} LUTs against the device's {dev.luts:,}")
+    return notes
+
+
 def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
                     seed: int = 1, use_cache: bool = True,
                     progress: Callable[[str], None] | None = None) -> PnrResult:
@@ -129,6 +150,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
+    fit_notes = check_fits(cfg, dev)
     cmd_name, _pkg = _tool(dev)
     version = tool_version(dev)
     build_dir = Path(build_dir)
@@ -177,7 +199,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         detail = errors[0] if errors else "no report written"
         raise PnrError(f"nextpnr failed (exit {proc.returncode}): {detail}; see {log}")
     parsed = parse_report(json.loads(report_path.read_text()))
-    notes = []
+    notes = list(fit_notes)
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")
     result = PnrResult(device=dev.name, fmax_mhz=round(parsed["fmax_mhz"], 2),

@@ -101,7 +101,7 @@ def test_dsp_tiles():
     assert dsp_blocks(24, 17, family("xilinx")) == 1
     assert dsp_blocks(40, 12, family("xilinx")) == 2
     assert dsp_blocks(1, 30, family("ecp5")) == 0  # a 1-bit operand is an AND
-    assert dsp_blocks(16, 16, family("ice40")) == 1
+    assert dsp_blocks(16, 16, family("ice40")) == 0  # multipliers stay in LUTs
 
 
 def test_estimate_has_the_keys_scripts_compare():
