@@ -12,10 +12,13 @@ in a process pool, cached (a rerun synthesises nothing it has seen). Then:
   the others, so no point is judged by a fit that saw it. Block RAMs and DSPs
   have no fitted weight: their error is the model's as it stands;
 * prints a table per point and the median and worst absolute error per
-  resource, against the targets of 10 % (median) and 25 % (worst).
+  resource, against the targets of 10 % (median) and 25 % (worst);
+* times the golden model on a seeded 20,000-sample stream of each point's
+  schema and prints the hardware's throughput at ``--clock`` (the model's
+  cycles per sample with that stream's trials and splits) against it.
 
     python benchmarks/resource_fit.py [--families ecp5 xilinx] [--workers 2]
-                                      [--write] [--markdown] [--csv OUT.csv]
+                                      [--clock MHZ] [--write] [--markdown] [--csv OUT.csv]
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hardodt.estimate import estimate, ff_terms, lut_terms  # noqa: E402
-from hardodt.sweep import point_config  # noqa: E402
+from hardodt.estimate import estimate, ff_terms, lut_terms, performance  # noqa: E402
+from hardodt.sweep import point_config, software_speed  # noqa: E402
 from hardodt.synthesis import synthesize, yosys_version  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,6 +124,9 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="write hardodt/data/resource_fit.json")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--csv", type=Path)
+    ap.add_argument("--clock", type=float, default=100.0, metavar="MHZ",
+                    help="clock for the throughput column (default 100 MHz)")
+    ap.add_argument("--no-software", action="store_true", help="skip the throughput table")
     args = ap.parse_args()
     names = args.only or list(POINTS)
     jobs = [(n, f) for f in args.families for n in names]
@@ -184,6 +190,17 @@ def main() -> int:
             w = csv.DictWriter(f, fieldnames=list(table[0]))
             w.writeheader()
             w.writerows(table)
+    speed = []
+    if not args.no_software:
+        for n in names:
+            cfg = point_config(point(n))
+            sw = software_speed(cfg, 20_000)
+            perf = performance(cfg, 20_000, sw["trials"], sw["splits"])
+            hw = args.clock * 1e6 / perf.steady_cycles_per_sample
+            speed.append({"name": n, "cycles_per_sample": perf.cycles_per_sample,
+                          "software_samples_per_s": sw["software_samples_per_s"],
+                          "hardware_samples_per_s": hw,
+                          "ratio": hw / sw["software_samples_per_s"]})
     head = f"{platform.processor() or platform.machine()}, {date.today()}, {yosys_version()}"
     if args.markdown:
         print(f"Model (leave-one-out) against yosys; {head}.\n")
@@ -199,8 +216,19 @@ def main() -> int:
         for fam, s in summary.items():
             print(f"| {fam} | " + " | ".join(f"{100 * s[k]['median']:.1f} % / "
                                               f"{100 * s[k]['worst']:.1f} %" for k in KEYS) + " |")
+        if speed:
+            print(f"\nThroughput at {args.clock:g} MHz (the model's cycles per sample on the "
+                  f"point's 20,000-sample stream) against the golden model on the same stream, "
+                  f"one core.\n")
+            print("| point | cycles/sample | golden model samples/s | hardware samples/s | ratio |")
+            print("|---|---|---|---|---|")
+            for r in speed:
+                print(f"| {r['name']} | {r['cycles_per_sample']:.4f} | "
+                      f"{r['software_samples_per_s']:,.0f} | {r['hardware_samples_per_s']:,.0f} | "
+                      f"{r['ratio']:.0f}x |")
     else:
-        print(json.dumps({"machine": head, "summary": summary, "points": table}, indent=1))
+        print(json.dumps({"machine": head, "summary": summary, "points": table,
+                          "throughput": speed}, indent=1))
     ok = all(s[k]["median"] <= 0.10 and s[k]["worst"] <= 0.25
              for s in summary.values() for k in KEYS)
     print(f"targets (median <= 10 %, worst <= 25 %): {'met' if ok else 'NOT met'}",

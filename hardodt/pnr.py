@@ -150,9 +150,9 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
-    fit_notes = check_fits(cfg, dev)
     cmd_name, _pkg = _tool(dev)
     version = tool_version(dev)
+    fit_notes = check_fits(cfg, dev)
     build_dir = Path(build_dir)
     try:
         syn = synthesize(cfg, dev.family, build_dir, use_cache=use_cache, progress=progress,

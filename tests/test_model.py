@@ -268,3 +268,21 @@ def test_tiny_design_synthesises_and_agrees_with_the_memory_and_dsp_model(tmp_pa
     assert (tmp_path / "build" / "synth.log").is_file()
     again = synthesize(cfg, "ecp5", tmp_path / "build")
     assert again.cached and again.lut == res.lut
+
+
+def test_place_and_route_refuses_a_design_the_device_cannot_hold(tmp_path, capsys):
+    from hardodt.pnr import check_fits
+
+    cfg = Config()  # the default design: about 150 block RAMs
+    assert check_fits(cfg, device("LFE5U-85F")) == []
+    with pytest.raises(PnrError, match=r"LFE5U-25F: the design needs \d+ block RAMs and the "
+                                       r"device has 56 \(elements=512"):
+        check_fits(cfg, device("LFE5U-25F"))
+    # before any tool runs: the build folder stays empty
+    assert main(["pnr", "--device", "LFE5U-25F", "--build-dir", str(tmp_path / "b")]) == 2
+    assert "try fewer elements" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+    with pytest.raises(PnrError, match="no open place-and-route"):
+        from hardodt.pnr import place_and_route
+
+        place_and_route(cfg, "XC7A35T", tmp_path)
