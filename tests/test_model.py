@@ -198,7 +198,7 @@ def test_sweep_grid_resumes_and_finds_the_front(tmp_path):
     front = pareto_front(again)
     lut = [r["model_lut"] for r in front]
     assert lut == sorted(lut) and lut[0] == min(r["model_lut"] for r in again)
-    speed = [r["samples_per_s"] for r in front]
+    speed = [r["bits_per_s"] for r in front]
     assert speed == sorted(speed)  # each step of the front buys throughput
 
 
