@@ -135,15 +135,18 @@ def sample_bits(cfg: Config) -> int:
 def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[str, Any]:
     """How yosys implements one memory: ``kind`` (``ff``, ``lutram`` or ``bram``) with its
     flip-flops, LUTs and blocks, chosen as ``memory_libmap`` chooses: a memory of one row
-    is registers; otherwise the cheapest tiling, by the costs of yosys' memory libraries
-    (the family table), over the distributed RAM primitives and block RAM shapes. A row
-    written in ``granules`` separately enabled parts is tiled part by part."""
+    is registers; otherwise the cheapest, by the costs of yosys' memory libraries (the
+    family table; registers cost one per bit), of registers, distributed RAM primitives
+    and block RAM shapes. A row written in ``granules`` separately enabled parts is tiled
+    part by part."""
     part = -(-width // granules)
     out: dict[str, Any] = {"kind": "ff", "ff": 0, "lut": 0, "bram": 0.0, "lutram": 0}
     if depth <= 1:
         out["ff"] = depth * width
         return out
-    options = []
+    # Registers cost one per bit in memory_libmap (and a read multiplexer in LUTs).
+    options: list[tuple[int, str, int, float, tuple[int, int]]] = [
+        (depth * width, "ff", 0, 0.0, (depth, width))]
     for d, w, cost, luts in fam.lutram_shapes:
         n = math.ceil(depth / d) * math.ceil(part / w) * granules
         options.append((n * cost, "lutram", n * luts, 0.0, (d, w)))
@@ -151,6 +154,9 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[s
         n = math.ceil(depth / d) * math.ceil(part / w) * granules
         options.append((n * cost, "bram", 0, n * blocks, (d, w)))
     _cost, kind, luts, blocks, shape = min(options, key=lambda o: o[0])
+    if kind == "ff":
+        out.update(ff=depth * width, lut=(depth - 1) * width)
+        return out
     out.update(kind=kind, lut=luts, lutram=luts, bram=blocks, shape=list(shape))
     return out
 
