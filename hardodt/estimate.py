@@ -213,29 +213,35 @@ def _widths(cfg: Config) -> dict[str, int]:
 def lut_terms(cfg: Config) -> dict[str, float]:
     """The structural quantities the LUT count grows with (family-independent).
 
-    arith: bits of adders, subtractors and comparators (quantile updates, counters,
-    the dividers' stages, the trial's comparisons, the statistics counters).
-    select: multiplexer input bits (a tree level picking its attribute, a lane
-    picking its class's estimates, the trial picking an attribute's estimates and
-    histogram entries). rows: bits written back or bypassed around a memory
-    (transparent reads and the init/update choice). const: control."""
+    step: the decreasing schedule's step per quantile (a constant shifted by
+    ``floor(log2 n)``, then the larger of it and lambda's): ``2 Q (w + 1)`` bits through
+    ``log2(count_bits)`` shift levels per lane; zero with constant steps.
+    update: the per-quantile compare, add, subtract and saturation of each lane, and its
+    min and max. rows: bits written back or bypassed around a memory (transparent reads,
+    init or update, the class's estimates written into the row). select: multiplexer
+    input bits (a lane picking the sample's class, the trial picking the candidate's
+    attribute and histogram entries, a tree level picking its attribute). arith: the
+    other adders and comparators (the trial's comparisons with the threshold, the
+    dividers' stages, the counters, the fold, the statistics, the levels' compares).
+    const: control."""
     wd = _widths(cfg)
     w, cb, C, N, NC, Q = (cfg.word_bits, cfg.count_bits, cfg.n_classes, cfg.n_numeric,
                           cfg.n_categorical, cfg.quantiles)
     L, K = wd["levels"], wd["lanes"]
     vb = _bits(max(cfg.categorical_values, default=2))
-    arith = (K * (2 * Q * w + 2 * w)  # quantile step: Q compares and adds, min and max
-             + (C + 2) * cb + NC * cb  # counters, histogram increments
+    shift_levels = _bits(cb) if cfg.step_schedule == "decreasing" else 0
+    step = K * 2 * Q * (w + 1) * shift_levels
+    update = K * (Q * (w + 2) + 2 * w)
+    rows = (L * 2 * wd["node"] + wd["counter_row"] + K * wd["quantile_row"] + wd["hist_rows"])
+    select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
+              + L * (N * w + NC * vb))
+    arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
              + 2 * wd["div_stages"] * 2 * (cb + 2)  # divider stages: compare and subtract
-             + C * Q * w + w  # trial: estimates below a threshold, threshold add
+             + (C + 2) * cb + NC * cb  # counters, histogram increments
              + 3 * wd["quality"] + 3 * C * cb  # fold comparisons, sums, right counts
              + _STAT_COUNTERS * 32 + L * w)  # statistics counters, level comparisons
-    select = (L * (N * w + NC * vb)  # a level picks the node's attribute
-              + K * C * Q * w  # a lane picks the sample's class
-              + N * C * Q * w + 2 * N * w  # the trial picks the candidate's attribute
-              + wd["hist_rows"])  # the trial picks a histogram entry
-    rows = (L * 2 * wd["node"] + wd["counter_row"] + K * wd["quantile_row"] + wd["hist_rows"])
-    return {"arith": float(arith), "select": float(select), "rows": float(rows), "const": 1.0}
+    return {"step": float(step), "update": float(update), "rows": float(rows),
+            "select": float(select), "arith": float(arith), "const": 1.0}
 
 
 def ff_terms(cfg: Config) -> dict[str, float]:

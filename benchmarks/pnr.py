@@ -1,0 +1,122 @@
+"""Place and route: Fmax, critical path and utilisation of the reference designs.
+
+* the default design (Electricity schema, ``Config()`` defaults) on the
+  LFE5U-85F, speed grade 6 (the ULX3S board's part);
+* the smallest useful design (``benchmarks/configs/tiny.toml``) on the iCE40
+  UP5K (the iCEBreaker's part) and HX8K.
+
+For each: the achieved Fmax (nextpnr with ``--timing-allow-fail``), the
+critical path (length, logic levels, routing share), the utilisation, and the
+hardware's throughput at that Fmax against the golden model's on the same
+stream (the default design: the bundled Electricity; the tiny one: a seeded
+stream of its schema), each with the model's cycles per sample for that
+stream. Long (tens of minutes for the ECP5 design): results are cached.
+
+    python benchmarks/pnr.py [--only default|up5k|hx8k ...] [--markdown]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hardodt.config import Config, read_toml_fields  # noqa: E402
+from hardodt.estimate import estimate, performance  # noqa: E402
+from hardodt.pnr import PnrError, place_and_route  # noqa: E402
+from hardodt.streams import bundled_electricity  # noqa: E402
+from hardodt.sweep import point_stream  # noqa: E402
+from reference import QuantileHoeffdingTree  # noqa: E402
+from sim.cosim import encode_stream  # noqa: E402
+
+TINY = ROOT / "benchmarks" / "configs" / "tiny.toml"
+
+
+def golden_speed(cfg: Config, xn, xc, y) -> tuple[float, dict]:
+    learn = np.ones(len(y), dtype=bool)
+    QuantileHoeffdingTree(cfg)._run(xn[:200], xc[:200], y[:200], learn[:200])  # compile
+    model = QuantileHoeffdingTree(cfg)
+    t0 = time.perf_counter()
+    model._run(xn, xc, y, learn)
+    return len(y) / (time.perf_counter() - t0), model.stats
+
+
+def cases() -> dict:
+    elec = bundled_electricity()
+    default = elec.config()
+    tiny = Config.from_dict(read_toml_fields(TINY), source=str(TINY))
+    return {
+        "default": (default, "LFE5U-85F", 100.0, lambda: encode_stream(default, elec),
+                    "bundled Electricity", "default-85f"),
+        "up5k": (tiny, "iCE40UP5K", 24.0, lambda: point_stream(tiny, 20_000), "tiny, seeded",
+                 "tiny-up5k"),
+        "hx8k": (tiny, "iCE40HX8K", 24.0, lambda: point_stream(tiny, 20_000), "tiny, seeded",
+                 "tiny-hx8k"),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", nargs="+", choices=["default", "up5k", "hx8k"])
+    ap.add_argument("--markdown", action="store_true")
+    args = ap.parse_args()
+    rows = []
+    for name, (cfg, dev, clock, stream, what, folder) in cases().items():
+        if args.only and name not in args.only:
+            continue
+        print(f"{name}: place and route on {dev} ...", file=sys.stderr, flush=True)
+        row = {"design": name, "device": dev}
+        try:
+            res = place_and_route(cfg, dev, ROOT / "results" / "pnr" / folder,
+                                  clock_mhz=clock,
+                                  progress=lambda s: print(f"  {s}", file=sys.stderr, flush=True))
+        except PnrError as exc:
+            row["error"] = str(exc)
+            rows.append(row)
+            print(f"  {exc}", file=sys.stderr)
+            continue
+        xn, xc, y = stream()
+        sw, st = golden_speed(cfg, xn, xc, y)
+        perf = performance(cfg, len(y), st["split_trials"], st["splits"])
+        hw = res.fmax_mhz * 1e6 / perf.cycles_per_sample
+        est = estimate(cfg, dev)
+        row.update(fmax_mhz=res.fmax_mhz, critical_path=res.critical_path,
+                   utilisation=res.utilisation, synth=res.synth,
+                   model={k: getattr(est, k) for k in ("lut", "ff", "bram", "dsp")},
+                   stream=what, samples=len(y), cycles_per_sample=perf.cycles_per_sample,
+                   hardware_samples_per_s=hw, golden_samples_per_s=sw, ratio=hw / sw,
+                   tool=res.tool, seconds=res.seconds, notes=res.notes)
+        rows.append(row)
+    head = f"{platform.processor() or platform.machine()}, {date.today()}"
+    if not args.markdown:
+        print(json.dumps({"machine": head, "rows": rows}, indent=1))
+        return 0
+    print(f"Place and route ({head}).\n")
+    print("| design | device | Fmax | critical path | LUT / FF / BRAM / DSP (yosys) "
+          "| throughput at Fmax | golden model | ratio |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['design']} | {r['device']} | - | {r['error']} | | | | |")
+            continue
+        cp = r["critical_path"]
+        s = r["synth"]
+        print(f"| {r['design']} | {r['device']} | {r['fmax_mhz']:.1f} MHz | "
+              f"{cp.get('delay_ns', 0):.1f} ns, {cp.get('logic_levels', 0)} levels, "
+              f"{cp.get('routing_ns', 0):.1f} ns routing | {s['lut']:,} / {s['ff']:,} / "
+              f"{s['bram']:g} / {s['dsp']} | {r['hardware_samples_per_s'] / 1e6:.1f} M/s | "
+              f"{r['golden_samples_per_s'] / 1e6:.2f} M/s | {r['ratio']:.0f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
