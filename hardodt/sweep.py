@@ -37,8 +37,8 @@ from typing import Any
 from hardodt.config import Config, ConfigError
 from hardodt.paper_model import paper_model
 
-__all__ = ["point_config", "point_id", "point_stream", "software_speed", "evaluate_point", "expand_grid", "read_spec",
-           "run_sweep", "pareto_front", "plot_sweep", "RESOURCE_KEYS"]
+__all__ = ["point_config", "point_id", "point_stream", "software_speed", "evaluate_point",
+           "expand_grid", "read_spec", "run_sweep", "pareto_front", "plot_sweep", "RESOURCE_KEYS"]
 
 RESOURCE_KEYS = ("lut", "ff", "bram", "dsp")
 _SPEC_KEYS = {"target", "clock_mhz", "samples", "synth_sample", "seed", "fixed", "grid",
