@@ -144,14 +144,17 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[s
     if depth <= 1:
         out["ff"] = depth * width
         return out
-    # Registers cost one per bit in memory_libmap (and a read multiplexer in LUTs).
+    # Registers cost one per bit in memory_libmap; registers and distributed RAM read
+    # asynchronously, so their synchronous read adds a register per bit.
     options: list[tuple[int, str, int, float, tuple[int, int]]] = [
-        (depth * width, "ff", 0, 0.0, (depth, width))]
+        (depth * width + width, "ff", 0, 0.0, (depth, width))]
     for d, w, cost, luts in fam.lutram_shapes:
+        # one write enable per primitive: a granule's columns are its own
         n = math.ceil(depth / d) * math.ceil(part / w) * granules
-        options.append((n * cost, "lutram", n * luts, 0.0, (d, w)))
+        options.append((n * cost + width, "lutram", n * luts, 0.0, (d, w)))
     for d, w, cost, blocks in fam.bram_shapes:
-        n = math.ceil(depth / d) * math.ceil(part / w) * granules
+        # byte enables let granules share a block's columns
+        n = math.ceil(depth / d) * math.ceil(width / w)
         options.append((n * cost, "bram", 0, n * blocks, (d, w)))
     _cost, kind, luts, blocks, shape = min(options, key=lambda o: o[0])
     if kind == "ff":
