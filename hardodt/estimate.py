@@ -157,10 +157,15 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[s
         n = math.ceil(depth / d) * math.ceil(width / w)
         options.append((n * cost, "bram", 0, n * blocks, (d, w)))
     _cost, kind, luts, blocks, shape = min(options, key=lambda o: o[0])
+    # Registers and distributed RAM read asynchronously: registering the read address
+    # gives a synchronous, transparent read. Block RAM reads synchronously and has no
+    # transparency between its ports, so the written row is kept beside it (a register
+    # per bit) for a read of the row just written.
     if kind == "ff":
         out.update(ff=depth * width, lut=(depth - 1) * width)
         return out
-    out.update(kind=kind, lut=luts, lutram=luts, bram=blocks, shape=list(shape))
+    out.update(kind=kind, lut=luts, lutram=luts, bram=blocks, shape=list(shape),
+               ff=width if kind == "bram" else 0)
     return out
 
 
@@ -250,20 +255,23 @@ def lut_terms(cfg: Config) -> dict[str, float]:
 def ff_terms(cfg: Config) -> dict[str, float]:
     """The registers of the design, by kind (family-independent).
 
-    pipeline: the slot register after each stage ((levels + 2) x slot bits).
-    trial: the split trial's snapshot (every numeric attribute's quantile row, the
-    histograms, the counts) and its candidate pipeline and results. divider: the two
-    pipelined dividers' stage registers. const: statistics counters and control."""
+    pipeline: the slot register after each stage ((levels + 2) x slot bits; synthesis
+    drops the bits no later stage reads). trial: the split
+    trial's snapshot (every numeric attribute's quantile row, the histograms, the
+    counts), its candidate pipeline and results. divider: the two pipelined dividers'
+    stage registers. const: statistics counters and control."""
     wd = _widths(cfg)
     cb, C, N = cfg.count_bits, cfg.n_classes, cfg.n_numeric
-    tag = 8 + cfg.word_bits + C * cb
-    pipeline = (wd["levels"] + 2) * wd["slot"]
-    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 4 * tag
-             + 4 * wd["quality"] + 2 * cfg.word_bits + 2 * C * cb)
+    # a candidate's value: a threshold word, or (no numeric attribute) a categorical value
+    val = cfg.word_bits if N else _bits(max(cfg.categorical_values, default=2))
+    tag = 8 + val + C * cb
+    stages = wd["levels"] + 2
+    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 7 * tag
+             + 4 * wd["quality"] + 4 * val + 3 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
-    return {"pipeline": float(pipeline), "trial": float(trial), "divider": float(divider),
-            "const": 1.0}
+    return {"pipeline": float(stages * wd["slot"]), "trial": float(trial),
+            "divider": float(divider), "const": 1.0}
 
 
 @cache
