@@ -192,12 +192,19 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
 
 
 def dsp_blocks(a: int, b: int, fam: Family) -> int:
-    """DSP blocks for one ``a x b`` multiplier: tiles of the family's multiplier."""
+    """DSP blocks for one ``a x b`` multiplier, tiled as yosys' ``mul2dsp`` tiles it:
+    operands cut into chunks of the DSP's widths, and a tile with a chunk narrower than
+    2 bits left to LUTs."""
     if fam.dsp_a == 0 or min(a, b) < 2:
         return 0
-    a, b = max(a, b), min(a, b)
-    fits = [(fam.dsp_a, fam.dsp_b), (fam.dsp_b, fam.dsp_a)]
-    return min(math.ceil(a / x) * math.ceil(b / y) for x, y in fits)
+
+    def chunks(n: int, size: int) -> list[int]:
+        return [size] * (n // size) + ([n % size] if n % size else [])
+
+    def tiles(x: int, y: int, sx: int, sy: int) -> int:
+        return sum(1 for i in chunks(x, sx) for j in chunks(y, sy) if i >= 2 and j >= 2)
+
+    return min(tiles(a, b, fam.dsp_a, fam.dsp_b), tiles(b, a, fam.dsp_a, fam.dsp_b))
 
 
 # -- LUT and FF terms ------------------------------------------------------------------------
