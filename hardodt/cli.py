@@ -360,7 +360,12 @@ def _cmd_estimate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out, indent=1))
         return 0
-    fit = "" if out["fitted"] else " (LUT/FF terms not fitted for this family: rough)"
+    if not out["fitted"]:
+        fit = " (LUT/FF weights never fitted: a rough count)"
+    elif out["weights_of"] != out["target"]:
+        fit = f" (LUT/FF with the weights fitted on {out['weights_of']}: not validated)"
+    else:
+        fit = ""
     print(f"design      {source}: {cfg.n_numeric} numeric, {cfg.n_categorical} categorical, "
           f"{cfg.n_classes} classes; Q={cfg.quantiles}, E={cfg.element_capacity}, "
           f"depth {cfg.max_depth}")

@@ -289,9 +289,19 @@ def _fit() -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def coefficients(fam_name: str) -> dict[str, dict[str, float]]:
-    """Fitted weights of the LUT and FF terms for a family (empty if never fitted)."""
-    return _fit().get("families", {}).get(fam_name, {})
+#: Families measured against synthesis lend their weights to the closest fabric.
+_BORROW = {"xcup": "xilinx", "ice40": "ecp5"}
+
+
+def coefficients(fam_name: str) -> tuple[str | None, dict[str, dict[str, float]]]:
+    """The family whose fitted LUT and FF weights apply to ``fam_name`` (itself, or the
+    closest fabric that was fitted: UltraScale+ takes 7 series', iCE40 takes ECP5's, both
+    unvalidated), and the weights; ``(None, {})`` if none."""
+    fams = _fit().get("families", {})
+    for name in (fam_name, _BORROW.get(fam_name)):
+        if name in fams:
+            return name, fams[name]
+    return None, {}
 
 
 # -- the whole estimate --------------------------------------------------------------------------
@@ -312,6 +322,7 @@ class Estimate:
     memories: list[dict[str, Any]] = field(default_factory=list)
     multipliers: list[dict[str, Any]] = field(default_factory=list)
     fitted: bool = True
+    weights_of: str | None = None  # the family the LUT/FF weights were fitted on
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -336,7 +347,7 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
              for w, a, b in multipliers(cfg)]
     dsp = sum(m["dsp"] for m in mults)
-    coef = coefficients(fam.name)
+    weights_of, coef = coefficients(fam.name)
     lt, ft = lut_terms(cfg), ff_terms(cfg)
     if coef:
         lut = sum(coef["lut"].get(k, 0.0) * v for k, v in lt.items()) + lut_mem
@@ -350,4 +361,4 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
         memory_bits=sum(m["bits"] for m in mems),
         cycles_per_sample=perf.cycles_per_sample, latency_cycles=perf.latency_cycles,
         trial_cycles=perf.trial_cycles, stall_per_trial=perf.stall_per_trial,
-        memories=mems, multipliers=mults, fitted=bool(coef))
+        memories=mems, multipliers=mults, fitted=bool(coef), weights_of=weights_of)
