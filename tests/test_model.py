@@ -297,3 +297,18 @@ def test_a_yosys_failure_names_its_log(tmp_path, monkeypatch):
                         lambda fam, netlist=False: "read_verilog no_such_file.v\n")
     with pytest.raises(synthesis.SynthesisError, match=r"yosys failed .*see .*synth\.log"):
         synthesis.synthesize(small(), "ecp5", tmp_path / "b")
+
+
+def test_sweep_plots(tmp_path):
+    from hardodt.sweep import plot_sweep
+
+    spec = {"samples": 1000, "grid": {"numeric": [2, 4], "quantiles": [2, 8]}}
+    rows = run_sweep(spec, tmp_path / "s.csv")
+    assert [p.name for p in plot_sweep(rows, tmp_path)] == ["pareto.png"]
+    for r in rows:  # as if synthesised: the second plot appears
+        for k in ("lut", "ff", "bram", "dsp"):
+            r[f"synth_{k}"] = r[f"model_{k}"] * 1.1 + 1
+            r[f"error_{k}"] = (r[f"model_{k}"] - r[f"synth_{k}"]) / r[f"synth_{k}"]
+    written = plot_sweep(rows, tmp_path)
+    assert [p.name for p in written] == ["pareto.png", "model_vs_synthesis.png"]
+    assert all(p.stat().st_size > 10_000 for p in written)
