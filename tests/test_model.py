@@ -312,3 +312,18 @@ def test_sweep_plots(tmp_path):
     written = plot_sweep(rows, tmp_path)
     assert [p.name for p in written] == ["pareto.png", "model_vs_synthesis.png"]
     assert all(p.stat().st_size > 10_000 for p in written)
+
+
+def test_sweep_cli_writes_the_csv_and_resumes(tmp_path, capsys):
+    spec = tmp_path / "grid.toml"
+    spec.write_text('target = "xilinx"\nsamples = 5000\nsoftware_samples = 2000\n'
+                    '[fixed]\nclasses = 3\n[grid]\nnumeric = [2, 3]\nelements = [16, 999999]\n')
+    assert main(["sweep", str(spec), "-o", str(tmp_path / "out"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["points"], out["errors"]) == (4, 2)  # E beyond the limit: refused, kept as rows
+    with (tmp_path / "out" / "sweep.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    good = [r for r in rows if not r["error"]]
+    assert all(float(r["speedup"]) > 0 and r["paper_dsp"] for r in good)
+    assert main(["sweep", str(spec), "-o", str(tmp_path / "out"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["points"] == 4
