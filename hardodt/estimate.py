@@ -176,14 +176,23 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
 
     ``rtl.split_trial``: the threshold ``span * p/(P+1)``; per class the squares of the
     counts (the null split) and of the left and right counts; the Hoeffding judge's
-    ``gain * gain * n``. The counts below a threshold (``count * below / Q``) multiply by
-    a constant and small numbers and stay in LUTs."""
+    ``gain * gain * n``; per class the count times the estimates below a threshold and,
+    when ``Q`` is not a power of two, that times the constant reciprocal of ``Q``
+    (``rtl.split_trial.constant_divider``), which yosys maps to a DSP too."""
     cb, w, C = cfg.count_bits, cfg.word_bits, cfg.n_classes
     quo = cfg.count_bits + _QUALITY_FRACTION_BITS + 2
     out = []
     if cfg.n_numeric:
         out.append(("threshold", w + 1, cfg.fraction_bits + 1))
-        out += [(f"count_below{j}", cb, _bits(cfg.quantiles + 1)) for j in range(C)]
+        q = cfg.quantiles
+        below = _bits(q + 1)
+        out += [(f"count_below{j}", cb, below) for j in range(C)]
+        if q & (q - 1):
+            from rtl.split_trial import constant_divider
+
+            mult, _shift = constant_divider(cb + q.bit_length(), q)
+            out += [(f"count_below_scaled{j}", cb + below, mult.bit_length())
+                    for j in range(C)]
     out += [(f"square_all{j}", cb, cb) for j in range(C)]
     out += [(f"square_left{j}", cb, cb) for j in range(C)]
     out += [(f"square_right{j}", cb, cb) for j in range(C)]
