@@ -85,8 +85,10 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1) -> list[str]:
         args += ["--package", dev.package]
     if dev.speed and dev.family == "ecp5":
         args += ["--speed", dev.speed]
+    # router2: router1 stalls for hours on the default design (48k LUTs on an 85F)
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            "--report", "report.json", "--seed", str(seed), "-q", "-l", "pnr.log"]
+            "--router", "router2", "--report", "report.json", "--seed", str(seed), "-q",
+            "-l", "pnr.log"]
 
 
 def parse_report(report: dict[str, Any]) -> dict[str, Any]:
