@@ -42,6 +42,12 @@ class Family:
     bram_cells: tuple[tuple[str, float], ...]
     dsp_cells: tuple[str, ...]
     pnr: str | None  # nextpnr flavour, if an open place-and-route exists
+    #: What a synchronous read from distributed RAM adds to its cost, per bit, in the
+    #: choice yosys makes (found against synthesis: ECP5's counts, Xilinx's does not).
+    lutram_read_cost: float = 0.0
+    #: Chunk of the wide operand when a multiplier is split over DSPs (yosys'
+    #: DSP_A_MAXWIDTH_PARTIAL; 0: the DSP's own width).
+    dsp_partial: int = 0
 
 
 _XILINX_BRAM = tuple((d, w, 129, 0.5) for d, w in ((16384, 1), (8192, 2), (4096, 4), (2048, 9),
@@ -61,7 +67,7 @@ FAMILIES = {f.name: f for f in [
                                                 (1024, 18), (512, 36))),
            ((16, 4, 4, 2),), 18, 18, "MULT18X18D",
            (("LUT4", 1), ("CCU2C", 2), ("TRELLIS_DPR16X4", 2)), ("TRELLIS_FF",),
-           (("DP16KD", 1.0), ("PDPW16KD", 1.0)), ("MULT18X18D", "ALU54B"), "ecp5"),
+           (("DP16KD", 1.0), ("PDPW16KD", 1.0)), ("MULT18X18D", "ALU54B"), "ecp5", 1.0),
     # iCE40: SB_RAM40_4K, 4 Kbit, 256 x 16 .. 2048 x 2, no distributed RAM. Multipliers
     # stay in LUTs (dsp_a = 0): the HX parts have no DSP and the UP5K's eight SB_MAC16
     # are fewer than the split trial's multipliers.
@@ -73,11 +79,11 @@ FAMILIES = {f.name: f for f in [
     # 32 x 6 in simple dual port (4 LUT6); DSP48E1 25 x 18 signed (24 x 17 unsigned).
     Family("xilinx", "synth_xilinx", ("-family", "xc7"), 6, "RAMB36E1", _XILINX_BRAM,
            ((32, 6, 8, 4), (64, 3, 8, 4)), 24, 17, "DSP48E1", _XILINX_LUTS, _XILINX_FFS,
-           (("RAMB36E1", 1.0), ("RAMB18E1", 0.5)), ("DSP48E1",), None),
+           (("RAMB36E1", 1.0), ("RAMB18E1", 0.5)), ("DSP48E1",), None, dsp_partial=17),
     # Xilinx UltraScale+: as 7 series; DSP48E2 27 x 18 signed (26 x 17 unsigned).
     Family("xcup", "synth_xilinx", ("-family", "xcup"), 6, "RAMB36E2", _XILINX_BRAM,
            ((32, 6, 8, 4), (64, 3, 8, 4)), 26, 17, "DSP48E2", _XILINX_LUTS, _XILINX_FFS,
-           (("RAMB36E2", 1.0), ("RAMB18E2", 0.5)), ("DSP48E2",), None),
+           (("RAMB36E2", 1.0), ("RAMB18E2", 0.5)), ("DSP48E2",), None, dsp_partial=17),
 ]}
 
 @dataclass(frozen=True)

@@ -144,14 +144,15 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[s
     if depth <= 1:
         out["ff"] = depth * width
         return out
-    # Registers cost one per bit in memory_libmap; registers and distributed RAM read
-    # asynchronously, so their synchronous read adds a register per bit.
+    # Registers cost one per bit in memory_libmap.
     options: list[tuple[int, str, int, float, tuple[int, int]]] = [
         (depth * width + width, "ff", 0, 0.0, (depth, width))]
     for d, w, cost, luts in fam.lutram_shapes:
-        # one write enable per primitive: a granule's columns are its own
+        # one write enable per primitive: a granule's columns are its own; a synchronous
+        # read costs what the family's library makes it cost
         n = math.ceil(depth / d) * math.ceil(part / w) * granules
-        options.append((n * cost + width, "lutram", n * luts, 0.0, (d, w)))
+        options.append((n * cost + fam.lutram_read_cost * width, "lutram", n * luts, 0.0,
+                        (d, w)))
     for d, w, cost, blocks in fam.bram_shapes:
         # byte enables let granules share a block's columns
         n = math.ceil(depth / d) * math.ceil(width / w)
@@ -202,8 +203,8 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
 
 def dsp_blocks(a: int, b: int, fam: Family) -> int:
     """DSP blocks for one ``a x b`` multiplier, tiled as yosys' ``mul2dsp`` tiles it:
-    operands cut into chunks of the DSP's widths, and a tile with a chunk narrower than
-    2 bits left to LUTs."""
+    operands cut into chunks of the DSP's widths (the wide one, once split, into the
+    family's partial width), and a tile with a chunk narrower than 2 bits left to LUTs."""
     if fam.dsp_a == 0 or min(a, b) < 2:
         return 0
 
@@ -211,9 +212,10 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
         return [size] * (n // size) + ([n % size] if n % size else [])
 
     def tiles(x: int, y: int, sx: int, sy: int) -> int:
-        return sum(1 for i in chunks(x, sx) for j in chunks(y, sy) if i >= 2 and j >= 2)
+        xs = chunks(x, fam.dsp_partial or sx) if x > sx else [x]
+        return sum(1 for i in xs for j in chunks(y, sy) if i >= 2 and j >= 2)
 
-    return min(tiles(a, b, fam.dsp_a, fam.dsp_b), tiles(b, a, fam.dsp_a, fam.dsp_b))
+    return tiles(max(a, b), min(a, b), fam.dsp_a, fam.dsp_b)  # the wider operand is A
 
 
 # -- LUT and FF terms ------------------------------------------------------------------------
