@@ -1,7 +1,8 @@
 """Place and route: Fmax, critical path and utilisation of the reference designs.
 
+* a small design (``benchmarks/configs/small.toml``) on the LFE5U-25F;
 * the default design (Electricity schema, ``Config()`` defaults) on the
-  LFE5U-85F, speed grade 6 (the ULX3S board's part);
+  LFE5U-85F, speed grade 6 (the ULX3S board's part): more than an hour;
 * the smallest useful design (``benchmarks/configs/tiny.toml``) on the iCE40
   UP5K (the iCEBreaker's part) and HX8K.
 
@@ -12,7 +13,7 @@ stream (the default design: the bundled Electricity; the tiny one: a seeded
 stream of its schema), each with the model's cycles per sample for that
 stream. Long (tens of minutes for the ECP5 design): results are cached.
 
-    python benchmarks/pnr.py [--only default|up5k|hx8k ...] [--markdown]
+    python benchmarks/pnr.py [--only small|default|up5k|hx8k ...] [--markdown]
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from reference import QuantileHoeffdingTree  # noqa: E402
 from sim.cosim import encode_stream  # noqa: E402
 
 TINY = ROOT / "benchmarks" / "configs" / "tiny.toml"
+SMALL = ROOT / "benchmarks" / "configs" / "small.toml"
 
 
 def golden_speed(cfg: Config, xn, xc, y) -> tuple[float, dict]:
@@ -54,7 +56,10 @@ def cases() -> dict:
     elec = bundled_electricity()
     default = elec.config()
     tiny = Config.from_dict(read_toml_fields(TINY), source=str(TINY))
+    small = Config.from_dict(read_toml_fields(SMALL), source=str(SMALL))
     return {
+        "small": (small, "LFE5U-25F", 100.0, lambda: point_stream(small, 20_000),
+                  "small, seeded", "small-25f"),
         "default": (default, "LFE5U-85F", 100.0, lambda: encode_stream(default, elec),
                     "bundled Electricity", "default-85f"),
         "up5k": (tiny, "iCE40UP5K", 24.0, lambda: point_stream(tiny, 20_000), "tiny, seeded",
@@ -66,7 +71,7 @@ def cases() -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", nargs="+", choices=["default", "up5k", "hx8k"])
+    ap.add_argument("--only", nargs="+", choices=["small", "default", "up5k", "hx8k"])
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     rows = []

@@ -48,6 +48,9 @@ class Family:
     #: Chunk of the wide operand when a multiplier is split over DSPs (yosys'
     #: DSP_A_MAXWIDTH_PARTIAL; 0: the DSP's own width).
     dsp_partial: int = 0
+    #: Narrowest operand chunk still given a DSP (yosys' DSP_*_MINWIDTH; Xilinx DSPs are
+    #: signed only, so an unsigned chunk of 1 bit plus its sign bit still gets one).
+    dsp_min_chunk: int = 2
 
 
 _XILINX_BRAM = tuple((d, w, 129, 0.5) for d, w in ((16384, 1), (8192, 2), (4096, 4), (2048, 9),
@@ -79,11 +82,13 @@ FAMILIES = {f.name: f for f in [
     # 32 x 6 in simple dual port (4 LUT6); DSP48E1 25 x 18 signed (24 x 17 unsigned).
     Family("xilinx", "synth_xilinx", ("-family", "xc7"), 6, "RAMB36E1", _XILINX_BRAM,
            ((32, 6, 8, 4), (64, 3, 8, 4)), 24, 17, "DSP48E1", _XILINX_LUTS, _XILINX_FFS,
-           (("RAMB36E1", 1.0), ("RAMB18E1", 0.5)), ("DSP48E1",), None, dsp_partial=17),
+           (("RAMB36E1", 1.0), ("RAMB18E1", 0.5)), ("DSP48E1",), None, dsp_partial=17,
+           dsp_min_chunk=1),
     # Xilinx UltraScale+: as 7 series; DSP48E2 27 x 18 signed (26 x 17 unsigned).
     Family("xcup", "synth_xilinx", ("-family", "xcup"), 6, "RAMB36E2", _XILINX_BRAM,
            ((32, 6, 8, 4), (64, 3, 8, 4)), 26, 17, "DSP48E2", _XILINX_LUTS, _XILINX_FFS,
-           (("RAMB36E2", 1.0), ("RAMB18E2", 0.5)), ("DSP48E2",), None, dsp_partial=17),
+           (("RAMB36E2", 1.0), ("RAMB18E2", 0.5)), ("DSP48E2",), None, dsp_partial=17,
+           dsp_min_chunk=1),
 ]}
 
 @dataclass(frozen=True)

@@ -204,7 +204,8 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
 def dsp_blocks(a: int, b: int, fam: Family) -> int:
     """DSP blocks for one ``a x b`` multiplier, tiled as yosys' ``mul2dsp`` tiles it:
     operands cut into chunks of the DSP's widths (the wide one, once split, into the
-    family's partial width), and a tile with a chunk narrower than 2 bits left to LUTs."""
+    family's partial width), and a tile with a chunk narrower than the family's minimum
+    left to LUTs."""
     if fam.dsp_a == 0 or min(a, b) < 2:
         return 0
 
@@ -213,7 +214,8 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
 
     def tiles(x: int, y: int, sx: int, sy: int) -> int:
         xs = chunks(x, fam.dsp_partial or sx) if x > sx else [x]
-        return sum(1 for i in xs for j in chunks(y, sy) if i >= 2 and j >= 2)
+        lo = fam.dsp_min_chunk
+        return sum(1 for i in xs for j in chunks(y, sy) if i >= lo and j >= lo)
 
     return tiles(max(a, b), min(a, b), fam.dsp_a, fam.dsp_b)  # the wider operand is A
 
