@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -385,10 +386,10 @@ def _synth_progress(args: argparse.Namespace):
     enabled = sys.stderr.isatty() if args.progress is None else args.progress
     if not enabled:
         return None
-    t0 = __import__("time").perf_counter()
+    t0 = time.perf_counter()
 
     def show(step: str) -> None:
-        el = __import__("time").perf_counter() - t0
+        el = time.perf_counter() - t0
         print(f"[{el:6.1f} s] {step}", file=sys.stderr, flush=True)
     return show
 

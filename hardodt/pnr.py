@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,7 +23,7 @@ from typing import Any
 
 from hardodt.config import Config
 from hardodt.devices import Device, device
-from hardodt.synthesis import SynthesisError, cache_dir, synthesize
+from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, tool_command
 
 __all__ = ["PnrError", "PnrResult", "place_and_route", "parse_report", "nextpnr_args",
            "check_fits"]
@@ -118,11 +114,13 @@ def parse_report(report: dict[str, Any]) -> dict[str, Any]:
             "critical_path": crit}
 
 
-def _command(name: str) -> list[str]:
-    exe = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
-    if exe is None:
-        raise PnrError(f"{name} is not installed (pip install {name})")
-    return [exe]
+def _pnr_step(lines: list[str]) -> str:
+    """What nextpnr is doing, from its log's last lines (placer and router iterations)."""
+    for ln in reversed(lines):
+        if ln.startswith("Info:") and ("Running" in ln or "iter" in ln.lower()
+                                       or "Program finished" in ln):
+            return ln
+    return ""
 
 
 def check_fits(cfg: Config, dev: Device) -> list[str]:
@@ -177,29 +175,17 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     if progress:
         progress(f"{cmd_name} {' '.join(args[:6])} ... started")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([*_command(cmd_name), *args], cwd=build_dir,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err: list[str] = []
-    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
-    reader.start()
+    command = tool_command(cmd_name)
+    if command is None:
+        raise PnrError(f"{cmd_name} is not installed (pip install {cmd_name})")
     log = build_dir / "pnr.log"
-    last = ""
-    while proc.poll() is None:
-        time.sleep(1.0)
-        if progress and log.is_file():
-            lines = [ln for ln in log.read_text(errors="replace").splitlines()[-50:]
-                     if ln.startswith("Info:") and ("Running" in ln or "iter" in ln.lower()
-                                                    or "Program finished" in ln)]
-            if lines and lines[-1] != last:
-                last = lines[-1]
-                progress(last)
-    reader.join(timeout=5)
+    status, err = run_tool([*command, *args], build_dir, log, _pnr_step, progress, poll=1.0)
     report_path = build_dir / "report.json"
-    if proc.returncode != 0 or not report_path.is_file():
-        text = "".join(err) + (log.read_text(errors="replace") if log.is_file() else "")
+    if status != 0 or not report_path.is_file():
+        text = err + (log.read_text(errors="replace") if log.is_file() else "")
         errors = [ln for ln in text.splitlines() if "ERROR" in ln]
         detail = errors[0] if errors else "no report written"
-        raise PnrError(f"nextpnr failed (exit {proc.returncode}): {detail}; see {log}")
+        raise PnrError(f"nextpnr failed (exit {status}): {detail}; see {log}")
     parsed = parse_report(json.loads(report_path.read_text()))
     notes = list(fit_notes)
     if parsed["fmax_mhz"] < clock_mhz:

