@@ -4,7 +4,8 @@
 * the default design (Electricity schema, ``Config()`` defaults) on the
   LFE5U-85F, speed grade 6 (the ULX3S board's part): more than an hour;
 * the smallest useful design (``benchmarks/configs/tiny.toml``) on the iCE40
-  UP5K (the iCEBreaker's part) and HX8K.
+  HX8K, and made compact (``benchmarks/configs/up5k.toml``: serial Hoeffding
+  judge, 6 quotient bits per divider stage) on the UP5K (the iCEBreaker's part).
 
 For each: the achieved Fmax (nextpnr with ``--timing-allow-fail``), the
 critical path (length, logic levels, routing share), the utilisation, and the
@@ -40,6 +41,7 @@ from reference import QuantileHoeffdingTree  # noqa: E402
 from sim.cosim import encode_stream  # noqa: E402
 
 TINY = ROOT / "benchmarks" / "configs" / "tiny.toml"
+UP5K = ROOT / "benchmarks" / "configs" / "up5k.toml"
 SMALL = ROOT / "benchmarks" / "configs" / "small.toml"
 
 
@@ -57,13 +59,14 @@ def cases() -> dict:
     default = elec.config()
     tiny = Config.from_dict(read_toml_fields(TINY), source=str(TINY))
     small = Config.from_dict(read_toml_fields(SMALL), source=str(SMALL))
+    compact = Config.from_dict(read_toml_fields(UP5K), source=str(UP5K))
     return {
         "small": (small, "LFE5U-25F", 100.0, lambda: point_stream(small, 20_000),
                   "small, seeded", "small-25f"),
         "default": (default, "LFE5U-85F", 100.0, lambda: encode_stream(default, elec),
                     "bundled Electricity", "default-85f"),
-        "up5k": (tiny, "iCE40UP5K", 24.0, lambda: point_stream(tiny, 20_000), "tiny, seeded",
-                 "tiny-up5k"),
+        "up5k": (compact, "iCE40UP5K", 12.0, lambda: point_stream(compact, 20_000),
+                 "tiny, seeded", "compact-up5k"),
         "hx8k": (tiny, "iCE40HX8K", 24.0, lambda: point_stream(tiny, 20_000), "tiny, seeded",
                  "tiny-hx8k"),
     }
@@ -107,18 +110,22 @@ def main() -> int:
         return 0
     print(f"Place and route ({head}).\n")
     print("| design | device | Fmax | critical path | LUT / FF / BRAM / DSP (yosys) "
-          "| throughput at Fmax | golden model | ratio |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| logic cells used | throughput at Fmax | golden model | ratio |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "error" in r:
-            print(f"| {r['design']} | {r['device']} | - | {r['error']} | | | | |")
+            print(f"| {r['design']} | {r['device']} | - | {r['error']} | | | | | |")
             continue
         cp = r["critical_path"]
         s = r["synth"]
+        cells = next((v for k, v in r["utilisation"].items()
+                      if k in ("ICESTORM_LC", "TRELLIS_COMB")), None)
+        used = f"{cells['used'] / cells['available']:.0%}" if cells else "-"
         print(f"| {r['design']} | {r['device']} | {r['fmax_mhz']:.1f} MHz | "
               f"{cp.get('delay_ns', 0):.1f} ns, {cp.get('logic_levels', 0)} levels, "
               f"{cp.get('routing_ns', 0):.1f} ns routing | {s['lut']:,} / {s['ff']:,} / "
-              f"{s['bram']:g} / {s['dsp']} | {r['hardware_samples_per_s'] / 1e6:.1f} M/s | "
+              f"{s['bram']:g} / {s['dsp']} | {used} | "
+              f"{r['hardware_samples_per_s'] / 1e6:.1f} M/s | "
               f"{r['golden_samples_per_s'] / 1e6:.2f} M/s | {r['ratio']:.0f}x |")
     return 0
 

@@ -19,13 +19,14 @@ from typing import Any
 import tomli_w
 
 __all__ = ["Config", "ConfigError", "EXAMPLE_TOML", "HOEFFDING_N", "INITIAL_QUANTILE_RULES",
-           "NUMBER_MODES", "STEP_SCHEDULES", "read_toml_fields"]
+           "JUDGES", "NUMBER_MODES", "STEP_SCHEDULES", "read_toml_fields"]
 
 NUMBER_MODES = ("float", "fixed")
 INITIAL_QUANTILE_RULES = ("range", "centre", "first")
 STEP_SCHEDULES = ("constant", "decreasing")
 HOEFFDING_N = ("learned", "inherited")
 OUT_OF_RANGE_POLICIES = ("saturate", "error")
+JUDGES = ("parallel", "serial")  # the Hoeffding test's multipliers (hardware only)
 
 #: Hard limits of the design. Each one names what would break past it.
 LIMITS = {
@@ -115,6 +116,8 @@ class Config:
     out_of_range: str = "saturate"
     split_delay: int = 128
     lanes: int = 0
+    divider_stage_bits: int = 2
+    judge: str = "parallel"
     _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # -- validation -------------------------------------------------------
@@ -203,6 +206,10 @@ class Config:
         _check_int("lanes", self.lanes, 0, max(n_num, 0),
                    f"quantile update lanes: 0 for one per numeric attribute, at most "
                    f"numeric_attributes={n_num}")
+        _check_int("divider_stage_bits", self.divider_stage_bits, 1,
+                   self.count_bits + 10,
+                   "quotient bits per stage of the split trial's dividers, at most their "
+                   "count_bits + 10 quotient bits")
         _check_int("elements", self.elements, 1, LIMITS["max_leaves"][1],
                    "at most one element per leaf")
         if not isinstance(self.inherit_counts, bool):
@@ -211,7 +218,8 @@ class Config:
                               ("initial_quantiles", INITIAL_QUANTILE_RULES),
                               ("step_schedule", STEP_SCHEDULES),
                               ("hoeffding_n", HOEFFDING_N),
-                              ("out_of_range", OUT_OF_RANGE_POLICIES)):
+                              ("out_of_range", OUT_OF_RANGE_POLICIES),
+                              ("judge", JUDGES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}: {getattr(self, name)!r} is not one of {list(allowed)}")
 
@@ -362,6 +370,14 @@ split_delay = 128
 # numeric attribute (one sample per cycle); fewer lanes share their units over
 # ceil(attributes / lanes) cycles per sample.
 lanes = 0
+# Hardware only, area against clock and trial length (results do not depend on
+# them). Quotient bits per stage of the split trial's two pipelined dividers:
+# more bits, fewer registers and a shorter trial, but a longer path.
+divider_stage_bits = 2
+# The Hoeffding test's gain^2 * n: "parallel" (two multipliers, DSP blocks, 2
+# cycles) or "serial" (one shift-and-add unit, no DSP, count_bits * 2 + 22
+# cycles a trial). "serial" is for small FPGAs (iCE40 UP5K: 8 DSPs).
+judge = "parallel"
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
 """

@@ -51,6 +51,15 @@ class Family:
     #: Narrowest operand chunk still given a DSP (yosys' DSP_*_MINWIDTH; Xilinx DSPs are
     #: signed only, so an unsigned chunk of 1 bit plus its sign bit still gets one).
     dsp_min_chunk: int = 2
+    #: Narrowest product still given a DSP (yosys' DSP_Y_MINWIDTH; 0: no such rule).
+    dsp_min_product: int = 0
+    #: The yosys script marks every memory with a write port and more than one row for
+    #: block RAM (``ram_block``) instead of letting yosys weigh it against registers:
+    #: for a family with no distributed RAM, where logic cells are scarcer than blocks.
+    memories_in_bram: bool = False
+    #: LUTs per partial-product bit (``a * b``) of a multiplier left in LUTs, measured
+    #: (where DSPs take every wide one, the few narrow ones are in the fitted terms).
+    soft_multiplier_luts: float = 0.0
 
 
 _XILINX_BRAM = tuple((d, w, 129, 0.5) for d, w in ((16384, 1), (8192, 2), (4096, 4), (2048, 9),
@@ -61,6 +70,7 @@ _XILINX_LUTS = tuple((f"LUT{i}", 1) for i in range(1, 7)) + (
     ("RAM32M", 4), ("RAM64M", 4), ("RAM32X1D", 2), ("RAM64X1D", 2), ("RAM128X1D", 4),
     ("RAM32M16", 8), ("RAM64M8", 8), ("SRL16E", 1), ("SRLC32E", 1))
 _XILINX_FFS = ("FDRE", "FDSE", "FDCE", "FDPE")
+_ICE40_BRAM = tuple((d, w, 64, 1.0) for d, w in ((2048, 2), (1024, 4), (512, 8), (256, 16)))
 
 FAMILIES = {f.name: f for f in [
     # ECP5: DP16KD, 18 Kbit (PDPW16KD gives 512 x 36 for one write and one read port);
@@ -71,13 +81,19 @@ FAMILIES = {f.name: f for f in [
            ((16, 4, 4, 2),), 18, 18, "MULT18X18D",
            (("LUT4", 1), ("CCU2C", 2), ("TRELLIS_DPR16X4", 2)), ("TRELLIS_FF",),
            (("DP16KD", 1.0), ("PDPW16KD", 1.0)), ("MULT18X18D", "ALU54B"), "ecp5", 1.0),
-    # iCE40: SB_RAM40_4K, 4 Kbit, 256 x 16 .. 2048 x 2, no distributed RAM. Multipliers
-    # stay in LUTs (dsp_a = 0): the HX parts have no DSP and the UP5K's eight SB_MAC16
-    # are fewer than the split trial's multipliers.
-    Family("ice40", "synth_ice40", (), 4, "SB_RAM40_4K",
-           tuple((d, w, 64, 1.0) for d, w in ((2048, 2), (1024, 4), (512, 8), (256, 16))),
+    # iCE40 LP/HX: SB_RAM40_4K, 4 Kbit, 256 x 16 .. 2048 x 2, no distributed RAM, no
+    # DSP: multipliers in LUTs (1.9 LUTs per partial-product bit, measured on
+    # benchmarks/configs/tiny.toml: 2,073 LUTs for 1,095 bits).
+    Family("ice40", "synth_ice40", (), 4, "SB_RAM40_4K", _ICE40_BRAM,
            (), 0, 0, "SB_MAC16", (("SB_LUT4", 1),), ("SB_DFF",),
-           (("SB_RAM40_4K", 1.0),), ("SB_MAC16",), "ice40"),
+           (("SB_RAM40_4K", 1.0),), ("SB_MAC16",), "ice40", memories_in_bram=True,
+           soft_multiplier_luts=1.9),
+    # iCE40 UltraPlus: as LP/HX, plus SB_MAC16 16 x 16 multipliers (synth_ice40 -dsp:
+    # operands of 2 bits or more and products of 11 bits or more).
+    Family("ice40up", "synth_ice40", ("-dsp",), 4, "SB_RAM40_4K", _ICE40_BRAM,
+           (), 16, 16, "SB_MAC16", (("SB_LUT4", 1),), ("SB_DFF",),
+           (("SB_RAM40_4K", 1.0),), ("SB_MAC16",), "ice40", memories_in_bram=True,
+           soft_multiplier_luts=1.9, dsp_min_product=11),
     # Xilinx 7 series: RAMB36E1 (a RAMB18E1 counts 0.5), SDP up to 512 x 72; RAM32M is
     # 32 x 6 in simple dual port (4 LUT6); DSP48E1 25 x 18 signed (24 x 17 unsigned).
     Family("xilinx", "synth_xilinx", ("-family", "xc7"), 6, "RAMB36E1", _XILINX_BRAM,
@@ -108,7 +124,7 @@ DEVICES = {d.name: d for d in [
     Device("LFE5U-25F", "ecp5", 24288, 24288, 56, 28, "25k", "CABGA381", "6"),
     Device("LFE5U-45F", "ecp5", 43848, 43848, 108, 72, "45k", "CABGA381", "6"),
     Device("LFE5U-85F", "ecp5", 83640, 83640, 208, 156, "85k", "CABGA381", "6"),
-    Device("iCE40UP5K", "ice40", 5280, 5280, 30, 8, "up5k", "sg48", None),
+    Device("iCE40UP5K", "ice40up", 5280, 5280, 30, 8, "up5k", "sg48", None),
     Device("iCE40HX8K", "ice40", 7680, 7680, 32, 0, "hx8k", "ct256", None),
     Device("XC7A35T", "xilinx", 20800, 41600, 50, 90, None, None, None),
     Device("XC7A100T", "xilinx", 63400, 126800, 135, 240, None, None, None),

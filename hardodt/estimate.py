@@ -34,7 +34,7 @@ from hardodt.config import Config
 from hardodt.devices import Family, family
 
 __all__ = ["Estimate", "Performance", "estimate", "performance", "memory_map",
-           "multipliers", "lut_terms", "ff_terms", "trial_cycles", "FIT_PATH"]
+           "multipliers", "lut_terms", "ff_terms", "trial_cycles", "judge_latency", "FIT_PATH"]
 
 FIT_PATH = "data/resource_fit.json"
 #: Stats counters of the top (reference.kernels.STAT_NAMES), 32 bits each.
@@ -63,18 +63,26 @@ def latency_cycles(cfg: Config) -> int:
 
 
 def divider_latency(cfg: Config) -> int:
-    """Stages of one ``PipelinedDivider`` (2 quotient bits per stage) for the Gini
-    quotients of ``count_bits + 10`` bits."""
-    return -(-(cfg.count_bits + _QUALITY_FRACTION_BITS + 2) // 2)
+    """Stages of one ``PipelinedDivider`` (``divider_stage_bits`` quotient bits per
+    stage) for the Gini quotients of ``count_bits + 10`` bits."""
+    return -(-(cfg.count_bits + _QUALITY_FRACTION_BITS + 2) // cfg.divider_stage_bits)
+
+
+def judge_latency(cfg: Config) -> int:
+    """Cycles of the Hoeffding test (``rtl.split_trial``): two registered products, or
+    the serial judge's one cycle per bit of the gain and of the count, plus two."""
+    if cfg.judge == "serial":
+        return (cfg.count_bits + _QUALITY_FRACTION_BITS + 2) + cfg.count_bits + 2
+    return 2
 
 
 def trial_cycles(cfg: Config) -> int:
     """Cycles of one split trial, start to result (``rtl.split_trial``): one candidate
     per cycle (``P`` per numeric attribute, one per value of each categorical one),
     the null split first, then two passes through the divider pipeline (the candidates'
-    qualities, then the gain) and the FSM's fixed steps."""
+    qualities, then the gain), the judge and the FSM's fixed steps."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return candidates + 2 * divider_latency(cfg) + 16
+    return candidates + 2 * divider_latency(cfg) + judge_latency(cfg) + 14
 
 
 @dataclass(frozen=True)
@@ -144,6 +152,12 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[s
     if depth <= 1:
         out["ff"] = depth * width
         return out
+    if fam.memories_in_bram:  # the script marks it for block RAM: the cheapest shape
+        d, w, _cost, blocks = min(fam.bram_shapes, key=lambda s: math.ceil(depth / s[0])
+                                  * math.ceil(width / s[1]) * s[2])
+        n = math.ceil(depth / d) * math.ceil(width / w)
+        out.update(kind="bram", bram=n * blocks, shape=[d, w], ff=width)
+        return out
     # Registers cost one per bit in memory_libmap.
     options: list[tuple[int, str, int, float, tuple[int, int]]] = [
         (depth * width + width, "ff", 0, 0.0, (depth, width))]
@@ -197,16 +211,17 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     out += [(f"square_all{j}", cb, cb) for j in range(C)]
     out += [(f"square_left{j}", cb, cb) for j in range(C)]
     out += [(f"square_right{j}", cb, cb) for j in range(C)]
-    out += [("gain_squared", quo, quo), ("gain_squared_n", 2 * quo, cb)]
+    if cfg.judge == "parallel":  # the serial judge shifts and adds instead
+        out += [("gain_squared", quo, quo), ("gain_squared_n", 2 * quo, cb)]
     return out
 
 
 def dsp_blocks(a: int, b: int, fam: Family) -> int:
     """DSP blocks for one ``a x b`` multiplier, tiled as yosys' ``mul2dsp`` tiles it:
     operands cut into chunks of the DSP's widths (the wide one, once split, into the
-    family's partial width), and a tile with a chunk narrower than the family's minimum
-    left to LUTs."""
-    if fam.dsp_a == 0 or min(a, b) < 2:
+    family's partial width), and a tile with a chunk narrower than the family's minimum,
+    or a product narrower than its minimum, left to LUTs."""
+    if fam.dsp_a == 0 or min(a, b) < 2 or a + b < fam.dsp_min_product:
         return 0
 
     def chunks(n: int, size: int) -> list[int]:
@@ -215,7 +230,8 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
     def tiles(x: int, y: int, sx: int, sy: int) -> int:
         xs = chunks(x, fam.dsp_partial or sx) if x > sx else [x]
         lo = fam.dsp_min_chunk
-        return sum(1 for i in xs for j in chunks(y, sy) if i >= lo and j >= lo)
+        return sum(1 for i in xs for j in chunks(y, sy)
+                   if i >= lo and j >= lo and i + j >= fam.dsp_min_product)
 
     return tiles(max(a, b), min(a, b), fam.dsp_a, fam.dsp_b)  # the wider operand is A
 
@@ -231,6 +247,8 @@ def _widths(cfg: Config) -> dict[str, int]:
         "counter_row": p.counter_layout.size, "quantile_row": p.quantile_row_layout.size,
         "hist_rows": sum(p.histogram_row_layout(c).size for c in range(cfg.n_categorical)),
         "quo": quo, "div_stages": divider_latency(cfg),
+        # the serial judge's product register (its adder, multiplicand alike)
+        "serial_judge": 2 * quo + cfg.count_bits if cfg.judge == "serial" else 0,
         "num": max(2 * cfg.count_bits + G + max(1, (cfg.n_classes - 1).bit_length()),
                    cfg.count_bits + 2 * G + 2),
         "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,
@@ -264,7 +282,9 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
               + L * (N * w + NC * vb))
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
-             + 2 * wd["div_stages"] * 2 * (cb + 2)  # divider stages: compare and subtract
+             # divider stages: compare and subtract, per quotient bit
+             + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)
+             + wd["serial_judge"]  # its adder and the operand shifts
              + (C + 2) * cb + NC * cb  # counters, histogram increments
              + 3 * wd["quality"] + 3 * C * cb  # fold comparisons, sums, right counts
              + _STAT_COUNTERS * 32 + L * w)  # statistics counters, level comparisons
@@ -290,6 +310,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
              + 4 * wd["quality"] + 4 * val + 3 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
+    trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
     return {"pipeline": float(stages * wd["slot"]), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
@@ -303,7 +324,7 @@ def _fit() -> dict[str, Any]:
 
 
 #: Families measured against synthesis lend their weights to the closest fabric.
-_BORROW = {"xcup": "xilinx", "ice40": "ecp5"}
+_BORROW = {"xcup": "xilinx", "ice40": "ecp5", "ice40up": "ecp5"}
 
 
 def coefficients(fam_name: str) -> tuple[str | None, dict[str, dict[str, float]]]:
@@ -347,27 +368,40 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     fam = family(target)
     p = _params(cfg)
     mems = []
-    lut_mem = ff_mem = 0
+    lut_mapped = ff_mapped = 0
     bram = 0.0
     lutram = 0
     for m in p.memories():
         mapped = memory_map(m["depth"], m["width"], fam, m["granules"])
         mems.append({**m, **mapped})
-        lut_mem += mapped["lut"]
-        ff_mem += mapped["ff"]
+        lut_mapped += mapped["lut"]
+        ff_mapped += mapped["ff"]
         bram += mapped["bram"]
         lutram += mapped["lutram"]
+    if fam.memories_in_bram:  # the output FIFO goes to a block too
+        # rtl.hardodt: SyncFIFOBuffered of levels + 4 entries, one of them a register
+        fifo = {"name": "output_fifo", "depth": p.levels + 3,
+                "width": p.prediction_layout.size, "granules": 1}
+        fifo["bits"] = fifo["depth"] * fifo["width"]
+        mapped = memory_map(fifo["depth"], fifo["width"], fam)
+        mems.append({**fifo, **mapped})
+        ff_mapped += mapped["ff"]
+        bram += mapped["bram"]
     mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
              for w, a, b in multipliers(cfg)]
     dsp = sum(m["dsp"] for m in mults)
+    # multipliers left in LUTs where the family has no DSP for them (a 1-bit operand
+    # is an AND, in the fitted terms)
+    lut_mapped += fam.soft_multiplier_luts * sum(m["a"] * m["b"] for m in mults
+                                              if m["dsp"] == 0 and min(m["a"], m["b"]) >= 2)
     weights_of, coef = coefficients(fam.name)
     lt, ft = lut_terms(cfg), ff_terms(cfg)
     if coef:
-        lut = sum(coef["lut"].get(k, 0.0) * v for k, v in lt.items()) + lut_mem
-        ff = sum(coef["ff"].get(k, 0.0) * v for k, v in ft.items()) + ff_mem
+        lut = sum(coef["lut"].get(k, 0.0) * v for k, v in lt.items()) + lut_mapped
+        ff = sum(coef["ff"].get(k, 0.0) * v for k, v in ft.items()) + ff_mapped
     else:  # unfitted: one LUT per term bit, one FF per register bit
-        lut = sum(lt.values()) + lut_mem
-        ff = sum(ft.values()) + ff_mem
+        lut = sum(lt.values()) + lut_mapped
+        ff = sum(ft.values()) + ff_mapped
     perf = performance(cfg, samples, trials, splits)
     return Estimate(
         target=fam.name, lut=round(lut), ff=round(ff), bram=bram, dsp=dsp, lutram=lutram,

@@ -52,7 +52,9 @@ class PnrResult:
 
 
 def _tool(dev: Device) -> tuple[str, str]:
-    fam = {"ecp5": "ecp5", "ice40": "ice40"}.get(dev.family)
+    from hardodt.devices import FAMILIES
+
+    fam = FAMILIES[dev.family].pnr
     if fam is None:
         raise PnrError(f"{dev.name}: no open place-and-route for the {dev.family} family "
                        f"(nextpnr builds ECP5 and iCE40 devices: "
@@ -87,6 +89,10 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1) -> list[str]:
             "-l", "pnr.log"]
 
 
+#: Cached results hold the parsed report: a change to the parser changes this.
+_PARSER_VERSION = 2
+
+
 def parse_report(report: dict[str, Any]) -> dict[str, Any]:
     """Fmax (the slowest clock), utilisation and the critical path from nextpnr's report."""
     fmax = report.get("fmax", {})
@@ -98,8 +104,11 @@ def parse_report(report: dict[str, Any]) -> dict[str, Any]:
     crit: dict[str, Any] = {}
     paths = report.get("critical_paths", [])
     if paths:
-        cp = next((p for p in paths if p.get("from", "").startswith(clock.split("$")[0])),
-                  paths[0])
+        # the slowest clock's own register-to-register path (nextpnr lists one per pair
+        # of clock edges, and pseudo-clocks such as iCE40 DSPs' constant clock first)
+        ends = (f"posedge {clock}", f"negedge {clock}")
+        cp = next((p for p in paths if p.get("from") in ends and p.get("to") in ends),
+                  next((p for p in paths if p.get("to") in ends), paths[0]))
         steps = cp.get("path", [])
         if steps:
             cells = [s["from"]["cell"] for s in steps if s.get("type") == "clk-to-q"] or \
@@ -165,7 +174,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     with netlist.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    h.update(" ".join([*args, version]).encode())
+    h.update(" ".join([*args, version, f"parser {_PARSER_VERSION}"]).encode())
     key = h.hexdigest()[:24]
     cached = cache_dir() / "pnr" / f"{key}.json"
     if use_cache and cached.is_file():
@@ -185,6 +194,10 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         text = err + (log.read_text(errors="replace") if log.is_file() else "")
         errors = [ln for ln in text.splitlines() if "ERROR" in ln]
         detail = errors[0] if errors else "no report written"
+        if "Failed to expand region" in detail:  # the placer ran out of logic cells
+            detail += (f" (the design needs more logic cells than the {dev.name} has; "
+                       f"for a small FPGA: judge = \"serial\" and a larger "
+                       f"divider_stage_bits, as in benchmarks/configs/up5k.toml)")
         raise PnrError(f"nextpnr failed (exit {status}): {detail}; see {log}")
     parsed = parse_report(json.loads(report_path.read_text()))
     notes = list(fit_notes)

@@ -4,7 +4,8 @@
 ``synth_xilinx`` on it and counts LUTs, flip-flops, block RAMs and DSP blocks
 from ``stat -json`` with the family table of :mod:`hardodt.devices`, under the
 same keys as :func:`hardodt.estimate.estimate`. Results are cached, keyed by
-the Verilog, the yosys script and the yosys version, so a sweep or a rerun
+the Verilog (less its source-line attributes), the yosys script and the yosys
+version, so a sweep or a rerun
 does not synthesise a design twice.
 
 Two facts about the WebAssembly yosys shape the script (docs/synthesis.md):
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,6 +99,10 @@ def yosys_script(fam: Family, *, netlist: bool = False) -> str:
         lines += [f"{synth} -run :map_luts",
                   "rename -hide w:* i:* o:* %d",
                   f"{synth} -run map_luts:"]
+    elif fam.memories_in_bram:  # every written memory of more than one row
+        lines += [f"{synth} -run :map_ram",
+                  "setattr -set ram_block 1 t:$mem_v2 r:WR_PORTS>0 %i r:SIZE>1 %i",
+                  f"{synth} -run map_ram:"]
     elif fam.synth == "synth_xilinx":
         lines.append(f"{synth} -flatten")
     else:
@@ -190,9 +196,15 @@ def _last_step(lines: list[str]) -> str:
     return ""
 
 
+_SRC_ATTRIBUTE = re.compile(r"\(\* src = \"[^\"]*\" \*\)")
+
+
 def _cache_key(verilog: str, script: str) -> str:
+    """The cache key: the design without its ``src`` attributes (the Python file and
+    line each signal came from, which change with any edit or checkout folder and
+    never change the cell counts), the script and the yosys version."""
     h = hashlib.sha256()
-    for part in (verilog, script, yosys_version()):
+    for part in (_SRC_ATTRIBUTE.sub("", verilog), script, yosys_version()):
         h.update(part.encode())
         h.update(b"\0")
     return h.hexdigest()[:24]
@@ -208,7 +220,11 @@ def synthesize(cfg: Config, target: str, build_dir: Path, *, use_cache: bool = T
     script = yosys_script(fam, netlist=netlist)
     key = _cache_key(verilog, script)
     cached = cache_dir() / "synth" / f"{key}.json"
-    if use_cache and cached.is_file() and (not netlist or (build_dir / "netlist.json").is_file()):
+    # a netlist left in the folder counts only if this design and script made it
+    stamp = build_dir / "netlist.key"
+    has_netlist = (build_dir / "netlist.json").is_file() and stamp.is_file() and \
+        stamp.read_text() == key
+    if use_cache and cached.is_file() and (not netlist or has_netlist):
         data = json.loads(cached.read_text())
         data.update(cached=True, build_dir=str(build_dir))
         return SynthResult(**data)
@@ -227,5 +243,9 @@ def synthesize(cfg: Config, target: str, build_dir: Path, *, use_cache: bool = T
                          build_dir=str(build_dir))
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1))
+    if netlist:
+        stamp.write_text(key)
+    else:  # this run wrote no netlist: one left from another design must not pass
+        stamp.unlink(missing_ok=True)
     (build_dir / "synth.json").write_text(json.dumps(result.to_dict(), indent=1))
     return result

@@ -17,7 +17,7 @@ decides. The arithmetic and the order of every comparison are those of
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -25,7 +25,7 @@ from reference.fixedpoint import QUALITY_FRACTION_BITS
 from rtl.divider import PipelinedDivider
 from rtl.params import HardwareParams
 
-__all__ = ["HoeffdingJudge", "SplitTrial", "constant_divider"]
+__all__ = ["HoeffdingJudge", "SerialHoeffdingJudge", "SplitTrial", "constant_divider"]
 
 G = QUALITY_FRACTION_BITS
 
@@ -52,24 +52,68 @@ class HoeffdingJudge(wiring.Component):
     ``latency`` cycles before.
     """
 
-    latency = 2
-
     def __init__(self, params: HardwareParams, gain_bits: int) -> None:
         self.p = params
-        super().__init__({"gain": In(gain_bits), "n": In(params.cb), "split": Out(1)})
+        self.latency = 2
+        super().__init__(self._members(gain_bits))
+
+    def _members(self, gain_bits: int) -> dict:
+        return {"gain": In(gain_bits), "n": In(self.p.cb), "split": Out(1)}
+
+    def decide(self, product, n) -> object:
+        fx = self.p.config.fixed
+        decide = product > fx.hoeffding_k
+        if fx.tie_samples >= 0:
+            decide = decide | (n > fx.tie_samples)
+        return decide
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        fx = self.p.config.fixed
         square = Signal(2 * len(self.gain))
         product = Signal(2 * len(self.gain) + self.p.cb)
         n1, n2 = Signal.like(self.n), Signal.like(self.n)
         m.d.sync += [square.eq(self.gain * self.gain), n1.eq(self.n),
                      product.eq(square * n1), n2.eq(n1)]
-        decide = product > fx.hoeffding_k
-        if fx.tie_samples >= 0:
-            decide = decide | (n2 > fx.tie_samples)
-        m.d.comb += self.split.eq(decide)
+        m.d.comb += self.split.eq(self.decide(product, n2))
+        return m
+
+
+class SerialHoeffdingJudge(HoeffdingJudge):
+    """The same test with one shift-and-add unit instead of two multipliers.
+
+    A trial needs the test once, so on a small FPGA (an iCE40 UP5K has 8 DSP blocks)
+    its two wide products are not worth their DSPs or LUT multipliers: ``gain * gain``
+    takes one cycle per gain bit, then that times ``n`` one per count bit. ``start``
+    begins; ``split`` answers ``latency = gain_bits + count_bits + 2`` cycles after it,
+    for the ``gain`` and ``n`` held since.
+    """
+
+    def __init__(self, params: HardwareParams, gain_bits: int) -> None:
+        super().__init__(params, gain_bits)
+        self.latency = gain_bits + params.cb + 2
+
+    def _members(self, gain_bits: int) -> dict:
+        return {"start": In(1), **super()._members(gain_bits)}
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        gb, cb = len(self.gain), self.p.cb
+        width = 2 * gb + cb
+        acc = Signal(width)  # the product so far
+        mcand = Signal(width)  # the multiplicand, shifted left a bit per cycle
+        mplier = Signal(max(gb, cb))  # the multiplier, shifted right a bit per cycle
+        left = Signal(range(max(gb, cb) + 1))  # multiplier bits still to add
+        second = Signal()  # the second product (gain^2 * n) is under way
+        with m.If(self.start):
+            m.d.sync += [acc.eq(0), mcand.eq(self.gain), mplier.eq(self.gain), left.eq(gb),
+                         second.eq(0)]
+        with m.Elif(left != 0):
+            m.d.sync += [acc.eq(acc + Mux(mplier[0], mcand, 0)), mcand.eq(mcand << 1),
+                         mplier.eq(mplier >> 1), left.eq(left - 1)]
+        with m.Elif(~second):  # gain^2 is in acc: multiply it by n
+            m.d.sync += [acc.eq(0), mcand.eq(acc), mplier.eq(self.n), left.eq(cb),
+                         second.eq(1)]
+        m.d.comb += self.split.eq(self.decide(acc, self.n))
         return m
 
 
@@ -117,7 +161,8 @@ class SplitTrial(wiring.Component):
         })
         self.num_bits = max(2 * p.cb + G + max(1, (p.n_cls - 1).bit_length()), p.cb + 2 * G + 2)
         self.quo_bits = p.cb + G + 2
-        self.divider_latency = -(-self.quo_bits // 2)  # PipelinedDivider's, at 2 bits per stage
+        self.stage_bits = p.config.divider_stage_bits
+        self.divider_latency = -(-self.quo_bits // self.stage_bits)  # PipelinedDivider's
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -145,8 +190,10 @@ class SplitTrial(wiring.Component):
             "left": data.ArrayLayout(unsigned(cb), C),
         })
         div_a = m.submodules.div_a = PipelinedDivider(self.num_bits, cb, self.quo_bits,
-                                                      tag_bits=tag_layout.size)
-        div_b = m.submodules.div_b = PipelinedDivider(self.num_bits, cb, self.quo_bits)
+                                                      tag_bits=tag_layout.size,
+                                                      bits_per_stage=self.stage_bits)
+        div_b = m.submodules.div_b = PipelinedDivider(self.num_bits, cb, self.quo_bits,
+                                                      bits_per_stage=self.stage_bits)
 
         # -- control ------------------------------------------------------------------
         gi = Signal(range(n_attr + 1))  # attribute being issued
@@ -168,7 +215,8 @@ class SplitTrial(wiring.Component):
         a_val = Signal(signed(w))
         a_left = Signal(data.ArrayLayout(unsigned(cb), C))
         gain = Signal(self.quo_bits)
-        judge = m.submodules.judge = HoeffdingJudge(p, self.quo_bits)
+        judge_kind = SerialHoeffdingJudge if cfg.judge == "serial" else HoeffdingJudge
+        judge = m.submodules.judge = judge_kind(p, self.quo_bits)
         m.d.comb += [judge.gain.eq(gain), judge.n.eq(nn)]
 
         # -- issue ----------------------------------------------------------------------
@@ -243,9 +291,13 @@ class SplitTrial(wiring.Component):
             with m.State("WAIT_GAIN"):
                 with m.If(in_flight == 0):
                     m.next = "JUDGE_0"
-            for i in range(HoeffdingJudge.latency):  # the judge's registers fill
+            with m.State("JUDGE_0"):  # gain is ready: the judge's latency counts from here
+                if hasattr(judge, "start"):
+                    m.d.comb += judge.start.eq(1)
+                m.next = "JUDGE_1" if judge.latency > 1 else "JUDGE"
+            for i in range(1, judge.latency):
                 with m.State(f"JUDGE_{i}"):
-                    m.next = f"JUDGE_{i + 1}" if i + 1 < HoeffdingJudge.latency else "JUDGE"
+                    m.next = f"JUDGE_{i + 1}" if i + 1 < judge.latency else "JUDGE"
             with m.State("JUDGE"):
                 m.d.sync += self.do_split.eq(judge.split)
                 m.next = "DONE"

@@ -63,6 +63,9 @@ def test_counts_become_names():
     ({"numeric_attributes": 65}, "numeric_attributes", "0..64"),
     ({"quantiles": "8"}, "quantiles", "integer"),
     ({"word_bits": 12, "fraction_bits": 8}, "step", "9 fraction bits"),
+    ({"divider_stage_bits": 0}, "divider_stage_bits", "1..30"),
+    ({"count_bits": 8, "divider_stage_bits": 19}, "divider_stage_bits", "1..18"),
+    ({"judge": "fast"}, "judge", "parallel"),
 ])
 def test_impossible_configurations_name_the_field(changes, field, words):
     with pytest.raises(ConfigError) as info:

