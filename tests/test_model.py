@@ -21,11 +21,11 @@ from hardodt.devices import DEVICES, FAMILIES, device, family
 from hardodt.estimate import (
     divider_latency,
     dsp_blocks,
-    judge_latency,
-    multipliers,
     estimate,
+    judge_latency,
     latency_cycles,
     memory_map,
+    multipliers,
     performance,
     trial_cycles,
 )
