@@ -375,8 +375,8 @@ lanes = 0
 # more bits, fewer registers and a shorter trial, but a longer path.
 divider_stage_bits = 2
 # The Hoeffding test's gain^2 * n: "parallel" (two multipliers, DSP blocks, 2
-# cycles) or "serial" (one shift-and-add unit, no DSP, count_bits * 2 + 22
-# cycles a trial). "serial" is for small FPGAs (iCE40 UP5K: 8 DSPs).
+# cycles) or "serial" (one shift-and-add unit, no DSP, 2 * count_bits + 12
+# cycles). "serial" is for small FPGAs (iCE40 UP5K: 8 DSPs).
 judge = "parallel"
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
