@@ -158,7 +158,8 @@ def _cmd_learn(args: argparse.Namespace) -> int:
     print(f"depth       {result.depth}")
     print(f"samples/s   {result.samples_per_s:,.0f}")
     notes = [f"{st[k]} {k.replace('_', ' ')}" for k in
-             ("saturated_values", "frozen_samples", "inactive_samples", "inactive_leaves")
+             ("saturated_values", "frozen_samples", "inactive_samples", "inactive_leaves",
+              "trials_skipped_leaves", "trials_skipped_depth")
              if st[k]]
     if notes:
         print(f"notes       {', '.join(notes)} (see docs/algorithm.md)")

@@ -9,6 +9,7 @@ field names below (scripts rely on them).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import tomllib
 from collections.abc import Mapping
@@ -284,10 +285,7 @@ class Config:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "configuration") -> Config:
-        unknown = set(data) - _FIELD_NAMES
-        if unknown:
-            raise ConfigError(f"{source}: unknown field(s) {sorted(unknown)}; "
-                              f"known fields are {sorted(_FIELD_NAMES)}")
+        _refuse_unknown(data, source)
         return cls(**dict(data))
 
     def to_toml(self) -> str:
@@ -307,11 +305,23 @@ def read_toml_fields(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such configuration file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - _FIELD_NAMES
-    if unknown:
-        raise ConfigError(f"{path}: unknown field(s) {sorted(unknown)}; "
-                          f"known fields are {sorted(_FIELD_NAMES)}")
+    _refuse_unknown(data, str(path))
     return data
+
+
+def _refuse_unknown(data: Mapping[str, Any], source: str) -> None:
+    """A field the configuration does not have: name it, and the likely one meant."""
+    unknown = sorted(set(data) - _FIELD_NAMES)
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, sorted(_FIELD_NAMES), n=1)
+        if close:
+            hints.append(f"{name!r}: did you mean {close[0]!r}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    raise ConfigError(f"{source}: unknown field(s) {unknown}{hint}; known fields are "
+                      f"{sorted(_FIELD_NAMES)}")
 
 
 _FIELD_NAMES = {f.name for f in fields(Config) if not f.name.startswith("_")}

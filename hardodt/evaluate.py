@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from hardodt.streams.table import Stream
-from reference.encode import encode_categorical, encode_numeric
+from reference.encode import InputError, encode_categorical, encode_numeric
 from reference.tree import QuantileHoeffdingTree
 
 __all__ = ["PrequentialResult", "prequential", "kappa", "warm_up"]
@@ -49,7 +49,10 @@ def warm_up(config) -> None:
     model = QuantileHoeffdingTree(cfg)
     rng = np.random.default_rng(0)
     n = 64
-    xn = rng.uniform(-1, 1, size=(n, cfg.n_numeric))
+    # inside each declared range, so that out_of_range = "error" holds too
+    lo = np.array([r[0] for r in cfg.numeric_ranges]).reshape(1, cfg.n_numeric)
+    hi = np.array([r[1] for r in cfg.numeric_ranges]).reshape(1, cfg.n_numeric)
+    xn = lo + (hi - lo) * rng.uniform(0, 1, size=(n, cfg.n_numeric))
     xc = np.zeros((n, cfg.n_categorical))
     labels = [cfg.classes[i % cfg.n_classes] for i in range(n)]
     model.prequential(np.hstack([xn, xc]), labels)
@@ -63,7 +66,14 @@ def prequential(model: QuantileHoeffdingTree, stream: Stream, *, chunk: int = 81
     s = len(stream)
     preds = np.empty(s, dtype=np.int64)
     t0 = time.perf_counter()
-    y = np.array([model.label_index(v) for v in stream.classes], dtype=np.int64)
+    codes = []
+    for label in stream.classes:
+        try:
+            codes.append(model.label_index(label))
+        except InputError as exc:  # say where the stream first has it
+            first = int(np.flatnonzero(stream.labels == label)[0])
+            raise InputError(f"sample {first}: {exc}") from None
+    y = np.array(codes, dtype=np.int64)
     index = {c: i for i, c in enumerate(stream.classes)}
     yi = y[np.array([index[v] for v in stream.labels.tolist()], dtype=np.int64)]
     for start in range(0, s, chunk):

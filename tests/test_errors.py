@@ -1,0 +1,142 @@
+"""Bad input, end to end: every row of docs/errors.md, run through the CLI.
+
+Each case writes its files into an empty folder, runs ``hardodt`` there, and
+checks the exit status and the line the user sees; the table in
+docs/errors.md must quote that same line, so the document cannot drift from
+what the tool prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import pytest
+
+from hardodt.cli import main
+from hardodt.config import Config
+
+DOC = Path(__file__).parent.parent / "docs" / "errors.md"
+TWO = 'numeric_attributes = ["a", "b"]\nnumeric_ranges = [[0, 10], [0, 10]]\nclasses = ["0", "1"]\n'
+LEARN = ["learn", "s.csv", "--label", "y", "--no-progress"]
+_KNOWN = str(sorted(f.name for f in dataclasses.fields(Config) if not f.name.startswith("_")))
+
+#: id -> (files, argv, exit status, the line the user sees: stderr on failure, else stdout)
+CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
+    "csv-missing-field": ({"s.csv": "a,b,y\n1,2,0\n3,4\n"}, LEARN, 2,
+                          "hardodt: error: s.csv:3: 2 fields, the header has 3"),
+    "csv-extra-field": ({"s.csv": "a,b,y\n1,2,0,9\n"}, LEARN, 2,
+                        "hardodt: error: s.csv:2: 4 fields, the header has 3"),
+    "csv-text-in-number": ({"s.csv": "a,b,y\n1,2,0\n3,x,1\n"}, LEARN, 2,
+                           "hardodt: error: s.csv:3: column 'b': 'x' is not a number"),
+    "csv-empty-field": ({"s.csv": "a,b,y\n1,,0\n"}, LEARN, 2,
+                        "hardodt: error: s.csv:2: column 'b': '' is not a number"),
+    "csv-nan": ({"s.csv": "a,b,y\n1,nan,0\n"}, LEARN, 2,
+                "hardodt: error: s.csv:2: column 'b': 'nan' (NaN and infinities are not "
+                "allowed)"),
+    "csv-infinity": ({"s.csv": "a,b,y\n1,-inf,0\n"}, LEARN, 2,
+                     "hardodt: error: s.csv:2: column 'b': '-inf' (NaN and infinities are not "
+                     "allowed)"),
+    "csv-empty-label": ({"s.csv": "a,b,y\n1,2,\n"}, LEARN, 2,
+                        "hardodt: error: s.csv:2: the label 'y' is empty"),
+    "csv-empty-line": ({"s.csv": "a,b,y\n1,2,0\n\n3,4,1\n"}, LEARN, 2,
+                       "hardodt: error: s.csv:3: empty line"),
+    "csv-header-only": ({"s.csv": "a,b,y\n"}, LEARN, 2,
+                        "hardodt: error: s.csv: no samples after the header"),
+    "csv-empty-file": ({"s.csv": ""}, LEARN, 2,
+                       "hardodt: error: s.csv: empty file (no header line)"),
+    "csv-no-label-column": ({"s.csv": "a,b,z\n1,2,0\n"}, LEARN, 2,
+                            "hardodt: error: s.csv:1: no label column 'y'; columns are "
+                            "['a', 'b', 'z']"),
+    "csv-duplicate-column": ({"s.csv": "a,a,y\n1,2,0\n"}, LEARN, 2,
+                             "hardodt: error: s.csv:1: duplicate column names ['a']"),
+    "csv-missing-file": ({}, LEARN, 2, "hardodt: error: s.csv: no such file"),
+    "csv-one-class": ({"s.csv": "a,b,y\n1,2,0\n3,4,0\n"}, LEARN, 2,
+                      "hardodt: error: s.csv: the stream has 1 class(es) ['0']; a classifier "
+                      "needs at least 2"),
+    "label-not-declared": ({"s.csv": "a,b,y\n1,2,0\n3,4,2\n", "c.toml": TWO},
+                           [*LEARN, "--config", "c.toml"], 2,
+                           "hardodt: error: sample 1: label '2' is not a declared class "
+                           "(classes = ['0', '1'])"),
+    "out-of-range-saturate": ({"s.csv": "a,b,y\n1,2,0\n3,40,1\n", "c.toml": TWO},
+                              [*LEARN, "--config", "c.toml"], 0,
+                              "notes       1 saturated values (see docs/algorithm.md)"),
+    "out-of-range-error": ({"s.csv": "a,b,y\n1,2,0\n3,40,1\n", "c.toml": TWO},
+                           [*LEARN, "--config", "c.toml", "--out-of-range", "error"], 2,
+                           "hardodt: error: row 1: attribute 'b' = 40.0 is outside its "
+                           "declared range [0.0, 10.0] (out_of_range = 'error')"),
+    "tree-full": ({}, ["learn", "--generator", "sea", "--samples", "5000", "-n", "50",
+                       "--max-leaves", "3", "--no-progress"], 0,
+                  "notes       64 trials skipped leaves (see docs/algorithm.md)"),
+    "elements-exhausted": ({}, ["learn", "--generator", "sea", "--samples", "5000", "-n", "50",
+                                "--max-depth", "1", "-E", "1", "--no-progress"], 0,
+                           "notes       601 inactive samples, 1 inactive leaves, 56 trials "
+                           "skipped depth (see docs/algorithm.md)"),
+    "counter-saturation": ({}, ["learn", "--generator", "sea", "--samples", "3000", "-n", "50",
+                                "--count-bits", "8", "--no-progress"], 0,
+                           "notes       2745 frozen samples (see docs/algorithm.md)"),
+    "config-unknown-key": ({"s.csv": "a,b,y\n1,2,0\n3,4,1\n", "c.toml": "quantile = 8\n"},
+                           [*LEARN, "--config", "c.toml"], 2,
+                           "hardodt: error: c.toml: unknown field(s) ['quantile'] ('quantile': "
+                           "did you mean 'quantiles'?); known fields are " + _KNOWN),
+    "config-wrong-type": ({"s.csv": "a,b,y\n1,2,0\n3,4,1\n", "c.toml": 'quantiles = "8"\n'},
+                          [*LEARN, "--config", "c.toml"], 2,
+                          "hardodt: error: quantiles: expected an integer, got '8'"),
+    "config-out-of-range": ({"s.csv": "a,b,y\n1,2,0\n3,4,1\n", "c.toml": "quantiles = 0\n"},
+                            [*LEARN, "--config", "c.toml"], 2,
+                            "hardodt: error: quantiles: 0 is outside the allowed range 1..64"),
+    "config-not-toml": ({"s.csv": "a,b,y\n1,2,0\n3,4,1\n", "c.toml": "quantiles = \n"},
+                        [*LEARN, "--config", "c.toml"], 2,
+                        "hardodt: error: c.toml: not valid TOML: Invalid value (at line 1, "
+                        "column 13)"),
+    "config-other-attributes": ({"s.csv": "a,y\n1,0\n2,1\n", "c.toml": TWO},
+                                [*LEARN, "--config", "c.toml"], 2,
+                                "hardodt: error: numeric_attributes: the configuration "
+                                "declares ['a', 'b'] but the stream s.csv has ['a']"),
+    "hardware-float": ({}, ["generate", "--number", "float", "-o", "out"], 2,
+                       "hardodt: error: number: the hardware computes in fixed point; use "
+                       "number = 'fixed'"),
+    "hardware-split-delay": ({}, ["generate", "--split-delay", "5", "-o", "out"], 2,
+                             "hardodt: error: split_delay: 5 is below 18, the pipeline slots "
+                             "between the input and the split-trial stage at max_depth=15; a "
+                             "split decided later cannot be applied before samples that have "
+                             "already entered"),
+    "device-too-small": ({}, ["pnr", "--device", "LFE5U-25F", "--build-dir", "b"], 2,
+                         "hardodt: error: LFE5U-25F: the design needs 150 block RAMs and the "
+                         "device has 56 (elements=512, word_bits=32, quantiles=8); try fewer "
+                         "elements (-E), a narrower word_bits or fewer quantiles, or a larger "
+                         "device"),
+}
+
+
+def _doc_rows() -> dict[str, str]:
+    """id -> the quoted line of docs/errors.md's table."""
+    rows = {}
+    for line in DOC.read_text().splitlines():
+        m = re.match(r"\|\s*`([\w-]+)`\s*\|.*\|\s*(\d)\s*\|\s*`(.*)`\s*\|\s*$", line)
+        if m:
+            rows[m.group(1)] = (int(m.group(2)), m.group(3))
+    return rows
+
+
+def test_the_document_quotes_every_case():
+    rows = _doc_rows()
+    assert sorted(rows) == sorted(CASES)
+    for key, (_files, _argv, status, line) in CASES.items():
+        assert rows[key] == (status, line), key
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_the_user_sees_the_documented_line(key, tmp_path, monkeypatch, capsys):
+    files, argv, status, line = CASES[key]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == status
+    out = capsys.readouterr()
+    assert line in (out.err if status else out.out).splitlines(), (out.out, out.err)
+    if key == "device-too-small":
+        assert not (tmp_path / "b").exists()  # refused before any tool or HDL
+    if key.startswith("hardware-"):
+        assert not (tmp_path / "out").exists()  # no HDL written
