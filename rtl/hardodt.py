@@ -17,6 +17,10 @@ after sample ``s + split_delay`` (the golden model's split timing, see
 writes the two children one level down and initialises the new element, the
 second re-initialises the element the larger child keeps. Samples already in
 flight still see the old leaf, as in the golden model.
+
+A reset (``rst``) at any time returns the learner to the empty tree: predictions
+in flight are dropped, and a RESTART slot re-initialises the root before the
+next sample enters (``G`` cycles).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from rtl.params import (
     NUMERIC,
     OP_COMMIT_KEEP,
     OP_COMMIT_OTHER,
+    OP_RESTART,
     OP_SAMPLE,
     HardwareParams,
     _bits,
@@ -123,16 +128,28 @@ class HardODT(wiring.Component):
         at_commit = Signal()
         m.d.comb += at_commit.eq(awaiting & (entered == commit_at))
 
-        ins_state = Signal(2)  # 0 idle, 1 insert COMMIT_OTHER, 2 insert COMMIT_KEEP
+        ins_state = Signal(2)  # 0 idle, 1 insert COMMIT_OTHER, 2 insert COMMIT_KEEP, 3 RESTART
         G = p.groups
         sub = Signal(range(max(2, G)))  # group of the next slot issued for the current sample / commit
         open_ = Signal()  # a new sample may enter (independent of valid, as streams require)
         accept = Signal()
         cont = Signal()  # the current sample's later groups enter from ``held``
         held = Signal(p.sample_layout)
+        # A reset clears the registers but not the memories. The memories start as the
+        # generated image (an empty tree); once a sample has entered, a reset inserts a
+        # RESTART slot that makes the root an empty leaf again (element 0's counters and
+        # quantile rows too; rows of other levels and elements are rewritten before use).
+        dirty = Signal(reset_less=True)  # a sample entered since power-up or the last restart
+        restart = Signal(init=1)  # the first cycle after a reset
+        with m.If(restart):
+            m.d.sync += restart.eq(0)
+            with m.If(dirty):
+                m.d.sync += [ins_state.eq(3), dirty.eq(0)]
+        with m.If(accept):
+            m.d.sync += dirty.eq(1)
         m.d.comb += [
             open_.eq((ins_state == 0) & (sub == 0) & (outstanding < self.fifo_depth) & ~at_commit
-                     & ~self.debug_en),
+                     & ~self.debug_en & ~restart),
             self.samples.ready.eq(open_),
             accept.eq(self.samples.valid & open_),
             cont.eq(sub != 0),
@@ -214,8 +231,11 @@ class HardODT(wiring.Component):
                 ]
         with m.If((ins_state == 1) & (sub == G - 1)):
             m.d.sync += ins_state.eq(2)
-        with m.If((ins_state == 2) & (sub == G - 1)):
+        with m.If(((ins_state == 2) | (ins_state == 3)) & (sub == G - 1)):
             m.d.sync += ins_state.eq(0)
+        restart_tok = Signal(slot_layout)
+        m.d.comb += [restart_tok.eq(0), restart_tok.op.eq(OP_RESTART), restart_tok.c_active.eq(1),
+                     restart_tok.c_node.kind.eq(LEAF)]  # level 0, row 0, element 0, class 0
 
         # -- R_0: the slot entering the pipeline --------------------------------------------------
         r_valid = [Signal(name=f"r{lv}_valid") for lv in range(L + 2)]
@@ -224,6 +244,8 @@ class HardODT(wiring.Component):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok), r[0].g.eq(sub)]
         with m.Elif(ins_state == 2):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok_keep), r[0].g.eq(sub)]
+        with m.Elif(ins_state == 3):
+            m.d.sync += [r_valid[0].eq(1), r[0].eq(restart_tok), r[0].g.eq(sub)]
         with m.Elif(cont):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(sub),
                          r[0].seq.eq(entered - 1), r[0].s.eq(held)]  # taken last

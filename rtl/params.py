@@ -18,12 +18,14 @@ from hardodt.config import Config, ConfigError
 from reference.fixedpoint import QUALITY_FRACTION_BITS
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
-           "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "trigger_latency"]
+           "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
 # Pipeline slot operations.
-OP_SAMPLE, OP_COMMIT_OTHER, OP_COMMIT_KEEP = 0, 1, 2
+#: Slot kinds: a sample; a split's two commit slots; after a reset, the slot that makes the
+#: root an empty leaf again (its node row, element 0's counters and quantile rows).
+OP_SAMPLE, OP_COMMIT_OTHER, OP_COMMIT_KEEP, OP_RESTART = 0, 1, 2, 3
 
 
 def _bits(n: int) -> int:

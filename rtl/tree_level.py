@@ -15,7 +15,15 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from rtl.params import CATEGORICAL, INACTIVE, LEAF, OP_COMMIT_OTHER, OP_SAMPLE, HardwareParams
+from rtl.params import (
+    CATEGORICAL,
+    INACTIVE,
+    LEAF,
+    OP_COMMIT_OTHER,
+    OP_RESTART,
+    OP_SAMPLE,
+    HardwareParams,
+)
 
 __all__ = ["TreeLevel"]
 
@@ -73,13 +81,14 @@ class TreeLevel(wiring.Component):
                         m.d.comb += go_left.eq(
                             xcs[word.attr] == word.thr.as_unsigned()[:p.value_bits])
                 m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
-        with m.If(self.valid & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)):
+        rewrite = (cur.op == OP_COMMIT_OTHER) | (cur.op == OP_RESTART)
+        with m.If(self.valid & rewrite & (cur.g == 0)):
             with m.If(cur.c_level == lv):  # the split leaf becomes an internal node
-                m.d.comb += [wr.addr.eq(cur.c_addr >> 1),
+                m.d.comb += [wr.addr.eq(cur.c_addr >> 1),  # (a restart: the root a leaf)
                              wr.en.eq(Mux(cur.c_addr[0], 0b10, 0b01)),
                              wr.data[0].eq(cur.c_node), wr.data[1].eq(cur.c_node)]
             if lv > 0:
-                with m.If(cur.c_level + 1 == lv):  # its two children, one level down
+                with m.If((cur.c_level + 1 == lv) & (cur.op == OP_COMMIT_OTHER)):  # its children
                     m.d.comb += [wr.addr.eq(cur.c_node.child), wr.en.eq(0b11),
                                  wr.data.eq(cur.c_children)]
         return m

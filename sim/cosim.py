@@ -41,8 +41,14 @@ class CosimulationMismatch(SimulationError):
 
 def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: float = 0.0,
                stall: float = 0.0, seed: int = 1, waves: bool = False, stage=None,
-               progress=None) -> dict:
-    """Run the stream through the generated design and the golden model; return the report."""
+               progress=None, resets=(), pause: tuple[int, int] | None = None) -> dict:
+    """Run the stream through the generated design and the golden model; return the report.
+
+    ``resets``: sample indices where the design is reset, as soon as the sample before
+    is taken (whatever is in flight): from there on it must agree with a fresh golden
+    model, and the predictions in flight are counted as ``dropped``. ``pause``:
+    ``(k, n)`` holds the input for ``n`` cycles before sample ``k``.
+    """
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     n = len(y)
@@ -54,7 +60,9 @@ def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: f
     report_path = build_dir / "report.json"
     report_path.unlink(missing_ok=True)
     env = {"HARDODT_STREAM": str(build_dir / "stream.npz"), "HARDODT_REPORT": str(report_path),
-           "BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed)}
+           "BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed),
+           "BENCH_RESETS": ",".join(str(int(k)) for k in resets),
+           "BENCH_PAUSE": "{}:{}".format(*(pause or (0, 0)))}
     try:
         run_bench(HardODT(config), "hardodt", config, "sim.hardodt_bench", build_dir,
                   extra_env=env, waves=waves, stage=stage, progress=progress)

@@ -25,12 +25,13 @@ from sim.runner import run_bench
 pytestmark = pytest.mark.sim
 
 
-def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, **overrides):
+def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, pause=None, **overrides):
     stream = generate(name, samples, seed=3)
     cfg = stream.config(**overrides)
     xn, xc, y = encode_stream(cfg, stream)
     learn = np.random.default_rng(5).random(len(y)) < learn_rate
-    report = cosimulate(cfg, xn, xc, y, learn, build_dir=tmp_path, gap=gap, stall=stall, seed=7)
+    report = cosimulate(cfg, xn, xc, y, learn, build_dir=tmp_path, gap=gap, stall=stall, seed=7,
+                        pause=pause)
     assert report["samples"] == samples and report["mismatches"] == 0
     assert report["tree_agrees"]
     assert report["stats_hardware"] == report["stats_golden"]
@@ -95,6 +96,28 @@ def test_the_compact_trial_serial_judge_and_wide_divider_stages(tmp_path):
     assert st["splits"] >= 2 and perf.stall_per_trial > 0
     assert perf.trial_cycles == 3 * cfg.split_points + 2 * 5 + (22 + 12 + 2) + 14
     _model_predicts(cfg, r)
+
+
+def test_a_reset_mid_stream_returns_to_the_empty_tree(tmp_path):
+    """Resets pulsed while samples, predictions and trials are in flight: from each on,
+    the hardware agrees with a fresh golden model (predictions in flight are lost)."""
+    stream = generate("agrawal", 4000, seed=5)
+    cfg = stream.config(grace_period=40, split_delay=30, max_depth=5, max_leaves=16,
+                        elements=8, lanes=2)
+    xn, xc, y = encode_stream(cfg, stream)
+    report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path, gap=0.1, stall=0.3, seed=9,
+                        resets=(1234, 2345, 2346))
+    assert report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["stats_hardware"] == report["stats_golden"]
+    assert report["stats_hardware"]["samples"] == 4000 - 2346  # counted since the last reset
+    assert report["stats_golden"]["splits"] >= 2
+    assert 0 < report["dropped"] < 3 * (latency_cycles(cfg) + 8)
+
+
+def test_a_long_pause_resumes_exactly(tmp_path):
+    cfg, r = _run(tmp_path, "sea", 2000, gap=0.2, grace_period=50, split_delay=24,
+                  max_depth=4, pause=(1000, 300_000))
+    assert r["cycles"] > 300_000 and r["stats_hardware"]["splits"] >= 1
 
 
 def test_categorical_only_ten_classes(tmp_path):
