@@ -210,8 +210,19 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     from rtl.hardodt import HardODT
 
-    source, cfg = _design_config(args)
-    design = HardODT(cfg)  # refuses what the RTL cannot build, before writing anything
+    model = None
+    if args.preload is not None:  # a tree learned in software: the design's initial state
+        from reference import QuantileHoeffdingTree
+        from rtl.preload import HARDWARE_ONLY
+
+        model = QuantileHoeffdingTree.load(args.preload)
+    if model is not None and args.config is None and args.stream is None:
+        source = str(args.preload)
+        cfg = model.config.replace(**{k: getattr(args, k) for k in HARDWARE_ONLY
+                                      if getattr(args, k) is not None})
+    else:
+        source, cfg = _design_config(args)
+    design = HardODT(cfg, preload=model)  # refuses what the RTL cannot build, before writing
     out = args.output
     out.mkdir(parents=True, exist_ok=True)
     (out / "hardodt.v").write_text(verilog.convert(design, name="hardodt"))
@@ -229,6 +240,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
           f"{report['cycles_per_sample_min']} cycle(s) per sample; split_delay "
           f"{cfg.split_delay} (minimum {report['split_delay_min']})")
     _print_memories(report)
+    if model is not None:
+        st = model.stats
+        pending = " (a split trial pending)" if design.preload.pending else ""
+        print(f"preloaded   {args.preload}: {model.n_leaves} leaves, {st['samples']:,} samples "
+              f"seen, {st['splits']} splits{pending}")
     print(f"written     {out / 'hardodt.v'}, config.toml, config.json, report.json")
     return 0
 
@@ -564,6 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
     _stream_arguments(generate_, 10_000)
     generate_.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR")
     generate_.add_argument("--json", action="store_true", help="print the report as JSON")
+    generate_.add_argument("--preload", type=Path, metavar="TREE.json",
+                           help="start from a tree learned in software (`hardodt learn --tree`): "
+                                "its memories and counters as the design's initial state; the "
+                                "configuration comes from the tree unless --config or a stream "
+                                "is given (hardware-only options may differ)")
     generate_.set_defaults(func=_cmd_generate)
 
     simulate = sub.add_parser(

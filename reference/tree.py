@@ -428,9 +428,14 @@ class QuantileHoeffdingTree:
     def load(cls, path: str | Path) -> QuantileHoeffdingTree:
         try:
             data = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as exc:
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such file") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: not JSON: {exc}") from None
-        return cls.from_json(data)
+        try:
+            return cls.from_json(data)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
 
     def to_text(self) -> str:
         """An indented rendering: one line per node."""

@@ -54,7 +54,7 @@ class ElementCounters(wiring.Component):
         "first" rule's flag (the class's first sample at this leaf).
     """
 
-    def __init__(self, params: HardwareParams) -> None:
+    def __init__(self, params: HardwareParams, rows: list | None = None) -> None:
         self.p = params
         ebits, cbits = _bits(params.n_elem), _bits(params.n_cls)
         super().__init__({
@@ -65,7 +65,8 @@ class ElementCounters(wiring.Component):
             "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
             "count": Out(params.cb), "since": Out(params.cb + 1), "first": Out(1),
         })
-        self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=[])
+        init = [params.counter_layout.const(r) for r in rows or []]  # rows: a preload
+        self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=init)
 
     def elaborate(self, platform) -> Module:
         m = Module()

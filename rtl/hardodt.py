@@ -45,6 +45,7 @@ from rtl.params import (
     HardwareParams,
     _bits,
 )
+from rtl.preload import Preload, preload_image
 from rtl.quantile_lane import QuantileLane
 from rtl.split_trial import SplitTrial
 from rtl.tree_level import TreeLevel
@@ -76,12 +77,15 @@ class HardODT(wiring.Component):
         appear one cycle later (the input is held while ``debug_en`` is set).
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, preload=None) -> None:
         try:
             self.params = p = HardwareParams(config)
+            if preload is not None and not isinstance(preload, Preload):
+                preload = preload_image(p, preload)  # a golden model
         except Exception:
             self._MustUse__silence = True  # refused, so never elaborated: no warning
             raise
+        self.preload = preload
         self.config = config
         self.fifo_depth = p.levels + 4
         row_bits = max(_bits(p.n_elem), p.pair_bits)
@@ -104,7 +108,10 @@ class HardODT(wiring.Component):
         L, N, NC, C, E = p.levels, p.n_num, p.n_cat, p.n_cls, p.n_elem
         slot_layout = p.slot_layout
         node = p.node_layout
-        stats = [Signal(32, name=f"stat_{n}") for n in STAT_NAMES]
+        pre = self.preload
+        pend = pre.pending if pre else None
+        stats = [Signal(32, name=f"stat_{n}", init=pre.stats[i] if pre else 0)
+                 for i, n in enumerate(STAT_NAMES)]
         for i, s in enumerate(stats):
             m.d.comb += self.stats[i].eq(s)
         S = {n: i for i, n in enumerate(STAT_NAMES)}
@@ -120,11 +127,11 @@ class HardODT(wiring.Component):
                      self.predictions.p.eq(out_fifo.r_data), out_fifo.r_en.eq(self.predictions.ready)]
         outstanding = Signal(range(self.fifo_depth + 1))
         entered = Signal(32)  # samples accepted so far: the next sample's index
-        awaiting = Signal()  # a trial's outcome is not inserted yet
-        commit_at = Signal(32)  # ... and it goes in before this sample index
-        t_level = Signal(range(L))
-        t_addr = Signal(p.pair_bits + 1)
-        t_elem = Signal(_bits(E))
+        awaiting = Signal(init=bool(pend))  # a trial's outcome is not inserted yet
+        commit_at = Signal(32, init=pend.commit_at if pend else 0)  # ... and it goes in
+        t_level = Signal(range(L), init=pend.level if pend else 0)  # before this sample index
+        t_addr = Signal(p.pair_bits + 1, init=pend.addr if pend else 0)
+        t_elem = Signal(_bits(E), init=pend.elem if pend else 0)
         at_commit = Signal()
         m.d.comb += at_commit.eq(awaiting & (entered == commit_at))
 
@@ -165,12 +172,14 @@ class HardODT(wiring.Component):
             m.d.sync += entered.eq(entered + 1)
 
         # -- split trial engine and commit slots --------------------------------------------------
-        trial = m.submodules.trial = SplitTrial(p)
+        trial = m.submodules.trial = SplitTrial(p, pend)
         m.d.comb += self.trial_cycles.eq(trial.trial_cycles)
         tok = Signal(slot_layout)  # the commit slots being inserted (op is set per slot)
         tok_keep = Signal(slot_layout)
-        next_pair = Array(Signal(p.pair_bits, name=f"next_pair{lv}") for lv in range(L))
-        pool = Signal(range(E + 1), init=1)  # elements handed out (the root holds element 0)
+        next_pair = Array(Signal(p.pair_bits, name=f"next_pair{lv}",
+                                 init=pre.next_pair[lv] if pre else 0) for lv in range(L))
+        # elements handed out (the root holds element 0)
+        pool = Signal(range(E + 1), init=pre.pool if pre else 1)
 
         resolve = Signal()
         m.d.comb += resolve.eq(awaiting & trial.done & (~trial.do_split | at_commit)
@@ -257,7 +266,7 @@ class HardODT(wiring.Component):
         next_row = Const(0)  # row the slot entering R_0 reads: the root
         debug_nodes = []
         for lv in range(L):
-            level = m.submodules[f"level{lv}"] = TreeLevel(p, lv)
+            level = m.submodules[f"level{lv}"] = TreeLevel(p, lv, pre.levels[lv] if pre else None)
             m.d.comb += [level.row.eq(Mux(self.debug_en, self.debug_row, next_row)),
                          level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
             debug_nodes.append(level.data)
@@ -267,7 +276,7 @@ class HardODT(wiring.Component):
         entering = level.next  # the slot entering R_L
 
         # -- R_L: element counters, prediction, split-trial decision --------------------------------------
-        counters = m.submodules.counters = ElementCounters(p)
+        counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None)
         cur = r[L]
         is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
         is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
@@ -288,8 +297,9 @@ class HardODT(wiring.Component):
         do_learn = counters.learn
         new = counters.updated
         cnt_y = counters.count
-        leaves = Signal(range(cfg.max_leaves + 2), init=1)
-        remaining = Signal(range(cfg.split_delay + 1))  # samples left in the pending window
+        leaves = Signal(range(cfg.max_leaves + 2), init=pre.leaves if pre else 1)
+        # samples left in the pending window
+        remaining = Signal(range(cfg.split_delay + 1), init=pend.commit_at if pend else 0)
         due = do_learn & (counters.since >= cfg.grace_period)
         pending = remaining != 0
         start = Signal()
@@ -348,7 +358,8 @@ class HardODT(wiring.Component):
         m.d.comb += [trial.load.eq(q_trial & q_sample), trial.group.eq(q_cur.g),
                      trial.start.eq(q_trial & q_sample & (q_cur.g == G - 1))]
         for k in range(p.lanes if N else 0):
-            lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(p, k)
+            lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(
+                p, k, pre.quantiles[k] if pre else None)
             m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(cur.g),
                          lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
                          lane.label.eq(yq), lane.count.eq(q_count), lane.first.eq(q_first),
@@ -356,7 +367,7 @@ class HardODT(wiring.Component):
             for i in lane.members:
                 m.d.comb += trial.rows[i].eq(lane.updated)
         for c in range(NC):
-            hist = m.submodules[f"histogram{c}"] = Histogram(p, c)
+            hist = m.submodules[f"histogram{c}"] = Histogram(p, c, pre.histograms[c] if pre else None)
             m.d.comb += [hist.read_element.eq(q_addr_next), hist.element.eq(q_addr),
                          hist.value.eq(q_cur.s.xc[c]), hist.label.eq(yq),
                          hist.valid_row.eq(q_hist_ok), hist.learn.eq(q_learn & q_sample),

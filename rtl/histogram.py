@@ -36,7 +36,7 @@ class Histogram(wiring.Component):
         The histogram after this sample (the split trial's snapshot).
     """
 
-    def __init__(self, params: HardwareParams, attribute: int) -> None:
+    def __init__(self, params: HardwareParams, attribute: int, rows: list | None = None) -> None:
         self.p, self.c = params, attribute
         self.layout = params.histogram_row_layout(attribute)
         ebits = _bits(params.n_elem)
@@ -46,7 +46,8 @@ class Histogram(wiring.Component):
             "valid_row": In(1), "learn": In(1), "first_group": In(1),
             "updated": Out(self.layout),
         })
-        self.memory = Memory(shape=self.layout, depth=params.n_elem, init=[])
+        init = [self.layout.const(r) for r in rows or []]  # rows: a preload
+        self.memory = Memory(shape=self.layout, depth=params.n_elem, init=init)
 
     def elaborate(self, platform) -> Module:
         m = Module()

@@ -38,7 +38,7 @@ class QuantileLane(wiring.Component):
         The row after this sample (the split trial's snapshot takes it).
     """
 
-    def __init__(self, params: HardwareParams, lane: int) -> None:
+    def __init__(self, params: HardwareParams, lane: int, rows: list | None = None) -> None:
         self.p = params
         self.members = [i for i in range(params.n_num) if params.lane_of(i)[0] == lane]
         ebits, gbits = _bits(params.n_elem), _bits(max(2, params.groups))
@@ -52,10 +52,11 @@ class QuantileLane(wiring.Component):
         })
         fx = params.config.fixed
         self.empty_row = params.quantile_row_layout.const({"lo": fx.word_max, "hi": fx.word_min})
-        # The root's element starts empty too.
+        # The root's element starts empty too (or rows: a preload).
+        init = [params.quantile_row_layout.const(r) for r in rows] if rows is not None \
+            else [self.empty_row] * len(self.members)
         self.memory = Memory(shape=params.quantile_row_layout,
-                             depth=params.n_elem * params.groups,
-                             init=[self.empty_row] * len(self.members))
+                             depth=params.n_elem * params.groups, init=init)
 
     def elaborate(self, platform) -> Module:
         m = Module()

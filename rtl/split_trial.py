@@ -137,8 +137,9 @@ class SplitTrial(wiring.Component):
         A trial is running or its result has not been acknowledged.
     """
 
-    def __init__(self, params: HardwareParams) -> None:
+    def __init__(self, params: HardwareParams, pending=None) -> None:
         self.p = p = params
+        self.pending = pending  # a preloaded trial's outcome (rtl.preload.Pending): start DONE
         hist = {f"h{c}": In(p.histogram_row_layout(c)) for c in range(p.n_cat)}
         super().__init__({
             "load": In(1),
@@ -151,7 +152,7 @@ class SplitTrial(wiring.Component):
             "ack": In(1),
             "busy": Out(1),
             "done": Out(1),
-            "do_split": Out(1),
+            "do_split": Out(1, init=int(bool(pending and pending.do_split))),
             "attr": Out(range(max(2, p.n_num + p.n_cat))),
             "thr": Out(signed(p.w)),
             "value": Out(p.value_bits),
@@ -172,7 +173,8 @@ class SplitTrial(wiring.Component):
         n_attr = N + NC
 
         # -- snapshot -------------------------------------------------------------------
-        cnt = Signal(data.ArrayLayout(unsigned(cb), C))
+        pend = self.pending
+        cnt = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.counts if pend else None)
         nn = Signal(cb)
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
@@ -205,9 +207,9 @@ class SplitTrial(wiring.Component):
         # Results.
         best_ok = Signal()
         best_q = Signal(qbits)
-        best_attr = Signal.like(self.attr)
-        best_val = Signal(signed(w))
-        best_left = Signal(data.ArrayLayout(unsigned(cb), C))
+        best_attr = Signal.like(self.attr, init=pend.attr if pend else 0)
+        best_val = Signal(signed(w), init=pend.value if pend else 0)
+        best_left = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.left if pend else None)
         second_q = Signal(qbits)
         null_q = Signal(qbits)
         a_ok = Signal()
@@ -227,7 +229,7 @@ class SplitTrial(wiring.Component):
         hi_mux = Array(rows[i].hi for i in range(N)) if N else None
         m.d.sync += s1_valid.eq(0)
 
-        with m.FSM(name="trial") as fsm:
+        with m.FSM(name="trial", init="DONE" if pend else "IDLE") as fsm:
             with m.State("IDLE"):
                 with m.If(self.load):
                     for i in range(N):

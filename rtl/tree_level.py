@@ -41,7 +41,7 @@ class TreeLevel(wiring.Component):
         The row read (for the read-back port).
     """
 
-    def __init__(self, params: HardwareParams, level: int) -> None:
+    def __init__(self, params: HardwareParams, level: int, rows: list | None = None) -> None:
         self.p, self.level = params, level
         pair = data.ArrayLayout(params.node_layout, 2)
         super().__init__({
@@ -49,8 +49,10 @@ class TreeLevel(wiring.Component):
             "next": Out(params.slot_layout), "data": Out(pair),
         })
         init = []
-        if level == 0:  # the root: a leaf holding element 0
-            node = params.node_layout
+        node = params.node_layout
+        if rows is not None:  # a preloaded tree (rtl.preload)
+            init = [[node.const(a), node.const(b)] for a, b in rows]
+        elif level == 0:  # the root: a leaf holding element 0
             init = [[node.const({"kind": LEAF, "elem": 0, "cls": 0}), node.const({})]]
         self.memory = Memory(shape=pair, depth=params.level_rows(level), init=init)
 

@@ -41,13 +41,15 @@ class CosimulationMismatch(SimulationError):
 
 def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: float = 0.0,
                stall: float = 0.0, seed: int = 1, waves: bool = False, stage=None,
-               progress=None, resets=(), pause: tuple[int, int] | None = None) -> dict:
+               progress=None, resets=(), pause: tuple[int, int] | None = None,
+               preload=None) -> dict:
     """Run the stream through the generated design and the golden model; return the report.
 
     ``resets``: sample indices where the design is reset, as soon as the sample before
     is taken (whatever is in flight): from there on it must agree with a fresh golden
     model, and the predictions in flight are counted as ``dropped``. ``pause``:
-    ``(k, n)`` holds the input for ``n`` cycles before sample ``k``.
+    ``(k, n)`` holds the input for ``n`` cycles before sample ``k``. ``preload``: a golden
+    model the design starts from (``rtl.preload``); the stream continues it.
     """
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -63,8 +65,11 @@ def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: f
            "BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed),
            "BENCH_RESETS": ",".join(str(int(k)) for k in resets),
            "BENCH_PAUSE": "{}:{}".format(*(pause or (0, 0)))}
+    if preload is not None:
+        preload.save(build_dir / "preload.json")
+        env["HARDODT_PRELOAD"] = str(build_dir / "preload.json")
     try:
-        run_bench(HardODT(config), "hardodt", config, "sim.hardodt_bench", build_dir,
+        run_bench(HardODT(config, preload=preload), "hardodt", config, "sim.hardodt_bench", build_dir,
                   extra_env=env, waves=waves, stage=stage, progress=progress)
     except SimulationError as exc:
         if report_path.is_file():

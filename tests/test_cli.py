@@ -97,6 +97,27 @@ def test_generate_writes_verilog_config_and_report(capsys, tmp_path):
     assert "lanes = 2" in (out / "config.toml").read_text()
 
 
+def test_generate_preloads_a_tree_learned_in_software(capsys, tmp_path):
+    tree = tmp_path / "t.json"
+    learn = ["learn", "--generator", "sea", "--samples", "3000", "-n", "50", "--max-depth", "4",
+             "--max-leaves", "8", "-E", "8", "--split-delay", "20", "--no-progress"]
+    assert main([*learn, "--tree", str(tree)]) == 0
+    capsys.readouterr()
+    assert main(["generate", "--preload", str(tree), "--lanes", "1", "-o",
+                 str(tmp_path / "pre")]) == 0
+    text = capsys.readouterr().out
+    assert "preloaded" in text and "3,000 samples seen" in text
+    cfg = json.loads((tmp_path / "pre" / "config.json").read_text())
+    assert cfg["lanes"] == 1 and cfg["grace_period"] == 50  # the tree's, and the flag's
+    # the same design without the tree differs only in initial values
+    plain = tmp_path / "plain"
+    assert main(["generate", "--config", str(tmp_path / "pre" / "config.toml"), "-o",
+                 str(plain)]) == 0
+    a = (tmp_path / "pre" / "hardodt.v").read_text()
+    b = (plain / "hardodt.v").read_text()
+    assert a != b and len(a.splitlines()) >= len(b.splitlines())
+
+
 @pytest.mark.parametrize("args,message", [
     (["--split-delay", "3"], "split_delay: 3 is below 18"),
     (["--number", "float"], "number"),

@@ -8,7 +8,9 @@ tree node. The cases between them cover: numeric and categorical attributes,
 limits, saturating counters, narrow and wide words, one lane, some lanes and
 all lanes, Q of 3, 5 and 8, predict-only samples, the constant step schedule,
 no tie rule, both counts for the Hoeffding n, runs of samples at the same
-leaf, and the compact trial (serial judge, wide divider stages).
+leaf, the compact trial (serial judge, wide divider stages), resets
+mid-stream and a long pause, a tree preloaded from software with a trial
+pending, and statistics counters wrapping at 2^32.
 """
 
 import numpy as np
@@ -25,13 +27,12 @@ from sim.runner import run_bench
 pytestmark = pytest.mark.sim
 
 
-def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, pause=None, **overrides):
+def _run(tmp_path, name, samples, gap=0.0, stall=0.0, learn_rate=1.0, **overrides):
     stream = generate(name, samples, seed=3)
     cfg = stream.config(**overrides)
     xn, xc, y = encode_stream(cfg, stream)
     learn = np.random.default_rng(5).random(len(y)) < learn_rate
-    report = cosimulate(cfg, xn, xc, y, learn, build_dir=tmp_path, gap=gap, stall=stall, seed=7,
-                        pause=pause)
+    report = cosimulate(cfg, xn, xc, y, learn, build_dir=tmp_path, gap=gap, stall=stall, seed=7)
     assert report["samples"] == samples and report["mismatches"] == 0
     assert report["tree_agrees"]
     assert report["stats_hardware"] == report["stats_golden"]
@@ -100,24 +101,69 @@ def test_the_compact_trial_serial_judge_and_wide_divider_stages(tmp_path):
 
 def test_a_reset_mid_stream_returns_to_the_empty_tree(tmp_path):
     """Resets pulsed while samples, predictions and trials are in flight: from each on,
-    the hardware agrees with a fresh golden model (predictions in flight are lost)."""
+    the hardware agrees with a fresh golden model (predictions in flight are lost); and a
+    300,000-cycle pause in the input resumes exactly."""
     stream = generate("agrawal", 4000, seed=5)
     cfg = stream.config(grace_period=40, split_delay=30, max_depth=5, max_leaves=16,
                         elements=8, lanes=2)
     xn, xc, y = encode_stream(cfg, stream)
     report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path, gap=0.1, stall=0.3, seed=9,
-                        resets=(1234, 2345, 2346))
+                        resets=(1234, 2345, 2346), pause=(3000, 300_000))
     assert report["mismatches"] == 0 and report["tree_agrees"]
     assert report["stats_hardware"] == report["stats_golden"]
     assert report["stats_hardware"]["samples"] == 4000 - 2346  # counted since the last reset
     assert report["stats_golden"]["splits"] >= 2
     assert 0 < report["dropped"] < 3 * (latency_cycles(cfg) + 8)
+    assert report["cycles"] > 300_000
 
 
-def test_a_long_pause_resumes_exactly(tmp_path):
-    cfg, r = _run(tmp_path, "sea", 2000, gap=0.2, grace_period=50, split_delay=24,
-                  max_depth=4, pause=(1000, 300_000))
-    assert r["cycles"] > 300_000 and r["stats_hardware"]["splits"] >= 1
+def test_a_preloaded_tree_continues_as_the_golden_model(tmp_path):
+    """A tree learned in software (through its JSON, a split trial still pending) is the
+    design's initial state; the rest of the stream agrees with the model continuing."""
+    from hardodt import ConfigError
+    from reference.kernels import P_ACTIVE
+    from rtl.params import HardwareParams
+    from rtl.preload import preload_image
+
+    stream = generate("agrawal", 4000, seed=5)
+    cfg = stream.config(grace_period=40, split_delay=30, max_depth=5, max_leaves=16,
+                        elements=8, lanes=2)
+    xn, xc, y = encode_stream(cfg, stream)
+    model = QuantileHoeffdingTree(cfg.replace(lanes=0))  # lanes: hardware only
+    learn = np.ones(len(y), dtype=bool)
+    model._run(xn[:1500], xc[:1500], y[:1500], learn[:1500])
+    k = 1500
+    while not model._pending[0][P_ACTIVE] or model._pending[0][5] == 0:  # a split to come
+        model._run(xn[k:k + 1], xc[k:k + 1], y[k:k + 1], learn[k:k + 1])
+        k += 1
+    model.save(tmp_path / "tree.json")
+    loaded = QuantileHoeffdingTree.load(tmp_path / "tree.json")
+    splits_before = loaded.stats["splits"]
+    report = cosimulate(cfg, xn[k:], xc[k:], y[k:], build_dir=tmp_path / "sim", gap=0.1,
+                        stall=0.2, seed=4, preload=loaded)
+    assert report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["stats_hardware"] == report["stats_golden"]
+    assert report["stats_golden"]["samples"] == 4000  # counted on from the model's
+    assert report["stats_golden"]["splits"] > splits_before >= 1
+    with pytest.raises(ConfigError, match="differs in grace_period"):
+        preload_image(HardwareParams(cfg.replace(grace_period=41)), loaded)
+
+
+def test_statistics_counters_wrap_modulo_two_to_the_32(tmp_path):
+    """The 32-bit statistics counters wrap (docs/hardware.md): preloaded as if 2^32 - 100
+    samples had been seen, 2,000 more leave the hardware's count at 1,900."""
+    stream = generate("sea", 2000, seed=2)
+    cfg = stream.config(grace_period=50, split_delay=24, max_depth=4)
+    model = QuantileHoeffdingTree(cfg)
+    model._stats[0] = model._stats[1] = 2**32 - 100  # samples, learned
+    model.save(tmp_path / "tree.json")
+    xn, xc, y = encode_stream(cfg, stream)
+    report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path / "sim",
+                        preload=QuantileHoeffdingTree.load(tmp_path / "tree.json"))
+    assert report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["stats_hardware"]["samples"] == report["stats_hardware"]["learned"] == 1900
+    assert report["stats_hardware"] == report["stats_golden"]
+    assert report["stats_golden"]["splits"] >= 1
 
 
 def test_categorical_only_ten_classes(tmp_path):

@@ -102,6 +102,11 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
                              "between the input and the split-trial stage at max_depth=15; a "
                              "split decided later cannot be applied before samples that have "
                              "already entered"),
+    "preload-not-a-tree": ({"t.json": '{"x": 1}'}, ["generate", "--preload", "t.json", "-o",
+                                                     "out"], 2,
+                           "hardodt: error: t.json: not a hardodt tree (format = None)"),
+    "preload-missing": ({}, ["generate", "--preload", "t.json", "-o", "out"], 2,
+                        "hardodt: error: t.json: no such file"),
     "device-too-small": ({}, ["pnr", "--device", "LFE5U-25F", "--build-dir", "b"], 2,
                          "hardodt: error: LFE5U-25F: the design needs 150 block RAMs and the "
                          "device has 56 (elements=512, word_bits=32, quantiles=8); try fewer "
@@ -138,5 +143,5 @@ def test_the_user_sees_the_documented_line(key, tmp_path, monkeypatch, capsys):
     assert line in (out.err if status else out.out).splitlines(), (out.out, out.err)
     if key == "device-too-small":
         assert not (tmp_path / "b").exists()  # refused before any tool or HDL
-    if key.startswith("hardware-"):
+    if key.startswith(("hardware-", "preload-")):
         assert not (tmp_path / "out").exists()  # no HDL written
