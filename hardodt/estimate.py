@@ -33,7 +33,7 @@ from typing import Any
 from hardodt.config import Config
 from hardodt.devices import Family, family
 
-__all__ = ["Estimate", "Performance", "estimate", "performance", "memory_map",
+__all__ = ["Estimate", "Performance", "estimate", "performance", "memory_map", "too_large",
            "multipliers", "lut_terms", "ff_terms", "trial_cycles", "judge_latency", "FIT_PATH"]
 
 FIT_PATH = "data/resource_fit.json"
@@ -409,3 +409,24 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
         cycles_per_sample=perf.cycles_per_sample, latency_cycles=perf.latency_cycles,
         trial_cycles=perf.trial_cycles, stall_per_trial=perf.stall_per_trial,
         memories=mems, multipliers=mults, fitted=bool(coef), weights_of=weights_of)
+
+
+def too_large(cfg: Config) -> str | None:
+    """Why no device hardodt knows could hold ``cfg`` (the model's block RAMs or LUTs
+    above the largest one's), or ``None``. Generating such a design would take hours
+    and tens of GiB before any tool refused it, so the generator asks this first."""
+    from hardodt.devices import DEVICES
+
+    biggest = max(DEVICES.values(), key=lambda d: d.luts)
+    est = estimate(cfg, biggest.name)
+    sizes = (f"elements={cfg.element_capacity}, quantiles={cfg.quantiles}, "
+             f"classes={cfg.n_classes}, numeric_attributes={cfg.n_numeric}, "
+             f"categorical_values={list(cfg.categorical_values)}, word_bits={cfg.word_bits}")
+    for what, need, have in (("block RAMs", est.bram, biggest.brams),
+                             ("LUTs", est.lut, biggest.luts)):
+        if need > have:
+            return (f"the design needs about {need:,.0f} {what} and the largest device hardodt "
+                    f"knows ({biggest.name}) has {have:,} ({sizes}); a quantile row holds "
+                    f"quantiles x classes words per numeric attribute and each element a row: "
+                    f"reduce elements, quantiles, classes or attributes")
+    return None

@@ -29,7 +29,7 @@ from amaranth.hdl import Array, Const, Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from hardodt.config import Config
+from hardodt.config import Config, ConfigError
 from reference.kernels import STAT_NAMES
 from rtl.element_counters import ElementCounters, argmax
 from rtl.histogram import Histogram
@@ -80,6 +80,11 @@ class HardODT(wiring.Component):
     def __init__(self, config: Config, preload=None) -> None:
         try:
             self.params = p = HardwareParams(config)
+            from hardodt.estimate import too_large
+
+            why = too_large(config)
+            if why:
+                raise ConfigError(why)
             if preload is not None and not isinstance(preload, Preload):
                 preload = preload_image(p, preload)  # a golden model
         except Exception:

@@ -102,6 +102,15 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
                              "between the input and the split-trial stage at max_depth=15; a "
                              "split decided later cannot be applied before samples that have "
                              "already entered"),
+    "hardware-too-large": ({"c.toml": "numeric_attributes = 64\nclasses = 64\nquantiles = 64\n"
+                                      "elements = 65536\nmax_leaves = 65536\nsplit_delay = 200\n"},
+                           ["generate", "--config", "c.toml", "-o", "out"], 2,
+                           "hardodt: error: the design needs about 7,461,724 block RAMs and the "
+                           "largest device hardodt knows (XCVU9P) has 2,160 (elements=32768, "
+                           "quantiles=64, classes=64, numeric_attributes=64, "
+                           "categorical_values=[], word_bits=32); a quantile row holds quantiles "
+                           "x classes words per numeric attribute and each element a row: reduce "
+                           "elements, quantiles, classes or attributes"),
     "preload-not-a-tree": ({"t.json": '{"x": 1}'}, ["generate", "--preload", "t.json", "-o",
                                                      "out"], 2,
                            "hardodt: error: t.json: not a hardodt tree (format = None)"),
