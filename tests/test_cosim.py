@@ -220,7 +220,7 @@ def test_a_mismatch_report_names_the_sample_and_both_leaves(tmp_path):
     import sim.cosim as cosim_module
 
     real = cosim_module.HardODT
-    cosim_module.HardODT = lambda cfg: real(cfg.replace(grace_period=51))
+    cosim_module.HardODT = lambda cfg, preload=None: real(cfg.replace(grace_period=51), preload)
     try:
         with pytest.raises(CosimulationMismatch) as caught:
             cosimulate(good, xn, xc, y, build_dir=tmp_path)
