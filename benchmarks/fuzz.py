@@ -29,18 +29,17 @@ sys.path.insert(0, str(ROOT))
 
 def run(examples: int, seed: int, worker: int = 0) -> dict:
     """Run ``examples`` fuzzed cases from hypothesis seed ``seed``; the tally."""
-    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import given
     from hypothesis import seed as hseed
 
-    from sim.fuzz import cases, run_case
+    from sim.fuzz import cases, fuzz_settings, run_case
 
     tally = {"seed": seed, "configurations": 0, "samples": 0, "splits": 0, "failures": [],
              "seconds": 0.0}
     t0 = time.perf_counter()
 
     @hseed(seed)
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @fuzz_settings(examples)
     @given(case=cases())
     def one(case):
         with tempfile.TemporaryDirectory(prefix="hardodt-fuzz-") as tmp:

@@ -379,8 +379,8 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
         bram += mapped["bram"]
         lutram += mapped["lutram"]
     if fam.memories_in_bram:  # the output FIFO goes to a block too
-        # rtl.hardodt: SyncFIFOBuffered of levels + 4 entries, one of them a register
-        fifo = {"name": "output_fifo", "depth": p.levels + 3,
+        # rtl.hardodt's SyncFIFOBuffered: one of its entries is a register
+        fifo = {"name": "output_fifo", "depth": p.fifo_depth - 1,
                 "width": p.prediction_layout.size, "granules": 1}
         fifo["bits"] = fifo["depth"] * fifo["width"]
         mapped = memory_map(fifo["depth"], fifo["width"], fam)

@@ -92,7 +92,7 @@ class HardODT(wiring.Component):
             raise
         self.preload = preload
         self.config = config
-        self.fifo_depth = p.levels + 4
+        self.fifo_depth = p.fifo_depth
         row_bits = max(_bits(p.n_elem), p.pair_bits)
         super().__init__({
             "samples": In(stream.Signature(p.sample_layout)),

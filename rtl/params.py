@@ -108,6 +108,12 @@ class HardwareParams:
     def levels(self) -> int:
         return self.config.max_depth + 1
 
+    @property
+    def fifo_depth(self) -> int:
+        """Entries of the output FIFO: a prediction for every slot in flight, and a few
+        more so the input need not wait on a sink that is ready again."""
+        return self.levels + 4
+
     def level_rows(self, level: int) -> int:
         """Rows (sibling pairs) of the node memory of ``level``; the root's row holds one node."""
         if level == 0:

@@ -12,18 +12,19 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
+from hypothesis import given, seed  # noqa: E402
 
-from sim.fuzz import cases, run_case  # noqa: E402
+from sim.fuzz import cases, fuzz_settings, run_case  # noqa: E402
 
 pytestmark = pytest.mark.sim
 
 
 @seed(20261129)
-@settings(max_examples=3, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=list(HealthCheck))
+@fuzz_settings(3)
 @given(case=cases(max_samples=1500))
 def test_random_configurations_agree_with_the_golden_model(case):
     with tempfile.TemporaryDirectory(prefix="hardodt-fuzz-") as tmp:
         report = run_case(case, Path(tmp))
     assert report["samples"] == len(case.stream)
+    assert report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["stats_hardware"] == report["stats_golden"]
