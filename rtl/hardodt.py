@@ -69,6 +69,8 @@ class HardODT(wiring.Component):
         One prediction per sample, in order (test-then-train: before the sample is learned).
     stats : Out(ArrayLayout(32, len(STAT_NAMES)))
         The golden model's counters, in the order of ``reference.kernels.STAT_NAMES``.
+    leaves : Out(32)
+        Leaves of the tree (inactive ones included).
     idle : Out(1)
         Nothing in flight and no split waiting to be inserted: read-back is safe.
     debug_en, debug_level, debug_row : In; debug_node, debug_counter : Out
@@ -99,6 +101,7 @@ class HardODT(wiring.Component):
             "predictions": Out(stream.Signature(p.prediction_layout)),
             "stats": Out(data.ArrayLayout(32, len(STAT_NAMES))),
             "idle": Out(1),
+            "leaves": Out(32),
             "trial_cycles": Out(32),
             "debug_en": In(1),
             "debug_level": In(range(p.levels)),
@@ -303,6 +306,7 @@ class HardODT(wiring.Component):
         new = counters.updated
         cnt_y = counters.count
         leaves = Signal(range(cfg.max_leaves + 2), init=pre.leaves if pre else 1)
+        m.d.comb += self.leaves.eq(leaves)
         # samples left in the pending window
         remaining = Signal(range(cfg.split_delay + 1), init=pend.commit_at if pend else 0)
         due = do_learn & (counters.since >= cfg.grace_period)

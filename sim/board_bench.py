@@ -1,0 +1,179 @@
+"""cocotb bench: the board's top level (UART, host link, learner) driven through its pins.
+
+A UART model stands where the serial port would be; the host side is the
+driver itself (``hardodt.driver.Board``, the code ``hardodt stream`` runs against
+a real board), so the protocol is tested as users run it. Bytes go out back to
+back at the full baud rate; ``BOARD_FAULTS`` (JSON) corrupts or drops host bytes
+and corrupts reply bytes at random (seeded), which the protocol must recover
+from without losing or repeating a sample. The bench checks every prediction,
+the statistics and the tree read back over the protocol against the golden
+model, and writes a report to ``HARDODT_REPORT``.
+
+Environment: ``HARDODT_CONFIG``, ``HARDODT_STREAM`` (``.npz``: xn, xc, y, learn),
+``BOARD_DIVISOR`` (clock cycles per bit, as the design was built), ``BOARD_FAULTS``.
+"""
+
+import json
+import os
+import random
+from collections import deque
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
+from cocotb.triggers import Event, FallingEdge, RisingEdge, Timer
+
+from hardodt import Config
+from hardodt.driver import Board
+from hardodt.protocol import frame
+
+PERIOD_NS = 10
+
+
+class SimulatedUART:
+    """The host's end of the board's UART, as a transport for ``hardodt.driver.Board``."""
+
+    def __init__(self, dut, divisor: int, faults: dict) -> None:
+        self.dut = dut
+        self.bit_ns = divisor * PERIOD_NS
+        self.outgoing = deque()
+        self.incoming = bytearray()
+        self.rng = random.Random(faults.get("seed", 1))
+        self.faults = faults
+        self.counts = {"host_bytes": 0, "host_corrupted": 0, "host_dropped": 0,
+                       "device_bytes": 0, "device_corrupted": 0}
+        self.wake = Event()
+        dut.uart_rx.value = 1
+        cocotb.start_soon(self._send())
+        cocotb.start_soon(self._receive())
+
+    def now(self) -> float:
+        return get_sim_time("ns") * 1e-9
+
+    async def exchange(self, data: bytes) -> bytes:
+        if data:
+            self.outgoing.extend(data)
+            self.wake.set()
+        await Timer(10 * self.bit_ns, unit="ns")
+        got = bytes(self.incoming)
+        self.incoming.clear()
+        return got
+
+    async def _send(self) -> None:
+        """Bytes back to back: start bit, 8 data bits LSB first, stop bit."""
+        while True:
+            if not self.outgoing:
+                self.wake.clear()
+                await self.wake.wait()
+                continue
+            byte = self.outgoing.popleft()
+            self.counts["host_bytes"] += 1
+            if self.rng.random() < self.faults.get("drop", 0.0):
+                self.counts["host_dropped"] += 1
+                continue
+            if self.rng.random() < self.faults.get("corrupt", 0.0):
+                byte ^= 1 << self.rng.randrange(8)
+                self.counts["host_corrupted"] += 1
+            for bit in [0] + [(byte >> i) & 1 for i in range(8)] + [1]:
+                self.dut.uart_rx.value = bit
+                await Timer(self.bit_ns, unit="ns")
+
+    async def _receive(self) -> None:
+        while True:
+            await FallingEdge(self.dut.uart_tx)
+            await Timer(self.bit_ns * 3 // 2, unit="ns")
+            byte = 0
+            for i in range(8):
+                byte |= int(self.dut.uart_tx.value) << i
+                await Timer(self.bit_ns, unit="ns")
+            # now in the middle of the stop bit
+            self.counts["device_bytes"] += 1
+            if self.rng.random() < self.faults.get("reply_corrupt", 0.0):
+                byte ^= 1 << self.rng.randrange(8)
+                self.counts["device_corrupted"] += 1
+            self.incoming.append(byte)
+
+
+@cocotb.test()
+async def board_stream(dut):
+    cfg = Config.from_toml(os.environ["HARDODT_CONFIG"])
+    data = np.load(os.environ["HARDODT_STREAM"])
+    xn, xc, y, learn = data["xn"], data["xc"], data["y"], data["learn"].astype(bool)
+    divisor = int(os.environ["BOARD_DIVISOR"])
+    faults = json.loads(os.environ.get("BOARD_FAULTS") or "{}")
+    report_path = os.environ.get("HARDODT_REPORT")
+    progress_path = os.environ.get("HARDODT_PROGRESS")
+
+    from reference import QuantileHoeffdingTree
+    from sim.readback import golden_tree
+
+    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    dut.rst.value = 1
+    dut.uart_rx.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+    uart = SimulatedUART(dut, divisor, faults)
+    baud = 1e9 / uart.bit_ns
+    golden = QuantileHoeffdingTree(cfg)
+    # the bench's transport polls every byte time: that is its whole latency
+    board = Board(uart, cfg, baud, latency=20 * uart.bit_ns * 1e-9)
+    info = await board.hello()
+    # garbage between frames and a frame with a wrong checksum: rejected, nothing executed
+    bad = bytearray(frame(0xA5, board.session.seq, 0x01, bytes(info.sample_bytes)))
+    bad[-1] ^= 0xFF
+    await uart.exchange(b"\x00\x17" + bytes(bad))
+    await Timer(40 * uart.bit_ns, unit="ns")
+    board.session.receive(await uart.exchange(b""), uart.now())  # its rejection
+    await board.reset()
+    started = uart.now()
+    last = [0]
+
+    def progress(res):
+        if progress_path and res.samples - last[0] >= 20:
+            last[0] = res.samples
+            with open(progress_path, "w") as f:
+                f.write(f"{res.samples} {len(y)}")
+
+    res = await board.stream(xn, xc, y, learn, golden=golden, on_progress=progress)
+    seconds = uart.now() - started
+    hw_tree = await board.tree()
+    gold_tree = golden_tree(golden)
+    gold_stats = {k: v & 0xFFFFFFFF for k, v in golden.stats.items() if k in res.stats}
+    hw_learner_stats = {k: v for k, v in res.stats.items() if k in gold_stats}
+    sample_bytes_in = 6 + info.sample_bytes
+    sample_bytes_out = 6 + 5
+    cap = baud / 10 / max(sample_bytes_in, sample_bytes_out)
+    report = {
+        "samples": int(res.samples),
+        "mismatches": len(res.mismatches),
+        "first_mismatch": res.mismatches[0] if res.mismatches else None,
+        "accuracy": res.accuracy,
+        "stats_hardware": res.stats,
+        "stats_golden": gold_stats,
+        "tree_agrees": hw_tree == gold_tree,
+        "leaves": sum(1 for n in gold_tree if n["kind"] in ("leaf", "inactive")),
+        "divisor": divisor,
+        "baud_simulated": baud,
+        "sim_seconds": seconds,
+        "samples_per_second": res.samples / seconds if seconds else 0.0,
+        "uart_cap_samples_per_second": cap,
+        "link_efficiency": res.samples / seconds / cap if seconds else 0.0,
+        "resends": board.session.resends,
+        "rejections": {hex(k): v for k, v in board.session.rejections.items()},
+        "corrupt_replies": board.session.parser.corrupt,
+        "faults": faults,
+        "wire": uart.counts,
+    }
+    if report_path:
+        with open(report_path, "w") as f:
+            json.dump(report, f, indent=1)
+    assert not res.mismatches, f"{len(res.mismatches)} predictions differ, first {res.mismatches[0]}"
+    assert res.samples == len(y)
+    assert hw_learner_stats == gold_stats, f"statistics differ: {hw_learner_stats} != {gold_stats}"
+    assert res.stats["leaves"] == report["leaves"]
+    assert res.stats["mistakes"] == res.labelled - res.correct
+    assert res.stats["rx_overruns"] == 0, "the receiver overran although the host kept to the window"
+    assert hw_tree == gold_tree, "the tree read back over the protocol differs from the golden model's"
