@@ -709,6 +709,10 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--json", action="store_true")
     paper.set_defaults(func=_cmd_paper)
 
+    from hardodt.cli_board import add_board_commands
+
+    add_board_commands(sub, conf, _stream_arguments)
+
     show = sub.add_parser("show", help="render a learned tree",
                           description="Render a tree written by `hardodt learn --tree`.")
     show.add_argument("tree", type=Path, metavar="TREE.json")

@@ -91,10 +91,11 @@ def count_cells(cells: dict[str, int], fam: Family) -> dict[str, Any]:
             "lutram": int(lutram)}
 
 
-def yosys_script(fam: Family, *, netlist: bool = False) -> str:
+def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilog hardodt.v",
+                 top: str = "hardodt", netlist_name: str = "netlist.json") -> str:
     """The yosys script for ``fam`` (run in the build folder; relative paths only)."""
-    synth = " ".join([fam.synth, *fam.synth_args, "-top", "hardodt"])
-    lines = ["read_verilog hardodt.v"]
+    synth = " ".join([fam.synth, *fam.synth_args, "-top", top])
+    lines = [read]
     if fam.name == "ecp5":
         lines += [f"{synth} -run :map_luts",
                   "rename -hide w:* i:* o:* %d",
@@ -109,7 +110,7 @@ def yosys_script(fam: Family, *, netlist: bool = False) -> str:
         lines.append(synth)
     lines.append("tee -q -o stat.json stat -json")
     if netlist:
-        lines.append("write_json netlist.json")
+        lines.append(f"write_json {netlist_name}")
     return "\n".join(lines) + "\n"
 
 

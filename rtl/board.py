@@ -120,8 +120,9 @@ class BoardTop(wiring.Component):
         if k:
             divider = Signal(k)
             m.d.osc += divider.eq(divider + 1)
-            clk = divider[-1]
-        platform.add_clock_constraint(clk, self.clock_hz) if k else None
+            clk = Signal(name="learner_clk")
+            m.d.comb += clk.eq(divider[-1])
+            platform.add_clock_constraint(clk, self.clock_hz)
         m.domains.sync = ClockDomain("sync")
         m.d.comb += ClockSignal("sync").eq(clk)
         delay = int(15e-6 * b.oscillator_hz)

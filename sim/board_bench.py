@@ -177,3 +177,87 @@ async def board_stream(dut):
     assert res.stats["mistakes"] == res.labelled - res.correct
     assert res.stats["rx_overruns"] == 0, "the receiver overran although the host kept to the window"
     assert hw_tree == gold_tree, "the tree read back over the protocol differs from the golden model's"
+
+
+@cocotb.test()
+async def protocol_conformance(dut):
+    """Frame by frame: each kind of bad frame gets its rejection, nothing is executed twice."""
+    from hardodt.protocol import (
+        CMD_HELLO,
+        CMD_READ,
+        CMD_SAMPLE,
+        CMD_STATS,
+        NAK_ARGUMENT,
+        NAK_CHECKSUM,
+        NAK_COMMAND,
+        NAK_INCOMPLETE,
+        NAK_LENGTH,
+        NAK_SEQUENCE,
+        SYNC_HOST,
+        ReplyParser,
+        read_payload,
+    )
+
+    cfg = Config.from_toml(os.environ["HARDODT_CONFIG"])
+    divisor = int(os.environ["BOARD_DIVISOR"])
+    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    dut.rst.value = 1
+    dut.uart_rx.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    uart = SimulatedUART(dut, divisor, {})
+    parser = ReplyParser()
+    from rtl.params import HardwareParams
+
+    sb = (HardwareParams(cfg).sample_layout.size + 7) // 8
+
+    async def send(raw: bytes, wait_bytes: int = 80):
+        await uart.exchange(raw)
+        got = b""
+        for _ in range(wait_bytes):
+            got += await uart.exchange(b"")
+        return got, parser.feed(got)
+
+    _, (r,) = await send(frame(SYNC_HOST, 40, CMD_HELLO))
+    assert (r.seq, r.status) == (40, CMD_HELLO), r  # HELLO at any sequence number
+    _, (r,) = await send(frame(SYNC_HOST, 41, CMD_STATS))
+    assert (r.seq, r.status, len(r.payload)) == (41, CMD_STATS, 64)
+    samples0 = int.from_bytes(r.payload[:4], "little")
+    bad = bytearray(frame(SYNC_HOST, 42, CMD_SAMPLE, bytes(sb)))
+    bad[5] ^= 0x10
+    cases = [
+        (bytes(bad), NAK_CHECKSUM),
+        (frame(SYNC_HOST, 42, 0x07), NAK_COMMAND),
+        (frame(SYNC_HOST, 42, CMD_SAMPLE, bytes(sb + 1)), NAK_LENGTH),
+        (frame(SYNC_HOST, 42, CMD_READ, read_payload(0, 200, 0, 0)), NAK_ARGUMENT),
+        (frame(SYNC_HOST, 42, CMD_READ, read_payload(2, 0, 0, 0)), NAK_ARGUMENT),
+        (frame(SYNC_HOST, 42, CMD_READ, read_payload(0, 0, 0, 9)), NAK_ARGUMENT),
+    ]
+    for raw, code in cases:
+        parser2 = ReplyParser()
+        got, replies = await send(raw)
+        assert [(x.status, x.expected) for x in replies] == [(code, 42)], (raw.hex(), replies)
+        del parser2
+        # a frame out of sequence right after a rejection is dropped without a reply
+        got, replies = await send(frame(SYNC_HOST, 50, CMD_STATS))
+        assert replies == [], replies
+    # ... but out of sequence without a rejection before it is rejected
+    _, (r,) = await send(frame(SYNC_HOST, 42, CMD_SAMPLE, bytes(sb)))
+    assert (r.seq, r.status) == (42, CMD_SAMPLE)
+    index = int.from_bytes(r.payload[1:5], "little")
+    _, (r,) = await send(frame(SYNC_HOST, 60, CMD_STATS))
+    assert (r.status, r.expected) == (NAK_SEQUENCE, 43), r
+    # a resend of frame 42: the reply is replayed byte for byte, the sample is not applied again
+    first, _ = await send(frame(SYNC_HOST, 43, CMD_SAMPLE, bytes(sb)))
+    again, (r,) = await send(frame(SYNC_HOST, 43, CMD_SAMPLE, bytes(sb)))
+    assert again == first and int.from_bytes(r.payload[1:5], "little") == index + 1
+    _, (r,) = await send(frame(SYNC_HOST, 44, CMD_STATS))
+    assert int.from_bytes(r.payload[:4], "little") == samples0 + 2  # two samples, not three
+    rejected = int.from_bytes(r.payload[4 * 13:4 * 14], "little")
+    assert rejected == 2 * len(cases) + 1, rejected  # every rejection and every quiet drop
+    # a frame cut short: rejected after the line has been silent for 64 byte times
+    _, replies = await send(frame(SYNC_HOST, 45, CMD_STATS)[:4], wait_bytes=80)
+    assert [(x.status, x.expected) for x in replies] == [(NAK_INCOMPLETE, 45)], replies
+    _, (r,) = await send(frame(SYNC_HOST, 45, CMD_STATS))
+    assert r.status == CMD_STATS

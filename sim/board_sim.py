@@ -25,7 +25,10 @@ SIM_CLOCK_HZ = 100_000_000
 
 
 def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, divisor: int = 8,
-                   faults: dict | None = None, stage=None, progress=None, waves: bool = False) -> dict:
+                   faults: dict | None = None, stage=None, progress=None, waves: bool = False,
+                   test: str = "board_stream") -> dict:
+    """Run ``sim.board_bench``'s ``test`` (``board_stream``: the stream through the driver;
+    ``protocol_conformance``: crafted frames) and return the report (``board_stream``)."""
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     n = len(y)
@@ -37,7 +40,8 @@ def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, di
     report_path = build_dir / "report.json"
     report_path.unlink(missing_ok=True)
     env = {"HARDODT_STREAM": str(build_dir / "stream.npz"), "HARDODT_REPORT": str(report_path),
-           "BOARD_DIVISOR": str(divisor), "BOARD_FAULTS": json.dumps(faults or {})}
+           "BOARD_DIVISOR": str(divisor), "BOARD_FAULTS": json.dumps(faults or {}),
+           "COCOTB_TEST_FILTER": test}
     top = LinkedLearner(config, clock_hz=SIM_CLOCK_HZ, baud=SIM_CLOCK_HZ // divisor)
     try:
         run_bench(top, "board", config, "sim.board_bench", build_dir, extra_env=env, waves=waves,
@@ -46,4 +50,4 @@ def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, di
         if report_path.is_file():
             raise CosimulationMismatch(str(exc), json.loads(report_path.read_text())) from None
         raise
-    return json.loads(report_path.read_text())
+    return json.loads(report_path.read_text()) if report_path.is_file() else {}

@@ -1,0 +1,92 @@
+"""The board: its top level in Verilator driven through the UART pins by the driver itself
+(hardodt.driver.Board, what `hardodt stream` runs), and the board builds up to the tools.
+
+The stream cases check every prediction, the statistics and the tree read back over the
+protocol against the golden model, clean and with corrupted and dropped bytes both ways at
+the full baud rate; the conformance case sends each kind of bad frame and checks its answer
+(sim/board_bench.py). Bitstream builds are benchmarks (benchmarks/boards.py).
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from hardodt import Config
+from hardodt.boards import BOARDS, BoardError, board, build
+from hardodt.cli import main
+from hardodt.streams.generators import generate
+from sim.board_sim import simulate_board
+from sim.cosim import encode_stream
+
+
+def _stream(cfg_overrides, samples, seed=3):
+    stream = generate("sea", samples, seed=seed)
+    cfg = stream.config(**cfg_overrides)
+    xn, xc, y = encode_stream(cfg, stream)
+    return cfg, xn, xc, y
+
+
+SMALL = dict(quantiles=4, split_points=4, max_depth=3, max_leaves=6, elements=6, grace_period=40,
+             split_delay=24, word_bits=14, fraction_bits=12, count_bits=10, tau=0.2)
+
+
+@pytest.mark.sim
+def test_stream_through_the_pins_clean_then_with_faults(tmp_path):
+    cfg, xn, xc, y = _stream(SMALL, 400)
+    learn = np.random.default_rng(2).random(len(y)) < 0.9  # some predict-only samples
+    clean = simulate_board(cfg, xn, xc, y, learn, build_dir=tmp_path, divisor=6)
+    assert clean["samples"] == 400 and clean["mismatches"] == 0 and clean["tree_agrees"]
+    assert clean["stats_golden"]["splits"] >= 1  # the tree grew, and was read back
+    assert clean["resends"] <= 1 and clean["stats_hardware"]["rx_overruns"] == 0
+    assert clean["link_efficiency"] > 0.8  # back to back at the full baud rate
+    faults = {"corrupt": 0.01, "drop": 0.004, "reply_corrupt": 0.01, "seed": 5}
+    rough = simulate_board(cfg, xn, xc, y, learn, build_dir=tmp_path, divisor=6, faults=faults)
+    assert rough["samples"] == 400 and rough["mismatches"] == 0 and rough["tree_agrees"]
+    wire = rough["wire"]
+    assert wire["host_corrupted"] > 0 and wire["host_dropped"] > 0 and wire["device_corrupted"] > 0
+    assert rough["resends"] > 0 and rough["stats_hardware"]["frames_rejected"] > 0
+    assert rough["stats_hardware"]["samples"] == 400  # none applied twice, none lost
+
+
+@pytest.mark.sim
+def test_every_bad_frame_gets_its_answer(tmp_path):
+    cfg = Config.from_toml("benchmarks/configs/tiny.toml")
+    simulate_board(cfg, np.zeros((1, 1), np.int64), np.zeros((1, 0), np.int64), np.zeros(1, np.int64),
+                   build_dir=tmp_path, divisor=8, test="protocol_conformance")
+
+
+def test_boards_lists_every_board_and_flow(capsys):
+    assert main(["boards", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {r["board"] for r in rows} == set(BOARDS)
+    assert {r["board"]: r["output"] for r in rows}["icebreaker"] == "bitstream"
+    assert {r["board"]: r["output"] for r in rows}["arty-a7-35"] == "Verilog + constraints"
+
+
+@pytest.mark.parametrize("name,constraints", [("icebreaker", "top.pcf"), ("ulx3s-25f", "top.lpf"),
+                                               ("arty-a7-35", "top.xdc")])
+def test_no_bitstream_writes_the_platform_files(tmp_path, name, constraints):
+    spec = board(name)
+    cfg = Config.from_toml("benchmarks/configs/up5k.toml")
+    report = build(cfg, spec, tmp_path, bitstream=False)
+    assert constraints in report["files"] and (tmp_path / constraints).is_file()
+    text = (tmp_path / constraints).read_text()
+    assert "uart" in text.lower()  # the UART pins are constrained
+    assert (tmp_path / "config.toml").read_text() == cfg.to_toml()
+    if spec.open_flow:
+        assert "without --no-bitstream" in report["next"]
+    else:
+        assert "Vivado" in report["next"] and "build_top.sh" in report["next"]
+
+
+def test_build_refuses_a_baud_rate_the_clock_cannot_make(tmp_path):
+    cfg = Config.from_toml("benchmarks/configs/tiny.toml")
+    with pytest.raises(BoardError, match="DSP blocks"):  # the model refuses before the tools run
+        build(cfg, board("icebreaker"), tmp_path)
+    with pytest.raises(BoardError, match="tolerates about 2 %"):
+        build(cfg, board("icebreaker"), tmp_path, baud=700_000, bitstream=False)
+    with pytest.raises(BoardError, match="power of two"):
+        build(cfg, board("icebreaker"), tmp_path, clock_divide=3, bitstream=False)
+    with pytest.raises(BoardError, match="unknown board 'zedboard'"):
+        board("zedboard")

@@ -1,0 +1,150 @@
+"""The host protocol's pure-Python side: checksum, frames, the reply parser and the session's
+resend rules (against a small model of the device's rules, so they run without a simulator;
+the hardware itself is checked in tests/test_board.py)."""
+
+import random
+
+import pytest
+
+from hardodt.protocol import (
+    CMD_HELLO,
+    CMD_SAMPLE,
+    NAK_CHECKSUM,
+    NAK_SEQUENCE,
+    SYNC_DEVICE,
+    SYNC_HOST,
+    WINDOW,
+    DesignInfo,
+    ProtocolError,
+    ReplyParser,
+    Session,
+    crc16,
+    frame,
+)
+
+
+def test_crc_is_ccitt_false_and_a_frame_checks_to_zero():
+    assert crc16(b"123456789") == 0x29B1
+    f = frame(SYNC_HOST, 7, CMD_SAMPLE, b"\x01\x02\x03")
+    assert f[:5] == bytes([0xA5, 7, CMD_SAMPLE, 3, 1]) and crc16(f[1:]) == 0
+    with pytest.raises(ValueError, match="255"):
+        frame(SYNC_HOST, 0, CMD_SAMPLE, bytes(256))
+
+
+def test_reply_parser_skips_noise_and_corrupt_frames():
+    good = frame(SYNC_DEVICE, 3, CMD_SAMPLE, b"\x01abcd")
+    bad = bytearray(frame(SYNC_DEVICE, 4, CMD_SAMPLE, b"\x00abcd"))
+    bad[6] ^= 1
+    p = ReplyParser()
+    replies = []
+    stream = b"\x00\x5a\x01" + bytes(bad) + good  # a stray sync byte, a corrupt frame, a good one
+    for i in range(0, len(stream), 3):  # arriving in pieces
+        replies += p.feed(stream[i:i + 3])
+    assert [(r.seq, r.status, r.payload) for r in replies] == [(3, CMD_SAMPLE, b"\x01abcd")]
+    assert p.corrupt >= 1
+
+
+def test_design_info_round_trip_and_version_check():
+    info = DesignInfo(0xDEADBEEF, 3, 16, 4, 9, 11, 6_000_000, 52)
+    assert DesignInfo.from_bytes(info.to_bytes()) == info
+    raw = bytearray(info.to_bytes())
+    raw[0] = 9
+    with pytest.raises(ProtocolError, match="version 9"):
+        DesignInfo.from_bytes(bytes(raw))
+
+
+class DeviceModel:
+    """The device's frame rules (rtl/host_link.py) in Python, over a lossy line."""
+
+    def __init__(self, rng, corrupt=0.0, reply_corrupt=0.0):
+        self.rng, self.corrupt, self.reply_corrupt = rng, corrupt, reply_corrupt
+        self.expected, self.history, self.discarding = 0, 0, False
+        self.ring, self.applied = {}, []
+
+    def _frames(self, data):
+        i = 0
+        while i < len(data):
+            if data[i] != SYNC_HOST or i + 4 > len(data):
+                i += 1
+                continue
+            n = data[i + 3]
+            yield data[i:i + 6 + n]
+            i += 6 + n
+
+    def take(self, data: bytes) -> bytes:
+        data = bytearray(data)
+        for k in range(len(data)):
+            if self.rng.random() < self.corrupt:
+                data[k] ^= 1 << self.rng.randrange(8)
+        out = bytearray()
+        for f in self._frames(bytes(data)):
+            seq, cmd = f[1], f[2]
+            if len(f) < 6 or crc16(f[1:]) != 0:
+                out += frame(SYNC_DEVICE, seq, NAK_CHECKSUM, bytes([self.expected]))
+                self.discarding = True
+                continue
+            diff = (self.expected - seq) & 0xFF
+            if cmd == CMD_HELLO:
+                self.expected, self.history = seq, 0
+                diff = 0
+            if diff == 0:
+                payload = bytes([len(self.applied) & 0xFF]) if cmd == CMD_SAMPLE else b""
+                if cmd == CMD_SAMPLE:
+                    self.applied.append(f[4])
+                reply = frame(SYNC_DEVICE, seq, cmd, payload)
+                self.ring[seq % WINDOW] = reply
+                self.expected = (self.expected + 1) & 0xFF
+                self.history = min(self.history + 1, WINDOW)
+                self.discarding = False
+                out += reply
+            elif 1 <= diff <= self.history:
+                out += self.ring[seq % WINDOW]
+            elif not self.discarding:
+                out += frame(SYNC_DEVICE, seq, NAK_SEQUENCE, bytes([self.expected]))
+                self.discarding = True
+        out = bytearray(out)
+        for k in range(len(out)):
+            if self.rng.random() < self.reply_corrupt:
+                out[k] ^= 1 << self.rng.randrange(8)
+        return bytes(out)
+
+
+@pytest.mark.parametrize("corrupt,reply_corrupt", [(0.0, 0.0), (0.02, 0.0), (0.0, 0.02), (0.02, 0.02)])
+def test_session_delivers_every_command_once_in_order(corrupt, reply_corrupt):
+    rng = random.Random(4)
+    dev = DeviceModel(rng, corrupt, reply_corrupt)
+    s = Session(byte_time=1.0)
+    s.hello()
+    for i in range(300):
+        s.submit(CMD_SAMPLE, bytes([i & 0xFF]), tag=i)
+    done, now = [], 0.0
+    while s.busy:
+        out = s.transmit(now)
+        now += len(out) + 5  # the line's time
+        done += s.receive(dev.take(out), now)
+    samples = [d for d in done if d[1] == CMD_SAMPLE]
+    assert [d[0] for d in samples] == list(range(300))  # each once, in order
+    assert dev.applied == [i & 0xFF for i in range(300)]  # the device applied each exactly once
+    if corrupt or reply_corrupt:
+        assert s.resends > 0
+    else:
+        assert s.resends == 0 and not s.rejections
+
+
+def test_session_gives_up_on_a_silent_board():
+    s = Session(byte_time=1.0, max_idle_rounds=3)
+    s.submit(CMD_SAMPLE, b"\x00")
+    now = 0.0
+    with pytest.raises(ProtocolError, match="no reply"):
+        for _ in range(100):
+            s.transmit(now)
+            s.receive(b"", now)
+            now += 100.0
+
+
+def test_a_reply_for_another_command_is_an_error():
+    s = Session(byte_time=1.0)
+    s.submit(CMD_SAMPLE, b"\x00")
+    s.transmit(0.0)
+    with pytest.raises(ProtocolError, match="out of step"):
+        s.receive(frame(SYNC_DEVICE, 0, CMD_HELLO, bytes(20)), 1.0)
