@@ -41,6 +41,7 @@ class BoardSpec:
     clock_divide: int  # the learner's clock: the oscillator divided by this
     config: str | None  # the packaged default configuration (hardodt/data/boards), or the default
     what: str
+    stats: str = "all"  # what STATS reports (hardodt.protocol.stat_names): "basic" on small FPGAs
 
     @property
     def open_flow(self) -> bool:
@@ -63,9 +64,9 @@ def _ulx3s(size: str, config: str | None, divide: int) -> BoardSpec:
 
 BOARDS: dict[str, BoardSpec] = {b.name: b for b in [
     BoardSpec("icebreaker", "icebreaker:ICEBreakerPlatform", "icestorm", 12e6, ("led", 1), ("led", 0),
-              ("button", 0), 2, "icebreaker.toml",
-              "1BitSquared iCEBreaker, Lattice iCE40UP5K (SG48), 12 MHz, FTDI UART"),
-    _ulx3s("25f", "small.toml", 2),
+              ("button", 0), 4, "icebreaker.toml",
+              "1BitSquared iCEBreaker, Lattice iCE40UP5K (SG48), 12 MHz, FTDI UART", stats="basic"),
+    _ulx3s("25f", "small.toml", 1),
     _ulx3s("45f", None, 2),
     _ulx3s("85f", None, 2),
     BoardSpec("arty-a7-35", "arty_a7:ArtyA7_35Platform", "vivado", 100e6, ("led", 0), ("led", 1),
@@ -112,7 +113,7 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int) -> lis
 
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
-          progress=None) -> dict[str, Any]:
+          stats: str | None = None, progress=None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
     ``build_dir/report.json``): files, utilisation, Fmax against the learner's clock, times."""
     from hardodt.pnr import _pnr_step, check_fits, parse_report
@@ -141,7 +142,10 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             if bitstream:
                 raise BoardError(f"{spec.name}: {exc}") from None
             notes = [str(exc)]
-    top = BoardTop(config, spec, baud=baud, clock_divide=divide)
+    try:
+        top = BoardTop(config, spec, baud=baud, clock_divide=divide, stats=stats)
+    except ValueError as exc:
+        raise BoardError(str(exc)) from None
     core = top.core
     report: dict[str, Any] = {
         "board": spec.name, "device": platform.device, "flow": spec.flow,
@@ -149,6 +153,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         "learner_clock_mhz": top.clock_hz / 1e6, "baud": baud, "divisor": core.divisor,
         "baud_error_percent": round(100 * core.baud_error, 3),
         "fingerprint": f"{core.link.info.fingerprint:#010x}", "build_dir": str(build_dir),
+        "stats": stats or spec.stats,
         "notes": notes,
     }
     say("generating the design and the board's constraints")
@@ -199,7 +204,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             detail = "; ".join(errors[:2]) or f"exit status {status}"
             if "Failed to expand region" in detail or "Unable to place" in detail:
                 detail += (f" (the design needs more logic cells than the {platform.device} has: a "
-                           f"smaller configuration, e.g. hardodt/data/boards/icebreaker.toml)")
+                           "smaller configuration, as hardodt/data/boards/icebreaker.toml, and "
+                           "--stats basic)")
             _write(build_dir, report)
             raise BoardError(f"{what} failed: {detail}; see {build_dir / log}")
     parsed = parse_report(json.loads((build_dir / "report.json").read_text()))
@@ -228,6 +234,7 @@ def describe() -> list[dict[str, Any]]:
         out.append({"board": spec.name, "flow": spec.flow,
                     "output": "bitstream" if spec.open_flow else "Verilog + constraints",
                     "learner_clock_mhz": spec.oscillator_hz / spec.clock_divide / 1e6,
-                    "config": spec.config or "default", "board_description": spec.what})
+                    "config": spec.config or "default", "stats": spec.stats,
+                    "board_description": spec.what})
     return out
 

@@ -62,7 +62,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
             print(f"... [{time.perf_counter() - started:6.0f} s] {text}", file=sys.stderr, flush=True)
 
     report = build(cfg, spec, out, baud=args.baud, clock_divide=args.clock_divide,
-                   bitstream=not args.no_bitstream, seed=args.seed, progress=say)
+                   bitstream=not args.no_bitstream, seed=args.seed, stats=args.stats, progress=say)
     report["design"] = source
     if args.json:
         print(json.dumps(report, indent=1))
@@ -179,7 +179,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
                         enabled=None if not args.json else False)
         try:
             report = simulate_board(cfg, xn, xc, y, learn, build_dir=build, divisor=args.sim_divisor,
-                                    faults=faults, progress=show,
+                                    faults=faults, progress=show, stats=spec.stats if spec else "all",
                                     stage=None if args.json else
                                     (lambda t: print(f"... {t}", file=sys.stderr, flush=True)))
             ok = True
@@ -235,6 +235,10 @@ def add_board_commands(sub, conf, stream_arguments) -> None:
     build.add_argument("--baud", type=int, default=115200, help="UART baud rate (default 115200)")
     build.add_argument("--clock-divide", type=int, metavar="N",
                        help="learner clock = oscillator / N, a power of two (default: the board's)")
+    build.add_argument("--stats", choices=("all", "basic"),
+                       help="what STATS reports: every counter, or the basic ones (samples, splits, "
+                            "leaves, mistakes, link errors; the learner's other counters are left "
+                            "out: for small FPGAs); default: the board's")
     build.add_argument("--placer-seed", dest="seed", type=int, default=1, help="nextpnr seed")
     build.add_argument("-o", "--output", type=Path, metavar="DIR",
                        help="build folder (default results/build/BOARD)")

@@ -21,13 +21,13 @@ from hardodt.protocol import (
     CMD_RESET,
     CMD_SAMPLE,
     CMD_STATS,
-    LINK_STAT_NAMES,
     READ_CHUNK,
     DesignInfo,
     ProtocolError,
     Session,
     fingerprint,
     read_payload,
+    stat_names_of,
 )
 
 __all__ = ["Board", "SerialTransport", "StreamResult"]
@@ -116,10 +116,8 @@ class Board:
         await self.call(CMD_RESET)
 
     async def stats(self) -> dict[str, int]:
-        from reference.kernels import STAT_NAMES
-
         raw = await self.call(CMD_STATS)
-        names = list(STAT_NAMES) + list(LINK_STAT_NAMES)
+        names = stat_names_of(len(raw) // 4)
         return {n: int.from_bytes(raw[4 * i:4 * i + 4], "little") for i, n in enumerate(names)}
 
     async def read_row(self, kind: int, level: int, row: int) -> int:

@@ -25,7 +25,8 @@ __all__ = [
     "SYNC_HOST", "SYNC_DEVICE", "VERSION", "WINDOW", "SLOT_BYTES", "READ_CHUNK",
     "CMD_HELLO", "CMD_SAMPLE", "CMD_STATS", "CMD_RESET", "CMD_READ", "COMMANDS",
     "NAK_CHECKSUM", "NAK_SEQUENCE", "NAK_COMMAND", "NAK_LENGTH", "NAK_INCOMPLETE",
-    "NAK_ARGUMENT", "STATUS_NAMES", "LINK_STAT_NAMES", "crc16", "frame", "DesignInfo",
+    "NAK_ARGUMENT", "STATUS_NAMES", "LINK_STAT_NAMES", "BASIC_STAT_NAMES", "stat_names",
+    "stat_names_of", "crc16", "frame", "DesignInfo",
     "Reply", "ReplyParser", "Session", "ProtocolError", "fingerprint",
 ]
 
@@ -49,6 +50,29 @@ STATUS_NAMES = {NAK_CHECKSUM: "bad checksum", NAK_SEQUENCE: "out of sequence",
                 NAK_INCOMPLETE: "incomplete frame (timeout)", NAK_ARGUMENT: "argument out of range"}
 #: Counters of the link itself, after the learner's in a STATS reply.
 LINK_STAT_NAMES = ("leaves", "mistakes", "frames_rejected", "rx_framing_errors", "rx_overruns")
+#: What STATS reports: every counter, or (``"basic"``, for small FPGAs: the learner's other
+#: counters are then left out of the design) the ones a user watches.
+BASIC_STAT_NAMES = ("samples", "splits", "leaves", "mistakes", "frames_rejected",
+                    "rx_framing_errors", "rx_overruns")
+
+
+def stat_names(kind: str = "all") -> tuple[str, ...]:
+    """The words of a STATS reply, in order (``kind``: "all" or "basic")."""
+    from reference.kernels import STAT_NAMES
+
+    if kind == "all":
+        return tuple(STAT_NAMES) + LINK_STAT_NAMES
+    if kind == "basic":
+        return BASIC_STAT_NAMES
+    raise ValueError(f"stats: 'all' or 'basic', not {kind!r}")
+
+
+def stat_names_of(words: int) -> tuple[str, ...]:
+    """The STATS layout a board reports (its HELLO says how many words)."""
+    for kind in ("all", "basic"):
+        if len(stat_names(kind)) == words:
+            return stat_names(kind)
+    raise ProtocolError(f"the board reports {words} statistics words, which no STATS layout has")
 
 
 class ProtocolError(RuntimeError):
@@ -94,13 +118,12 @@ class DesignInfo:
     version: int = VERSION
 
     @classmethod
-    def of(cls, config, clock_hz: int = 0, divisor: int = 0) -> DesignInfo:
-        from reference.kernels import STAT_NAMES
+    def of(cls, config, clock_hz: int = 0, divisor: int = 0, stats: str = "all") -> DesignInfo:
         from rtl.params import HardwareParams
 
         p = HardwareParams(config)
         return cls(fingerprint=fingerprint(config), sample_bytes=(p.sample_layout.size + 7) // 8,
-                   stat_words=len(STAT_NAMES) + len(LINK_STAT_NAMES), levels=p.levels,
+                   stat_words=len(stat_names(stats)), levels=p.levels,
                    node_bytes=(2 * p.node_layout.size + 7) // 8,
                    counter_bytes=(p.counter_layout.size + 7) // 8, clock_hz=clock_hz,
                    divisor=divisor)

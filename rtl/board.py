@@ -30,15 +30,19 @@ def rx_fifo_depth(sample_bytes: int) -> int:
     return 1 << (need - 1).bit_length()
 
 
-class _Stretch:
-    """An LED that stays lit for ``cycles`` after each strobe (a strobe lasts one cycle)."""
-
-    @staticmethod
-    def add(m: Module, strobe, led, cycles: int) -> None:
-        left = Signal(range(max(cycles, 1) + 1))
+def _stretch(m: Module, strobes_leds, clock_hz: int) -> None:
+    """LEDs that stay lit for a while after each one-cycle strobe, on a shared 2^16 prescaler
+    (``(strobe, led, seconds)``)."""
+    tick = Signal()
+    prescaler = Signal(16)
+    m.d.sync += prescaler.eq(prescaler + 1)
+    m.d.comb += tick.eq(prescaler == 0)
+    for strobe, led, seconds in strobes_leds:
+        ticks = max(1, round(seconds * clock_hz / (1 << 16)))
+        left = Signal(range(ticks + 1))
         with m.If(strobe):
-            m.d.sync += left.eq(cycles)
-        with m.Elif(left != 0):
+            m.d.sync += left.eq(ticks)
+        with m.Elif(tick & (left != 0)):
             m.d.sync += left.eq(left - 1)
         m.d.comb += led.eq(left != 0)
 
@@ -54,13 +58,13 @@ class LinkedLearner(wiring.Component):
         Lit for a moment after each sample answered, and after each frame rejected.
     """
 
-    def __init__(self, config, *, clock_hz: int, baud: int, preload=None) -> None:
+    def __init__(self, config, *, clock_hz: int, baud: int, preload=None, stats: str = "all") -> None:
         self.config = config
         self.clock_hz, self.baud = int(clock_hz), int(baud)
         self.divisor = check_divisor(round(self.clock_hz / self.baud))
         self.learner = HardODT(config, preload=preload)
         self.link = HostLink(self.learner, clock_hz=self.clock_hz, divisor=self.divisor,
-                             timeout_cycles=64 * 10 * self.divisor)
+                             timeout_cycles=64 * 10 * self.divisor, stats=stats)
         super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1),
                           "activity": Out(1), "error": Out(1)})
 
@@ -86,8 +90,8 @@ class LinkedLearner(wiring.Component):
                      link.rx_framing_errors.eq(rx.framing_errors), link.rx_overruns.eq(rx.overruns)]
         wiring.connect(m, link.tx, tx.bytes)
         wiring.connect(m, link.learner, self.learner)
-        _Stretch.add(m, link.sample_done, self.activity, max(1, self.clock_hz // 20))
-        _Stretch.add(m, link.rejected, self.error, max(1, self.clock_hz // 2))
+        _stretch(m, [(link.sample_done, self.activity, 0.05), (link.rejected, self.error, 0.5)],
+                 self.clock_hz)
         return m
 
 
@@ -100,13 +104,15 @@ class BoardTop(wiring.Component):
     button is pressed.
     """
 
-    def __init__(self, config, board, *, baud: int, clock_divide: int, preload=None) -> None:
+    def __init__(self, config, board, *, baud: int, clock_divide: int, preload=None,
+                 stats: str | None = None) -> None:
         if clock_divide < 1 or clock_divide & (clock_divide - 1):
             raise ValueError(f"clock_divide must be a power of two, not {clock_divide}")
         self.board = board
         self.clock_divide = clock_divide
         self.clock_hz = board.oscillator_hz / clock_divide
-        self.core = LinkedLearner(config, clock_hz=self.clock_hz, baud=baud, preload=preload)
+        self.core = LinkedLearner(config, clock_hz=self.clock_hz, baud=baud, preload=preload,
+                                  stats=stats or board.stats)
         super().__init__({})
 
     def elaborate(self, platform) -> Module:

@@ -134,9 +134,9 @@ class HardODT(wiring.Component):
         m.d.comb += [self.predictions.valid.eq(out_fifo.r_rdy),
                      self.predictions.p.eq(out_fifo.r_data), out_fifo.r_en.eq(self.predictions.ready)]
         outstanding = Signal(range(self.fifo_depth + 1))
-        entered = Signal(32)  # samples accepted so far: the next sample's index
+        entered = Signal(p.seq_bits)  # samples accepted so far (modulo): the next sample's index
         awaiting = Signal(init=bool(pend))  # a trial's outcome is not inserted yet
-        commit_at = Signal(32, init=pend.commit_at if pend else 0)  # ... and it goes in
+        commit_at = Signal(p.seq_bits, init=pend.commit_at if pend else 0)  # ... and it goes in
         t_level = Signal(range(L), init=pend.level if pend else 0)  # before this sample index
         t_addr = Signal(p.pair_bits + 1, init=pend.addr if pend else 0)
         t_elem = Signal(_bits(E), init=pend.elem if pend else 0)

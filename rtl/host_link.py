@@ -24,7 +24,6 @@ from hardodt.protocol import (
     CMD_RESET,
     CMD_SAMPLE,
     CMD_STATS,
-    LINK_STAT_NAMES,
     NAK_ARGUMENT,
     NAK_CHECKSUM,
     NAK_COMMAND,
@@ -38,6 +37,7 @@ from hardodt.protocol import (
     SYNC_HOST,
     WINDOW,
     DesignInfo,
+    stat_names,
 )
 
 __all__ = ["HostLink", "crc16_step"]
@@ -97,14 +97,17 @@ class HostLink(wiring.Component):
         The transport's counters, reported by STATS.
     sample_done, rejected : Out(1)
         One-cycle strobes (a sample was answered; a frame was rejected): for LEDs.
+
+    ``stats="basic"`` reports only ``hardodt.protocol.BASIC_STAT_NAMES``: on a small FPGA
+    the learner's other counters, then unread, are left out by synthesis.
     """
 
     def __init__(self, learner, *, clock_hz: int = 0, divisor: int = 0,
-                 timeout_cycles: int = 1 << 16) -> None:
+                 timeout_cycles: int = 1 << 16, stats: str = "all") -> None:
         self.params = p = learner.params
-        self.info = DesignInfo.of(learner.config, clock_hz, divisor)
+        self.stat_names = stat_names(stats)
+        self.info = DesignInfo.of(learner.config, clock_hz, divisor, stats)
         self.timeout_cycles = timeout_cycles
-        self.n_stats = len(learner.stats)
         super().__init__({
             "rx": In(stream.Signature(8)),
             "tx": Out(stream.Signature(8)),
@@ -128,16 +131,19 @@ class HostLink(wiring.Component):
         ring = m.submodules.ring = Memory(shape=8, depth=WINDOW * SLOT_BYTES, init=[])
         wr, rd = ring.write_port(), ring.read_port()
         slot_bits = (WINDOW - 1).bit_length()
-        slot_len = Array(Signal(range(SLOT_BYTES + 1), name=f"slot_len{i}") for i in range(WINDOW))
+        # a stored reply's command; its length follows from the command (reply_len)
         slot_cmd = Array(Signal(3, name=f"slot_cmd{i}") for i in range(WINDOW))
 
         # -- counters ----------------------------------------------------------------------
         index = Signal(32)  # samples since the last RESET: the next SAMPLE reply's index
         mistakes = Signal(32)
         frames_rejected = Signal(32)
-        link_words = {"leaves": self.leaves, "mistakes": mistakes, "frames_rejected": frames_rejected,
-                      "rx_framing_errors": self.rx_framing_errors, "rx_overruns": self.rx_overruns}
-        words = [lrn.stats[i] for i in range(self.n_stats)] + [link_words[n] for n in LINK_STAT_NAMES]
+        from reference.kernels import STAT_NAMES
+
+        sources = {n: lrn.stats[i] for i, n in enumerate(STAT_NAMES)}
+        sources.update(leaves=self.leaves, mistakes=mistakes, frames_rejected=frames_rejected,
+                       rx_framing_errors=self.rx_framing_errors, rx_overruns=self.rx_overruns)
+        words = [sources[n] for n in self.stat_names]
 
         # -- the frame being received --------------------------------------------------------------
         seq, cmd, length = Signal(8), Signal(8), Signal(8)
@@ -150,6 +156,8 @@ class HostLink(wiring.Component):
         discarding = Signal()  # after a rejection, until the expected frame: drop the rest quietly
         byte = self.rx.payload
         take = self.rx.valid & self.rx.ready
+        crc_next = Signal(16)  # one CRC circuit per direction, shared by every state
+        m.d.comb += crc_next.eq(crc16_step(crc, byte))
 
         # -- the reply being sent (tx_* are set when a reply starts) -------------------------------
         tx_busy = Signal()
@@ -183,23 +191,22 @@ class HostLink(wiring.Component):
         read_at = Cat(comp_i[:5], read_chunk)
         hello_bytes = list(info.to_bytes())
         stat_bytes = [b for w in words for b in _bytes_of(w, 4)]
-        with m.Switch(reply_kind):
+        lengths = {CMD_HELLO: len(hello_bytes), CMD_SAMPLE: 5, CMD_STATS: len(stat_bytes),
+                   CMD_READ: READ_CHUNK}
+        reply_len = Array(Const(lengths.get(c, 0), range(SLOT_BYTES + 1)) for c in range(8))
+        m.d.comb += comp_len.eq(reply_len[reply_kind])
+        with m.Switch(reply_kind):  # RESET: nothing to say
             with m.Case(CMD_HELLO):
-                m.d.comb += [comp_byte.eq(Array(Const(b, 8) for b in hello_bytes)[comp_i]),
-                             comp_len.eq(len(hello_bytes))]
+                m.d.comb += comp_byte.eq(Array(Const(b, 8) for b in hello_bytes)[comp_i])
             with m.Case(CMD_SAMPLE):
-                m.d.comb += [comp_byte.eq(Array([label, *_bytes_of(sample_index, 4)])[comp_i]),
-                             comp_len.eq(5)]
+                m.d.comb += comp_byte.eq(Array([label, *_bytes_of(sample_index, 4)])[comp_i])
             with m.Case(CMD_STATS):
-                m.d.comb += [comp_byte.eq(Array(stat_bytes)[comp_i]), comp_len.eq(len(stat_bytes))]
+                m.d.comb += comp_byte.eq(Array(stat_bytes)[comp_i])
             with m.Case(CMD_READ):
-                m.d.comb += comp_len.eq(READ_CHUNK)
                 with m.If(read_kind):
                     m.d.comb += comp_byte.eq(Array(ctr_bytes)[read_at])
                 with m.Else():
                     m.d.comb += comp_byte.eq(Array(node_bytes)[read_at])
-            with m.Default():  # RESET: nothing to say
-                m.d.comb += comp_len.eq(0)
         m.d.comb += [wr.addr.eq(Cat(comp_i[:6], slot)), wr.data.eq(comp_byte)]
 
         # -- the learner's ports --------------------------------------------------------------------
@@ -237,13 +244,13 @@ class HostLink(wiring.Component):
                 with m.State(state):
                     m.d.comb += self.rx.ready.eq(1)
                     with m.If(take):
-                        m.d.sync += [target.eq(byte), crc.eq(crc16_step(crc, byte))]
+                        m.d.sync += [target.eq(byte), crc.eq(crc_next)]
                         m.next = nxt
                     give_up()
             with m.State("LEN"):
                 m.d.comb += self.rx.ready.eq(1)
                 with m.If(take):
-                    m.d.sync += [length.eq(byte), count.eq(0), crc.eq(crc16_step(crc, byte))]
+                    m.d.sync += [length.eq(byte), count.eq(0), crc.eq(crc_next)]
                     with m.If(byte > max_in):
                         m.next = "TOO_LONG"
                     with m.Elif(byte == 0):
@@ -255,7 +262,7 @@ class HostLink(wiring.Component):
                 m.d.comb += self.rx.ready.eq(1)
                 with m.If(take):
                     m.d.sync += [payload[count].eq(byte), count.eq(count + 1),
-                                 crc.eq(crc16_step(crc, byte))]
+                                 crc.eq(crc_next)]
                     with m.If(count + 1 == length):
                         m.d.sync += count.eq(0)
                         m.next = "CRC"
@@ -263,7 +270,7 @@ class HostLink(wiring.Component):
             with m.State("CRC"):  # two bytes; the CRC over the frame and its CRC is zero
                 m.d.comb += self.rx.ready.eq(1)
                 with m.If(take):
-                    m.d.sync += [crc.eq(crc16_step(crc, byte)), count.eq(count + 1)]
+                    m.d.sync += [crc.eq(crc_next), count.eq(count + 1)]
                     with m.If(count == 1):
                         m.next = "CHECK"
                 give_up()
@@ -346,8 +353,7 @@ class HostLink(wiring.Component):
                         m.d.comb += wr.en.eq(1)
                         m.d.sync += comp_i.eq(comp_i + 1)
                     with m.Else():
-                        m.d.sync += [comp_i.eq(0), slot_len[slot].eq(comp_len),
-                                     slot_cmd[slot].eq(reply_kind),
+                        m.d.sync += [comp_i.eq(0), slot_cmd[slot].eq(reply_kind),
                                      tx_seq.eq(expected), tx_status.eq(reply_kind), tx_slot.eq(slot),
                                      tx_len.eq(comp_len), expected.eq(expected + 1),
                                      history.eq(Mux(history == WINDOW, WINDOW, history + 1)),
@@ -358,7 +364,7 @@ class HostLink(wiring.Component):
                 with m.If(~tx_busy):
                     s = seq[:slot_bits]
                     m.d.sync += [tx_seq.eq(seq), tx_status.eq(slot_cmd[s]), tx_slot.eq(s),
-                                 tx_len.eq(slot_len[s])]
+                                 tx_len.eq(reply_len[slot_cmd[s]])]
                     m.d.comb += tx_start.eq(1)
                     m.next = "HUNT"
 
@@ -371,7 +377,8 @@ class HostLink(wiring.Component):
         # -- transmitter ------------------------------------------------------------------------------
         m.d.comb += rd.addr.eq(Cat(tx_count[:6], tx_slot))
         tx_byte = Signal(8)
-        m.d.comb += [self.tx.payload.eq(tx_byte)]
+        tx_crc_next = Signal(16)
+        m.d.comb += [self.tx.payload.eq(tx_byte), tx_crc_next.eq(crc16_step(tx_crc, tx_byte))]
         with m.FSM(name="reply"):
             with m.State("IDLE"):
                 with m.If(tx_start):
@@ -383,7 +390,7 @@ class HostLink(wiring.Component):
                 with m.State(state):
                     m.d.comb += [self.tx.valid.eq(1), tx_byte.eq(value)]
                     with m.If(self.tx.ready):
-                        m.d.sync += tx_crc.eq(0xFFFF if state == "SYNC" else crc16_step(tx_crc, value))
+                        m.d.sync += tx_crc.eq(0xFFFF if state == "SYNC" else tx_crc_next)
                         m.next = nxt
             with m.State("BODY"):  # the ring's read port answers one cycle after its address
                 with m.If(tx_count == tx_len):
@@ -395,7 +402,7 @@ class HostLink(wiring.Component):
                 value = Mux(tx_status[7], tx_nak_expected, rd.data)
                 m.d.comb += [self.tx.valid.eq(1), tx_byte.eq(value)]
                 with m.If(self.tx.ready):
-                    m.d.sync += [tx_crc.eq(crc16_step(tx_crc, value)), tx_count.eq(tx_count + 1)]
+                    m.d.sync += [tx_crc.eq(tx_crc_next), tx_count.eq(tx_count + 1)]
                     m.next = "BODY"
             with m.State("CRC_HI"):
                 m.d.comb += [self.tx.valid.eq(1), tx_byte.eq(tx_crc[8:])]

@@ -187,6 +187,13 @@ class HardwareParams:
                                   self.n_cls),
         })
 
+    @property
+    def seq_bits(self) -> int:
+        """Bits of a sample's index in the pipeline. The index only times a split's commit
+        (``split_delay + 1`` samples after its trial's sample, which is at most the pipeline's
+        depth behind the input), so it is kept modulo a power of two above that distance."""
+        return min(32, _bits(self.config.split_delay + 2 * (self.levels + 4)) + 1)
+
     @cached_property
     def slot_layout(self) -> data.StructLayout:
         """What travels down the pipeline: a sample (and where it has got to), or a
@@ -196,7 +203,7 @@ class HardwareParams:
         return data.StructLayout({
             "op": 2,
             "g": range(max(2, self.groups)),  # quantile group (a sample takes one slot per group)
-            "seq": 32,  # the sample's index in the stream
+            "seq": self.seq_bits,  # the sample's index in the stream, modulo 2^seq_bits
             "s": self.sample_layout,
             "addr": addr,  # node address at the level being read: row = addr >> 1, lane = addr & 1
             "found": 1,

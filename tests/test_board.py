@@ -31,8 +31,15 @@ SMALL = dict(quantiles=4, split_points=4, max_depth=3, max_leaves=6, elements=6,
              split_delay=24, word_bits=14, fraction_bits=12, count_bits=10, tau=0.2)
 
 
+@pytest.fixture(scope="module")
+def small_build(tmp_path_factory):
+    """One Verilator build of the small design for the stream cases and the CLI."""
+    return tmp_path_factory.mktemp("board_small")
+
+
 @pytest.mark.sim
-def test_stream_through_the_pins_clean_then_with_faults(tmp_path):
+def test_stream_through_the_pins_clean_then_with_faults(small_build):
+    tmp_path = small_build
     cfg, xn, xc, y = _stream(SMALL, 400)
     learn = np.random.default_rng(2).random(len(y)) < 0.9  # some predict-only samples
     clean = simulate_board(cfg, xn, xc, y, learn, build_dir=tmp_path, divisor=6)
@@ -50,10 +57,45 @@ def test_stream_through_the_pins_clean_then_with_faults(tmp_path):
 
 
 @pytest.mark.sim
-def test_every_bad_frame_gets_its_answer(tmp_path):
-    cfg = Config.from_toml("benchmarks/configs/tiny.toml")
-    simulate_board(cfg, np.zeros((1, 1), np.int64), np.zeros((1, 0), np.int64), np.zeros(1, np.int64),
-                   build_dir=tmp_path, divisor=8, test="protocol_conformance")
+def test_cli_stream_sim_reports_agreement(small_build, tmp_path, capsys):
+    import tomli_w
+
+    conf = tmp_path / "small.toml"
+    conf.write_text(tomli_w.dumps(SMALL))
+    code = main(["stream", "--sim", "--generator", "sea", "--samples", "400", "--seed", "3",
+                 "--config", str(conf), "--sim-divisor", "6", "--build-dir", str(small_build),
+                 "--faults", "corrupt=0.01", "--faults", "seed=2", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["samples"] == 400 and report["mismatches"] == 0
+    assert report["tree_agrees"] and report["faults"] == {"corrupt": 0.01, "seed": 2}
+    assert main(["stream", "--generator", "sea", "--config", str(conf)]) == 2  # neither --port nor --sim
+    assert "--port DEVICE" in capsys.readouterr().err
+    assert main(["stream", "--port", "/dev/does-not-exist", "--generator", "sea", "--samples", "10",
+                 "--config", str(conf)]) == 2
+    assert "cannot open /dev/does-not-exist" in capsys.readouterr().err
+
+
+@pytest.mark.sim
+def test_icebreaker_design_basic_stats_and_every_bad_frame(tmp_path):
+    """The iCEBreaker's default design (one-stage dividers, the basic STATS): a stream through
+    the pins agrees with the golden model; then each kind of bad frame gets its answer."""
+    from hardodt.boards import board_config
+
+    spec = board("icebreaker")
+    cfg = board_config(spec)
+    rng = np.random.default_rng(4)
+    x = rng.random(600)
+    y = ((x > 0.35) ^ (rng.random(600) < 0.1)).astype(np.int64)
+    from reference import QuantileHoeffdingTree
+
+    xn, xc = QuantileHoeffdingTree(cfg)._encode_rows(x.reshape(-1, 1))
+    r = simulate_board(cfg, xn, xc, y, build_dir=tmp_path, divisor=8, stats=spec.stats)
+    assert r["samples"] == 600 and r["mismatches"] == 0 and r["tree_agrees"]
+    assert set(r["stats_hardware"]) == {"samples", "splits", "leaves", "mistakes", "frames_rejected",
+                                        "rx_framing_errors", "rx_overruns"}
+    assert r["stats_hardware"]["splits"] == r["stats_golden"]["splits"] >= 1
+    simulate_board(cfg, xn[:1], xc[:1], y[:1], build_dir=tmp_path, divisor=8, stats=spec.stats,
+                   test="protocol_conformance")
 
 
 def test_boards_lists_every_board_and_flow(capsys):
