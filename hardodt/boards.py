@@ -122,7 +122,6 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
 
     say = progress or (lambda text: None)
     build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
     divide = clock_divide or spec.clock_divide
     platform = spec.platform_class()()
     if divide < 1 or divide & (divide - 1):
@@ -156,6 +155,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         "stats": stats or spec.stats,
         "notes": notes,
     }
+    build_dir.mkdir(parents=True, exist_ok=True)  # only now: a refusal leaves nothing behind
     say("generating the design and the board's constraints")
     t0 = time.perf_counter()
     plan = platform.prepare(top, name="top")

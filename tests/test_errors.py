@@ -121,6 +121,28 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
                          "device has 56 (elements=512, word_bits=32, quantiles=8); try fewer "
                          "elements (-E), a narrower word_bits or fewer quantiles, or a larger "
                          "device"),
+    "board-baud": ({}, ["build", "--board", "icebreaker", "--baud", "700000", "-o", "out"], 2,
+                   "hardodt: error: 700000 baud from a 3 MHz clock is off by +7.1 % with 4 cycles "
+                   "per bit (a UART tolerates about 2 % and needs 4 cycles per bit): choose another "
+                   "--baud or --clock-divide"),
+    "board-clock-divide": ({}, ["build", "--board", "icebreaker", "--clock-divide", "3", "-o", "out"],
+                           2, "hardodt: error: --clock-divide must be a power of two, not 3"),
+    "board-too-small": ({}, ["build", "--board", "icebreaker", "-q", "4", "-o", "out"], 2,
+                        "hardodt: error: icebreaker: iCE40UP5K: the design needs 9 DSP blocks and the "
+                        "device has 8 (elements=4, word_bits=10, quantiles=4); try a narrower "
+                        "count_bits or fewer classes, or a larger device"),
+    "stream-no-transport": ({}, ["stream", "--generator", "sea"], 2,
+                            "hardodt: error: give --port DEVICE (a board) or --sim (the board's top "
+                            "level in Verilator)"),
+    "stream-no-port": ({}, ["stream", "--port", "/dev/does-not-exist", "--generator", "sea",
+                            "--samples", "10"], 2,
+                       "hardodt: error: cannot open /dev/does-not-exist: [Errno 2] could not open "
+                       "port /dev/does-not-exist: [Errno 2] No such file or directory: "
+                       "'/dev/does-not-exist'"),
+    "stream-bad-fault": ({}, ["stream", "--sim", "--generator", "sea", "--samples", "10", "--faults",
+                              "bogus=1"], 2,
+                         "hardodt: error: --faults bogus=1: one of corrupt=P, drop=P, reply_corrupt=P, "
+                         "seed=N"),
 }
 
 
@@ -152,5 +174,5 @@ def test_the_user_sees_the_documented_line(key, tmp_path, monkeypatch, capsys):
     assert line in (out.err if status else out.out).splitlines(), (out.out, out.err)
     if key == "device-too-small":
         assert not (tmp_path / "b").exists()  # refused before any tool or HDL
-    if key.startswith(("hardware-", "preload-")):
+    if key.startswith(("hardware-", "preload-", "board-")):
         assert not (tmp_path / "out").exists()  # no HDL written

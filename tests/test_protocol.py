@@ -148,3 +148,67 @@ def test_a_reply_for_another_command_is_an_error():
     s.transmit(0.0)
     with pytest.raises(ProtocolError, match="out of step"):
         s.receive(frame(SYNC_DEVICE, 0, CMD_HELLO, bytes(20)), 1.0)
+
+
+class _FakeBoard:
+    """A transport whose device answers HELLO with a given design and SAMPLE with given indices."""
+
+    def __init__(self, info: DesignInfo, indices=()):
+        self.info, self.indices, self.t = info, list(indices), 0.0
+
+    def now(self):
+        self.t += 1.0
+        return self.t
+
+    async def exchange(self, data):
+        out = bytearray()
+        i = 0
+        while i + 4 <= len(data):
+            n = data[i + 3]
+            seq, cmd = data[i + 1], data[i + 2]
+            if cmd == CMD_HELLO:
+                out += frame(SYNC_DEVICE, seq, cmd, self.info.to_bytes())
+            elif cmd == CMD_SAMPLE:
+                out += frame(SYNC_DEVICE, seq, cmd, bytes([0]) + self.indices.pop(0).to_bytes(4, "little"))
+            else:
+                out += frame(SYNC_DEVICE, seq, cmd, b"")
+            i += 6 + n
+        return bytes(out)
+
+
+def _tiny_config():
+    from hardodt import Config
+
+    return Config.from_toml("benchmarks/configs/tiny.toml")
+
+
+def test_the_driver_refuses_a_board_running_another_design():
+    import asyncio
+
+    from hardodt.driver import Board
+    from hardodt.protocol import fingerprint
+
+    cfg = _tiny_config()
+    other = DesignInfo.of(cfg)
+    other = DesignInfo(**{**other.__dict__, "fingerprint": fingerprint(cfg) ^ 1})
+    board = Board(_FakeBoard(other), cfg, 115200)
+    with pytest.raises(ProtocolError, match="runs another design"):
+        asyncio.run(board.hello())
+    good = Board(_FakeBoard(DesignInfo.of(cfg)), cfg, 115200)
+    assert asyncio.run(good.hello()).fingerprint == fingerprint(cfg)
+
+
+def test_the_driver_stops_when_a_sample_index_skips_or_repeats():
+    import asyncio
+
+    import numpy as np
+
+    from hardodt.driver import Board
+
+    cfg = _tiny_config()
+    board = Board(_FakeBoard(DesignInfo.of(cfg), indices=[0, 1, 1, 2]), cfg, 115200)
+    asyncio.run(board.hello())
+    n = 4
+    with pytest.raises(ProtocolError, match="lost or applied twice"):
+        asyncio.run(board.stream(np.zeros((n, 1), np.int64), np.zeros((n, 0), np.int64),
+                                 np.zeros(n, np.int64), np.ones(n, bool)))
