@@ -107,8 +107,9 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int) -> lis
         args += ["--pcf", "top.pcf", "--asc", "top.asc"]
     else:
         args += ["--speed", str(platform.speed), "--lpf", "top.lpf", "--textcfg", "top.config"]
-    return [*args, "--freq", f"{clock_mhz:g}", "--timing-allow-fail", "--report", "report.json",
-            "--seed", str(seed), "-q", "-l", "top.tim"]
+    # router2, as hardodt.pnr: router1 takes hours on the default design on an 85F
+    return [*args, "--freq", f"{clock_mhz:g}", "--timing-allow-fail", "--router", "router2",
+            "--report", "report.json", "--seed", str(seed), "-q", "-l", "top.tim"]
 
 
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,

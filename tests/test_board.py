@@ -38,41 +38,37 @@ def small_build(tmp_path_factory):
 
 
 @pytest.mark.sim
-def test_stream_through_the_pins_clean_then_with_faults(small_build):
-    tmp_path = small_build
-    cfg, xn, xc, y = _stream(SMALL, 400)
+def test_stream_through_the_pins_with_faults(small_build):
+    """Corrupted and dropped bytes both ways at the full baud rate: resends, no sample lost or
+    applied twice, every prediction and the tree equal."""
+    cfg, xn, xc, y = _stream(SMALL, 300)
     learn = np.random.default_rng(2).random(len(y)) < 0.9  # some predict-only samples
-    clean = simulate_board(cfg, xn, xc, y, learn, build_dir=tmp_path, divisor=6)
-    assert clean["samples"] == 400 and clean["mismatches"] == 0 and clean["tree_agrees"]
-    assert clean["stats_golden"]["splits"] >= 1  # the tree grew, and was read back
-    assert clean["resends"] <= 1 and clean["stats_hardware"]["rx_overruns"] == 0
-    assert clean["link_efficiency"] > 0.8  # back to back at the full baud rate
     faults = {"corrupt": 0.01, "drop": 0.004, "reply_corrupt": 0.01, "seed": 5}
-    rough = simulate_board(cfg, xn, xc, y, learn, build_dir=tmp_path, divisor=6, faults=faults)
-    assert rough["samples"] == 400 and rough["mismatches"] == 0 and rough["tree_agrees"]
+    rough = simulate_board(cfg, xn, xc, y, learn, build_dir=small_build, divisor=6, faults=faults)
+    assert rough["samples"] == 300 and rough["mismatches"] == 0 and rough["tree_agrees"]
+    assert rough["stats_golden"]["splits"] >= 1  # the tree grew, and was read back
     wire = rough["wire"]
     assert wire["host_corrupted"] > 0 and wire["host_dropped"] > 0 and wire["device_corrupted"] > 0
     assert rough["resends"] > 0 and rough["stats_hardware"]["frames_rejected"] > 0
-    assert rough["stats_hardware"]["samples"] == 400  # none applied twice, none lost
+    assert rough["stats_hardware"]["samples"] == 300  # none applied twice, none lost
 
 
 @pytest.mark.sim
-def test_cli_stream_sim_reports_agreement(small_build, tmp_path, capsys):
+def test_cli_stream_sim_clean_at_the_full_baud_rate(small_build, tmp_path, capsys):
     import tomli_w
 
     conf = tmp_path / "small.toml"
     conf.write_text(tomli_w.dumps(SMALL))
-    code = main(["stream", "--sim", "--generator", "sea", "--samples", "400", "--seed", "3",
+    code = main(["stream", "--sim", "--generator", "sea", "--samples", "300", "--seed", "3",
                  "--config", str(conf), "--sim-divisor", "6", "--build-dir", str(small_build),
-                 "--faults", "corrupt=0.01", "--faults", "seed=2", "--json"])
+                 "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert code == 0 and report["samples"] == 400 and report["mismatches"] == 0
-    assert report["tree_agrees"] and report["faults"] == {"corrupt": 0.01, "seed": 2}
+    assert code == 0 and report["samples"] == 300 and report["mismatches"] == 0
+    assert report["tree_agrees"] and report["stats_golden"]["splits"] >= 1
+    assert report["resends"] <= 1 and report["stats_hardware"]["rx_overruns"] == 0
+    assert report["link_efficiency"] > 0.8  # bytes back to back: the UART's rate
     assert main(["stream", "--generator", "sea", "--config", str(conf)]) == 2  # neither --port nor --sim
     assert "--port DEVICE" in capsys.readouterr().err
-    assert main(["stream", "--port", "/dev/does-not-exist", "--generator", "sea", "--samples", "10",
-                 "--config", str(conf)]) == 2
-    assert "cannot open /dev/does-not-exist" in capsys.readouterr().err
 
 
 @pytest.mark.sim
