@@ -146,7 +146,7 @@ class BoardTop(wiring.Component):
         m.d.comb += ResetSignal("sync").eq(~ready | button)
 
         core = m.submodules.core = self.core
-        uart = platform.request("uart", 0, dir={"rx": "-", "tx": "-"})
+        uart = platform.request("uart", 0, dir="-")
         rx = m.submodules.uart_rx_buf = io.Buffer("i", uart.rx)
         tx = m.submodules.uart_tx_buf = io.Buffer("o", uart.tx)
         m.d.comb += [core.uart_rx.eq(rx.i), tx.o.eq(core.uart_tx)]
