@@ -136,11 +136,13 @@ class Board:
 
         params = HardwareParams(self.config)
 
-        async def read(level, row):
-            return (await self.read_row(0, level, row),
-                    decode_counter(params, await self.read_row(1, 0, row)))
+        async def read_node(level, row):
+            return await self.read_row(0, level, row)
 
-        return await hardware_tree(params, read)
+        async def read_counter(element):
+            return decode_counter(params, await self.read_row(1, 0, element))
+
+        return await hardware_tree(params, read_node, read_counter)
 
     async def stream(self, xn, xc, y, learn, golden=None, on_progress=None, on_mismatch=None,
                      chunk: int = 256) -> StreamResult:

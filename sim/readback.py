@@ -75,14 +75,17 @@ def _leaf_record(kind: str, cls: int, counts=None, n=None, since=None, elem=None
     return rec
 
 
-async def hardware_tree(params: HardwareParams, read) -> list[dict]:
+async def hardware_tree(params: HardwareParams, read, read_counter=None) -> list[dict]:
     """Walk the hardware's node memories from the root; ``read(level, row)`` is awaited and
-    returns ``(node row bits, counter row of element row)``."""
+    returns ``(node row bits, counter row of element row)``, or with ``read_counter`` given
+    the node row bits only, and ``read_counter(element)`` the decoded counter row."""
     pair = data.ArrayLayout(params.node_layout, 2)
     out = []
 
     async def walk(level: int, addr: int, depth: int) -> None:
-        bits, _ = await read(level, addr >> 1)
+        bits = await read(level, addr >> 1)
+        if read_counter is None:
+            bits = bits[0]
         word = decode(pair, bits)[addr & 1]
         kind = _KINDS[word["kind"]]
         if kind in ("numeric", "categorical"):
@@ -96,7 +99,8 @@ async def hardware_tree(params: HardwareParams, read) -> list[dict]:
             await walk(level + 1, (word["child"] << 1) | 1, depth + 1)
             return
         if kind == "leaf":
-            _, ctr = await read(0, word["elem"])
+            ctr = (await read(0, word["elem"]))[1] if read_counter is None else \
+                await read_counter(word["elem"])
             rec = _leaf_record(kind, word["cls"], ctr["cnt"], ctr["n"], ctr["since"], word["elem"])
         else:
             rec = _leaf_record(kind, word["cls"])

@@ -128,3 +128,39 @@ def test_build_refuses_a_baud_rate_the_clock_cannot_make(tmp_path):
         build(cfg, board("icebreaker"), tmp_path, clock_divide=3, bitstream=False)
     with pytest.raises(BoardError, match="unknown board 'zedboard'"):
         board("zedboard")
+
+
+def test_stream_over_a_serial_port_to_an_emulated_board(tmp_path, capsys):
+    """`hardodt stream --port`: pyserial, the session, live output and the checks, against a
+    software board (tests/board_emulator.py) on a pseudo-terminal."""
+    import tomli_w
+    from board_emulator import EmulatedBoard
+
+    conf = tmp_path / "small.toml"
+    conf.write_text(tomli_w.dumps(SMALL))
+    cfg = generate("sea", 300, seed=3).config(**SMALL)
+    argv = ["stream", "--generator", "sea", "--samples", "300", "--seed", "3", "--config", str(conf),
+            "--tree"]
+    board_ok = EmulatedBoard(cfg)
+    try:
+        assert main([*argv, "--port", board_ok.port]) == 0
+    finally:
+        board_ok.close()
+    out = capsys.readouterr()
+    assert "agreement   every prediction, the statistics and the tree read back equal" in out.out
+    assert "300/300 samples" in out.err  # the live line
+    board_bad = EmulatedBoard(cfg, wrong_at=120)
+    try:
+        assert main([*argv, "--port", board_bad.port]) == 1
+    finally:
+        board_bad.close()
+    out = capsys.readouterr()
+    assert "MISMATCH at sample 120: board predicted" in out.err
+    assert "agreement   MISMATCH: 1 predictions differ" in out.out
+    other = generate("sea", 300, seed=3).config(**{**SMALL, "quantiles": 2})
+    board_other = EmulatedBoard(other)
+    try:
+        assert main([*argv, "--port", board_other.port]) == 2
+    finally:
+        board_other.close()
+    assert "the board runs another design" in capsys.readouterr().err

@@ -5,15 +5,13 @@ the hardware itself is checked in tests/test_board.py)."""
 import random
 
 import pytest
+from board_emulator import FrameRules
 
 from hardodt.protocol import (
     CMD_HELLO,
     CMD_SAMPLE,
-    NAK_CHECKSUM,
-    NAK_SEQUENCE,
     SYNC_DEVICE,
     SYNC_HOST,
-    WINDOW,
     DesignInfo,
     ProtocolError,
     ReplyParser,
@@ -53,60 +51,29 @@ def test_design_info_round_trip_and_version_check():
         DesignInfo.from_bytes(bytes(raw))
 
 
-class DeviceModel:
-    """The device's frame rules (rtl/host_link.py) in Python, over a lossy line."""
+class DeviceModel(FrameRules):
+    """The device's frame rules (tests/board_emulator.py) over a lossy line; a SAMPLE is
+    recorded as applied."""
 
     def __init__(self, rng, corrupt=0.0, reply_corrupt=0.0):
+        super().__init__()
         self.rng, self.corrupt, self.reply_corrupt = rng, corrupt, reply_corrupt
-        self.expected, self.history, self.discarding = 0, 0, False
-        self.ring, self.applied = {}, []
+        self.applied = []
 
-    def _frames(self, data):
-        i = 0
-        while i < len(data):
-            if data[i] != SYNC_HOST or i + 4 > len(data):
-                i += 1
-                continue
-            n = data[i + 3]
-            yield data[i:i + 6 + n]
-            i += 6 + n
+    def execute(self, cmd, payload):
+        if cmd == CMD_SAMPLE:
+            self.applied.append(payload[0])
+        return b""
 
-    def take(self, data: bytes) -> bytes:
+    def _noise(self, data, p):
         data = bytearray(data)
         for k in range(len(data)):
-            if self.rng.random() < self.corrupt:
+            if self.rng.random() < p:
                 data[k] ^= 1 << self.rng.randrange(8)
-        out = bytearray()
-        for f in self._frames(bytes(data)):
-            seq, cmd = f[1], f[2]
-            if len(f) < 6 or crc16(f[1:]) != 0:
-                out += frame(SYNC_DEVICE, seq, NAK_CHECKSUM, bytes([self.expected]))
-                self.discarding = True
-                continue
-            diff = (self.expected - seq) & 0xFF
-            if cmd == CMD_HELLO:
-                self.expected, self.history = seq, 0
-                diff = 0
-            if diff == 0:
-                payload = bytes([len(self.applied) & 0xFF]) if cmd == CMD_SAMPLE else b""
-                if cmd == CMD_SAMPLE:
-                    self.applied.append(f[4])
-                reply = frame(SYNC_DEVICE, seq, cmd, payload)
-                self.ring[seq % WINDOW] = reply
-                self.expected = (self.expected + 1) & 0xFF
-                self.history = min(self.history + 1, WINDOW)
-                self.discarding = False
-                out += reply
-            elif 1 <= diff <= self.history:
-                out += self.ring[seq % WINDOW]
-            elif not self.discarding:
-                out += frame(SYNC_DEVICE, seq, NAK_SEQUENCE, bytes([self.expected]))
-                self.discarding = True
-        out = bytearray(out)
-        for k in range(len(out)):
-            if self.rng.random() < self.reply_corrupt:
-                out[k] ^= 1 << self.rng.randrange(8)
-        return bytes(out)
+        return bytes(data)
+
+    def take(self, data: bytes) -> bytes:
+        return self._noise(super().take(self._noise(data, self.corrupt)), self.reply_corrupt)
 
 
 @pytest.mark.parametrize("corrupt,reply_corrupt", [(0.0, 0.0), (0.02, 0.0), (0.0, 0.02), (0.02, 0.02)])
