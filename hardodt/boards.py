@@ -114,9 +114,10 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int) -> lis
 
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
-          stats: str | None = None, progress=None) -> dict[str, Any]:
+          stats: str | None = None, preload=None, progress=None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
-    ``build_dir/report.json``): files, utilisation, Fmax against the learner's clock, times."""
+    ``build_dir/board.json``): files, utilisation, Fmax against the learner's clock, times.
+    ``preload``: a golden model the board starts from (its memories' initial contents)."""
     from hardodt.pnr import _pnr_step, check_fits, parse_report
     from hardodt.synthesis import _last_step, run_tool, tool_command, yosys_script
     from rtl.board import BoardTop
@@ -143,7 +144,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                 raise BoardError(f"{spec.name}: {exc}") from None
             notes = [str(exc)]
     try:
-        top = BoardTop(config, spec, baud=baud, clock_divide=divide, stats=stats)
+        top = BoardTop(config, spec, baud=baud, clock_divide=divide, stats=stats, preload=preload)
     except ValueError as exc:
         raise BoardError(str(exc)) from None
     core = top.core
@@ -154,6 +155,9 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         "baud_error_percent": round(100 * core.baud_error, 3),
         "fingerprint": f"{core.link.info.fingerprint:#010x}", "build_dir": str(build_dir),
         "stats": stats or spec.stats,
+        "preloaded": None if preload is None else {
+            "leaves": preload.n_leaves, "samples": preload.stats["samples"],
+            "splits": preload.stats["splits"]},
         "notes": notes,
     }
     build_dir.mkdir(parents=True, exist_ok=True)  # only now: a refusal leaves nothing behind

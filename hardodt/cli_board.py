@@ -50,11 +50,32 @@ def _cmd_boards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preloaded(args: argparse.Namespace, spec):
+    """``(source, config, model)``: with --preload the tree's configuration (unless --config or
+    a stream names one; hardware-only options may differ) and the tree; else ``model`` None."""
+    if args.preload is None:
+        if spec is None:
+            return None, None, None
+        source, cfg = _board_design(args, spec)
+        return source, cfg, None
+    from reference import QuantileHoeffdingTree
+    from rtl.preload import HARDWARE_ONLY
+
+    model = QuantileHoeffdingTree.load(args.preload)
+    if args.config is None and args.stream is None and not args.generator:
+        return str(args.preload), model.config.replace(
+            **{k: getattr(args, k) for k in HARDWARE_ONLY if getattr(args, k) is not None}), model
+    from hardodt.cli import _design_config
+
+    source, cfg = _design_config(args)
+    return source, cfg, model
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from hardodt.boards import board, build
 
     spec = board(args.board)
-    source, cfg = _board_design(args, spec)
+    source, cfg, model = _preloaded(args, spec)
     out = args.output or Path("results") / "build" / spec.name
     quiet = args.json
     started = time.perf_counter()
@@ -64,7 +85,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             print(f"... [{time.perf_counter() - started:6.0f} s] {text}", file=sys.stderr, flush=True)
 
     report = build(cfg, spec, out, baud=args.baud, clock_divide=args.clock_divide,
-                   bitstream=not args.no_bitstream, seed=args.seed, stats=args.stats, progress=say)
+                   bitstream=not args.no_bitstream, seed=args.seed, stats=args.stats, preload=model,
+                   progress=say)
     report["design"] = source
     if args.json:
         print(json.dumps(report, indent=1))
@@ -102,15 +124,18 @@ def _print_live(res, total: int, session, started: float, final: bool = False) -
     print(line, end="\n" if final else "", file=sys.stderr, flush=True)
 
 
-async def _stream_serial(args, cfg, xn, xc, y, learn) -> dict[str, Any]:
+async def _stream_serial(args, cfg, xn, xc, y, learn, preload=None) -> dict[str, Any]:
     from hardodt.driver import Board, SerialTransport
     from reference import QuantileHoeffdingTree
     from sim.readback import golden_tree
 
     board = Board(SerialTransport(args.port, args.baud), cfg, args.baud, latency=args.latency)
     info = await board.hello()
-    await board.reset()
-    golden = QuantileHoeffdingTree(cfg)
+    if preload is None:
+        await board.reset()
+        golden = QuantileHoeffdingTree(cfg)
+    else:  # the board starts from the tree it was built with: no RESET (that empties it)
+        golden = preload
     started = time.monotonic()
     shown = [0.0]
 
@@ -152,7 +177,17 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
     spec = board(args.board) if args.board else None
     stream = _load_stream(args)
-    if spec is not None and args.config is None and args.stream is None and not args.generator:
+    model = None
+    if args.preload is not None:
+        from reference import QuantileHoeffdingTree
+
+        model = QuantileHoeffdingTree.load(args.preload)
+    if model is not None and args.config is None:  # the board runs the tree's design
+        from rtl.preload import HARDWARE_ONLY
+
+        cfg = model.config.replace(**{k: getattr(args, k) for k in HARDWARE_ONLY
+                                      if getattr(args, k) is not None})
+    elif spec is not None and args.config is None and args.stream is None and not args.generator:
         _source, cfg = _board_design(args, spec)
     else:
         declared, overrides = _declared(args)
@@ -164,7 +199,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
     learn = np.ones(len(y), dtype=bool)
     if args.port is not None:
-        report = asyncio.run(_stream_serial(args, cfg, xn, xc, y, learn))
+        report = asyncio.run(_stream_serial(args, cfg, xn, xc, y, learn, preload=model))
         ok = report["mismatches"] == 0 and report["stats_agree"] and report.get("tree_agrees", True)
     else:
         from hardodt.progress import Progress
@@ -182,6 +217,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         try:
             report = simulate_board(cfg, xn, xc, y, learn, build_dir=build, divisor=args.sim_divisor,
                                     faults=faults, progress=show, stats=spec.stats if spec else "all",
+                                    preload=model,
                                     stage=None if args.json else
                                     (lambda t: print(f"... {t}", file=sys.stderr, flush=True)))
             ok = True
@@ -241,6 +277,10 @@ def add_board_commands(sub, conf, stream_arguments) -> None:
                        help="what STATS reports: every counter, or the basic ones (samples, splits, "
                             "leaves, mistakes, link errors; the learner's other counters are left "
                             "out: for small FPGAs); default: the board's")
+    build.add_argument("--preload", type=Path, metavar="TREE.json",
+                       help="start from a tree learned in software (`hardodt learn --tree`): its "
+                            "memories and counters as the board's initial state; the configuration "
+                            "comes from the tree unless --config or a stream is given")
     build.add_argument("--placer-seed", dest="seed", type=int, default=1, help="nextpnr seed")
     build.add_argument("-o", "--output", type=Path, metavar="DIR",
                        help="build folder (default results/build/BOARD)")
@@ -271,6 +311,9 @@ def add_board_commands(sub, conf, stream_arguments) -> None:
                         help="--sim: clock cycles per UART bit (default 8)")
     stream.add_argument("--faults", action="append", metavar="KIND=P",
                         help="--sim: corrupt=P, drop=P (host bytes), reply_corrupt=P, seed=N")
+    stream.add_argument("--preload", type=Path, metavar="TREE.json",
+                        help="the board was built with this tree (`hardodt build --preload`): the "
+                             "golden model starts from it and the board is not reset")
     stream.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
     stream.add_argument("--build-dir", type=Path, metavar="DIR",
                         help="--sim: where the simulator is built (default results/stream-sim)")

@@ -26,7 +26,7 @@ SIM_CLOCK_HZ = 100_000_000
 
 def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, divisor: int = 8,
                    faults: dict | None = None, stage=None, progress=None, waves: bool = False,
-                   test: str = "board_stream", stats: str = "all") -> dict:
+                   test: str = "board_stream", stats: str = "all", preload=None) -> dict:
     """Run ``sim.board_bench``'s ``test`` (``board_stream``: the stream through the driver;
     ``protocol_conformance``: crafted frames) and return the report (``board_stream``)."""
     build_dir = Path(build_dir).resolve()
@@ -42,7 +42,11 @@ def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, di
     env = {"HARDODT_STREAM": str(build_dir / "stream.npz"), "HARDODT_REPORT": str(report_path),
            "BOARD_DIVISOR": str(divisor), "BOARD_FAULTS": json.dumps(faults or {}),
            "COCOTB_TEST_FILTER": test}
-    top = LinkedLearner(config, clock_hz=SIM_CLOCK_HZ, baud=SIM_CLOCK_HZ // divisor, stats=stats)
+    if preload is not None:  # the board starts from it; the bench's golden model too
+        preload.save(build_dir / "preload.json")
+        env["HARDODT_PRELOAD"] = str(build_dir / "preload.json")
+    top = LinkedLearner(config, clock_hz=SIM_CLOCK_HZ, baud=SIM_CLOCK_HZ // divisor, stats=stats,
+                        preload=preload)
     try:
         run_bench(top, "board", config, "sim.board_bench", build_dir, extra_env=env, waves=waves,
                   stage=stage, progress=progress)

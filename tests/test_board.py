@@ -164,3 +164,40 @@ def test_stream_over_a_serial_port_to_an_emulated_board(tmp_path, capsys):
     finally:
         board_other.close()
     assert "the board runs another design" in capsys.readouterr().err
+
+
+@pytest.mark.sim
+def test_a_board_built_with_a_learned_tree_continues_it(tmp_path):
+    """The pre-trained path on a board: a tree learned in software is the board's initial state
+    (`hardodt build --preload`); streamed on without a RESET, the board continues exactly as
+    the golden model (every prediction, the statistics and the tree)."""
+    from reference import QuantileHoeffdingTree
+
+    cfg, xn, xc, y = _stream(SMALL, 500, seed=7)
+    model = QuantileHoeffdingTree(cfg)
+    model._run(xn[:250], xc[:250], y[:250], np.ones(250, bool))
+    assert model.stats["splits"] >= 1
+    r = simulate_board(cfg, xn[250:], xc[250:], y[250:], build_dir=tmp_path, divisor=6, preload=model)
+    assert r["samples"] == 250 and r["mismatches"] == 0 and r["tree_agrees"]
+    assert r["stats_hardware"]["samples"] == r["stats_golden"]["samples"] == 500
+
+
+def test_build_preload_takes_the_trees_configuration(tmp_path, capsys):
+    import tomli_w
+
+    conf = tmp_path / "small.toml"
+    conf.write_text(tomli_w.dumps(SMALL))
+    tree = tmp_path / "t.json"
+    assert main(["learn", "--generator", "sea", "--samples", "400", "--config", str(conf), "--tree",
+                 str(tree), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["build", "--board", "ulx3s-25f", "--preload", str(tree), "--no-bitstream", "-o",
+                 str(tmp_path / "out"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    from reference import QuantileHoeffdingTree
+
+    model = QuantileHoeffdingTree.load(tree)
+    assert report["preloaded"] == {"leaves": model.n_leaves, "samples": 400,
+                                   "splits": model.stats["splits"]}
+    assert report["design"] == str(tree)
+    assert Config.from_toml(tmp_path / "out" / "config.toml") == model.config
