@@ -39,6 +39,7 @@ from hardodt.protocol import (
     DesignInfo,
     stat_names,
 )
+from reference.kernels import STAT_NAMES
 
 __all__ = ["HostLink", "crc16_step"]
 
@@ -138,8 +139,6 @@ class HostLink(wiring.Component):
         index = Signal(32)  # samples since the last RESET: the next SAMPLE reply's index
         mistakes = Signal(32)
         frames_rejected = Signal(32)
-        from reference.kernels import STAT_NAMES
-
         sources = {n: lrn.stats[i] for i, n in enumerate(STAT_NAMES)}
         sources.update(leaves=self.leaves, mistakes=mistakes, frames_rejected=frames_rejected,
                        rx_framing_errors=self.rx_framing_errors, rx_overruns=self.rx_overruns)
