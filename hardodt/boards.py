@@ -174,7 +174,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             report["next"] = f"run `hardodt build --board {spec.name}` without --no-bitstream"
         else:
             report["next"] = (f"the {spec.flow} flow is not open: with AMD Vivado on PATH run "
-                              f"`sh build_top.sh` in {build_dir} (it reads top.v/top.il, top.xdc "
+                              f"`sh build_top.sh` in {build_dir} (it reads top.v, top.xdc "
                               "and top.tcl) to get top.bit")
         _write(build_dir, report)
         return report
