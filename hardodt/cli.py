@@ -122,6 +122,15 @@ def _design_config(args: argparse.Namespace) -> tuple[str, Config]:
     return stream.name, cfg
 
 
+def tree_config(model, args: argparse.Namespace) -> Config:
+    """The configuration of a preloaded tree's design: the tree's, with the hardware-only
+    options (``rtl.preload.HARDWARE_ONLY``) the command line sets."""
+    from rtl.preload import HARDWARE_ONLY
+
+    return model.config.replace(**{k: getattr(args, k) for k in HARDWARE_ONLY
+                                   if getattr(args, k) is not None})
+
+
 def _cmd_learn(args: argparse.Namespace) -> int:
     from hardodt.evaluate import prequential, warm_up
     from hardodt.progress import Progress
@@ -213,13 +222,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     model = None
     if args.preload is not None:  # a tree learned in software: the design's initial state
         from reference import QuantileHoeffdingTree
-        from rtl.preload import HARDWARE_ONLY
 
         model = QuantileHoeffdingTree.load(args.preload)
     if model is not None and args.config is None and args.stream is None:
-        source = str(args.preload)
-        cfg = model.config.replace(**{k: getattr(args, k) for k in HARDWARE_ONLY
-                                      if getattr(args, k) is not None})
+        source, cfg = str(args.preload), tree_config(model, args)
     else:
         source, cfg = _design_config(args)
     design = HardODT(cfg, preload=model)  # refuses what the RTL cannot build, before writing

@@ -51,22 +51,17 @@ def _cmd_boards(args: argparse.Namespace) -> int:
 
 
 def _preloaded(args: argparse.Namespace, spec):
-    """``(source, config, model)``: with --preload the tree's configuration (unless --config or
-    a stream names one; hardware-only options may differ) and the tree; else ``model`` None."""
+    """``(source, config, model)``: with --preload the tree and its configuration (unless
+    --config or a stream names one); else the board's design and no model."""
     if args.preload is None:
-        if spec is None:
-            return None, None, None
         source, cfg = _board_design(args, spec)
         return source, cfg, None
+    from hardodt.cli import _design_config, tree_config
     from reference import QuantileHoeffdingTree
-    from rtl.preload import HARDWARE_ONLY
 
     model = QuantileHoeffdingTree.load(args.preload)
     if args.config is None and args.stream is None and not args.generator:
-        return str(args.preload), model.config.replace(
-            **{k: getattr(args, k) for k in HARDWARE_ONLY if getattr(args, k) is not None}), model
-    from hardodt.cli import _design_config
-
+        return str(args.preload), tree_config(model, args), model
     source, cfg = _design_config(args)
     return source, cfg, model
 
@@ -183,10 +178,9 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
         model = QuantileHoeffdingTree.load(args.preload)
     if model is not None and args.config is None:  # the board runs the tree's design
-        from rtl.preload import HARDWARE_ONLY
+        from hardodt.cli import tree_config
 
-        cfg = model.config.replace(**{k: getattr(args, k) for k in HARDWARE_ONLY
-                                      if getattr(args, k) is not None})
+        cfg = tree_config(model, args)
     elif spec is not None and args.config is None and args.stream is None and not args.generator:
         _source, cfg = _board_design(args, spec)
     else:

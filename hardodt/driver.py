@@ -84,7 +84,7 @@ class Board:
         self.session = Session(byte_time=10 / baud, latency=latency)
         self.info: DesignInfo | None = None
 
-    async def _run(self, until_idle: bool = True) -> list:
+    async def _run(self) -> list:
         """Exchange bytes until nothing is queued or in flight; the completed commands."""
         done = []
         while self.session.busy:

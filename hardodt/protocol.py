@@ -27,7 +27,7 @@ __all__ = [
     "NAK_CHECKSUM", "NAK_SEQUENCE", "NAK_COMMAND", "NAK_LENGTH", "NAK_INCOMPLETE",
     "NAK_ARGUMENT", "STATUS_NAMES", "LINK_STAT_NAMES", "BASIC_STAT_NAMES", "stat_names",
     "stat_names_of", "crc16", "frame", "DesignInfo",
-    "Reply", "ReplyParser", "Session", "ProtocolError", "fingerprint",
+    "Reply", "ReplyParser", "Session", "next_frame", "ProtocolError", "fingerprint",
 ]
 
 SYNC_HOST = 0xA5
@@ -169,6 +169,19 @@ class Reply:
         return self.payload[0] if self.payload else -1
 
 
+def next_frame(buf: bytearray, sync: int) -> bytes | None:
+    """The frame starting at the first ``sync`` byte of ``buf`` once all of it is there
+    (bytes before it are dropped from ``buf``; the frame is left in it), else None."""
+    start = buf.find(sync)
+    if start < 0:
+        buf.clear()
+        return None
+    del buf[:start]
+    if len(buf) < 4 or len(buf) < 6 + buf[3]:
+        return None
+    return bytes(buf[:6 + buf[3]])
+
+
 class ReplyParser:
     """Device frames out of a byte stream; a frame that fails its checksum is counted and skipped."""
 
@@ -180,18 +193,10 @@ class ReplyParser:
         self.buffer += data
         out = []
         buf = self.buffer
-        while True:
-            start = buf.find(SYNC_DEVICE)
-            if start < 0:
-                buf.clear()
-                break
-            del buf[:start]
-            if len(buf) < 4 or len(buf) < 6 + buf[3]:
-                break
-            n = buf[3]
-            if crc16(bytes(buf[1:6 + n])) == 0:
-                out.append(Reply(buf[1], buf[2], bytes(buf[4:4 + n])))
-                del buf[:6 + n]
+        while (f := next_frame(buf, SYNC_DEVICE)) is not None:
+            if crc16(f[1:]) == 0:
+                out.append(Reply(f[1], f[2], f[4:-2]))
+                del buf[:len(f)]
             else:  # not a frame (or a corrupt one): look for the next sync byte
                 self.corrupt += 1
                 del buf[:1]

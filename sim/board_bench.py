@@ -95,6 +95,16 @@ class SimulatedUART:
             self.incoming.append(byte)
 
 
+async def _power_up(dut) -> None:
+    """Start the clock and hold the board in reset for a few cycles, the UART line idle."""
+    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
+    dut.rst.value = 1
+    dut.uart_rx.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
 @cocotb.test()
 async def board_stream(dut):
     cfg = Config.from_toml(os.environ["HARDODT_CONFIG"])
@@ -108,12 +118,7 @@ async def board_stream(dut):
     from reference import QuantileHoeffdingTree
     from sim.readback import golden_tree
 
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-    dut.rst.value = 1
-    dut.uart_rx.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await _power_up(dut)
 
     uart = SimulatedUART(dut, divisor, faults)
     baud = 1e9 / uart.bit_ns
@@ -203,12 +208,7 @@ async def protocol_conformance(dut):
 
     cfg = Config.from_toml(os.environ["HARDODT_CONFIG"])
     divisor = int(os.environ["BOARD_DIVISOR"])
-    cocotb.start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
-    dut.rst.value = 1
-    dut.uart_rx.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await _power_up(dut)
     uart = SimulatedUART(dut, divisor, {})
     parser = ReplyParser()
     from rtl.params import HardwareParams
@@ -239,10 +239,8 @@ async def protocol_conformance(dut):
         (frame(SYNC_HOST, 42, CMD_READ, read_payload(0, 0, 0, 9)), NAK_ARGUMENT),
     ]
     for raw, code in cases:
-        parser2 = ReplyParser()
         got, replies = await send(raw)
         assert [(x.status, x.expected) for x in replies] == [(code, 42)], (raw.hex(), replies)
-        del parser2
         # a frame out of sequence right after a rejection is dropped without a reply
         got, replies = await send(frame(SYNC_HOST, 50, CMD_STATS))
         assert replies == [], replies

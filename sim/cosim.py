@@ -18,7 +18,7 @@ from hardodt.config import Config
 from rtl.hardodt import HardODT
 from sim.runner import SimulationError, run_bench
 
-__all__ = ["cosimulate", "CosimulationMismatch", "encode_stream"]
+__all__ = ["cosimulate", "CosimulationMismatch", "encode_stream", "run_stream_bench"]
 
 
 def encode_stream(config: Config, stream):
@@ -51,6 +51,20 @@ def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: f
     ``(k, n)`` holds the input for ``n`` cycles before sample ``k``. ``preload``: a golden
     model the design starts from (``rtl.preload``); the stream continues it.
     """
+    env = {"BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed),
+           "BENCH_RESETS": ",".join(str(int(k)) for k in resets),
+           "BENCH_PAUSE": "{}:{}".format(*(pause or (0, 0)))}
+    return run_stream_bench(HardODT(config, preload=preload), "hardodt", "sim.hardodt_bench", config,
+                            xn, xc, y, learn, build_dir=build_dir, env=env, preload=preload,
+                            waves=waves, stage=stage, progress=progress)
+
+
+def run_stream_bench(top, name: str, bench: str, config: Config, xn, xc, y, learn, *,
+                     build_dir: Path, env: dict[str, str], preload=None, waves: bool = False,
+                     stage=None, progress=None, report_required: bool = True) -> dict:
+    """Write the encoded stream (and a preloaded model) beside the design, run ``bench`` on
+    ``top`` and return its report (``{}`` when none is required and none was written); a
+    failure with a report raises :class:`CosimulationMismatch` carrying it."""
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     n = len(y)
@@ -62,17 +76,17 @@ def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: f
     report_path = build_dir / "report.json"
     report_path.unlink(missing_ok=True)
     env = {"HARDODT_STREAM": str(build_dir / "stream.npz"), "HARDODT_REPORT": str(report_path),
-           "BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed),
-           "BENCH_RESETS": ",".join(str(int(k)) for k in resets),
-           "BENCH_PAUSE": "{}:{}".format(*(pause or (0, 0)))}
-    if preload is not None:
+           **env}
+    if preload is not None:  # the design starts from it; the bench's golden model too
         preload.save(build_dir / "preload.json")
         env["HARDODT_PRELOAD"] = str(build_dir / "preload.json")
     try:
-        run_bench(HardODT(config, preload=preload), "hardodt", config, "sim.hardodt_bench", build_dir,
-                  extra_env=env, waves=waves, stage=stage, progress=progress)
+        run_bench(top, name, config, bench, build_dir, extra_env=env, waves=waves, stage=stage,
+                  progress=progress)
     except SimulationError as exc:
         if report_path.is_file():
             raise CosimulationMismatch(str(exc), json.loads(report_path.read_text())) from None
         raise
+    if not report_required and not report_path.is_file():
+        return {}
     return json.loads(report_path.read_text())

@@ -31,6 +31,7 @@ from hardodt.protocol import (
     DesignInfo,
     crc16,
     frame,
+    next_frame,
     stat_names,
 )
 
@@ -50,17 +51,8 @@ class FrameRules:
         """Replies to the complete frames in ``data`` (and what earlier calls left)."""
         self.buffer += data
         out = bytearray()
-        buf = self.buffer
-        while True:
-            start = buf.find(SYNC_HOST)
-            if start < 0:
-                buf.clear()
-                break
-            del buf[:start]
-            if len(buf) < 4 or len(buf) < 6 + buf[3]:
-                break
-            f = bytes(buf[:6 + buf[3]])
-            del buf[:len(f)]
+        while (f := next_frame(self.buffer, SYNC_HOST)) is not None:
+            del self.buffer[:len(f)]
             out += self._frame(f)
         return bytes(out)
 
