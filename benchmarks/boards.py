@@ -6,7 +6,9 @@ the Fmax against the learner's clock. The ULX3S-85F's default design takes the l
 (place and route of the full learner). Link: the bundled Electricity stream through the
 simulated board (``hardodt stream --sim``: the driver against the UART pins in
 Verilator), clean and with corrupted and dropped bytes, as a fraction of what the UART
-allows; beside it what the learner itself could take at its clock.
+allows; beside it what the learner itself could take at its clock. Load: a tree learned
+in software on the first half of those samples sent over the link (LOAD) and continued
+on the second half; and the LOAD frames and line time of the tree of the whole stream.
 
     python benchmarks/boards.py [--boards icebreaker ulx3s-25f ulx3s-85f] [--link-samples 2000]
                                 [--skip-builds] [--markdown]
@@ -72,7 +74,46 @@ def run_link(samples: int, out: Path) -> list[dict]:
         rows.append(r)
         print(json.dumps({k: r[k] for k in ("label", "samples", "mismatches", "tree_agrees",
                                              "link_efficiency", "resends")}), file=sys.stderr)
+    import numpy as np
+
+    from reference import QuantileHoeffdingTree
+
+    half = samples // 2
+    model = QuantileHoeffdingTree(cfg)
+    model._run(xn[:half], xc[:half], y[:half], np.ones(half, bool))
+    t0 = time.perf_counter()
+    r = simulate_board(cfg, xn[half:], xc[half:], y[half:], build_dir=out / "link", divisor=8,
+                       load_tree=model, load_at=0)
+    r["label"], r["wall_seconds"] = f"LOAD a tree of {half} samples, then on", \
+        round(time.perf_counter() - t0, 1)
+    rows.append(r)
+    print(json.dumps({k: r[k] for k in ("label", "samples", "mismatches", "tree_agrees", "loaded")}),
+          file=sys.stderr)
     return rows
+
+
+def load_cost(baud: int = 115200) -> dict:
+    """LOAD frames for the tree of the whole Electricity stream, and their time on the line."""
+    import numpy as np
+
+    from hardodt.protocol import LOAD_LEN, READ_CHUNK
+    from hardodt.streams import bundled_electricity
+    from reference import QuantileHoeffdingTree
+    from rtl.params import HardwareParams
+    from rtl.preload import load_rows, preload_image
+    from sim.cosim import encode_stream
+
+    stream = bundled_electricity()
+    cfg = stream.config({})
+    xn, xc, y = encode_stream(cfg, stream)
+    model = QuantileHoeffdingTree(cfg)
+    model._run(xn, xc, y, np.ones(len(y), bool))
+    p = HardwareParams(cfg)
+    widths = [t["width"] for t in p.load_targets()]
+    rows = load_rows(p, preload_image(p, model))
+    frames = sum(-(-widths[t] // (8 * READ_CHUNK)) for t, _row, _bits in rows)
+    return {"samples": len(y), "leaves": model.n_leaves, "rows": len(rows), "frames": frames,
+            "baud": baud, "seconds": frames * (6 + LOAD_LEN) * 10 / baud}
 
 
 def markdown(builds: list[dict], link: list[dict]) -> str:
@@ -113,6 +154,20 @@ def markdown(builds: list[dict], link: list[dict]) -> str:
                          f"{'equal' if r['tree_agrees'] else 'DIFFERS'} | "
                          f"{r['samples_per_second']:,.0f} | {100 * r['link_efficiency']:.1f} % | "
                          f"{r['resends']} | {r['rejections'] or 'none'} |")
+        for r in link:
+            if r.get("loaded"):
+                ld = r["loaded"]
+                lines += ["", f"LOAD: a tree learned in software on {ld['samples']:,} samples "
+                          f"({ld['leaves']} leaves) took {ld['frames']} LOAD frames, "
+                          f"{1e3 * ld['sim_seconds']:.2f} ms of simulated line time at "
+                          f"{r['baud_simulated'] / 1e6:g} Mbaud (8 cycles per bit); the board "
+                          f"then agreed with it on the next {r['samples']:,} samples "
+                          f"({r['mismatches']} mismatches, tree "
+                          f"{'equal' if r['tree_agrees'] else 'DIFFERS'})."]
+        c = load_cost()
+        lines += [f"The tree of the whole stream ({c['samples']:,} samples, {c['leaves']} leaves) is "
+                  f"{c['rows']} rows, {c['frames']} LOAD frames: {c['seconds']:.1f} s of line time "
+                  f"at {c['baud']} baud."]
         from hardodt.streams import bundled_electricity
 
         info = DesignInfo.of(bundled_electricity().config({}))

@@ -42,6 +42,7 @@ class BoardSpec:
     config: str | None  # the packaged default configuration (hardodt/data/boards), or the default
     what: str
     stats: str = "all"  # what STATS reports (hardodt.protocol.stat_names): "basic" on small FPGAs
+    load: bool = True  # the link takes LOAD (a tree at run time); off where it does not fit
 
     @property
     def open_flow(self) -> bool:
@@ -65,7 +66,8 @@ def _ulx3s(size: str, config: str | None, divide: int) -> BoardSpec:
 BOARDS: dict[str, BoardSpec] = {b.name: b for b in [
     BoardSpec("icebreaker", "icebreaker:ICEBreakerPlatform", "icestorm", 12e6, ("led", 1), ("led", 0),
               ("button", 0), 4, "icebreaker.toml",
-              "1BitSquared iCEBreaker, Lattice iCE40UP5K (SG48), 12 MHz, FTDI UART", stats="basic"),
+              "1BitSquared iCEBreaker, Lattice iCE40UP5K (SG48), 12 MHz, FTDI UART", stats="basic",
+              load=False),
     _ulx3s("25f", "small.toml", 1),
     _ulx3s("45f", None, 2),
     _ulx3s("85f", None, 2),
@@ -114,10 +116,12 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int) -> lis
 
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
-          stats: str | None = None, preload=None, progress=None) -> dict[str, Any]:
+          stats: str | None = None, preload=None, load: bool | None = None,
+          progress=None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
     ``build_dir/board.json``): files, utilisation, Fmax against the learner's clock, times.
-    ``preload``: a golden model the board starts from (its memories' initial contents)."""
+    ``preload``: a golden model the board starts from (its memories' initial contents);
+    ``load``: the link takes LOAD (default: the board's)."""
     from hardodt.pnr import _pnr_step, check_fits, parse_report
     from hardodt.synthesis import _last_step, run_tool, tool_command, yosys_script
     from rtl.board import BoardTop
@@ -144,7 +148,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                 raise BoardError(f"{spec.name}: {exc}") from None
             notes = [str(exc)]
     try:
-        top = BoardTop(config, spec, baud=baud, clock_divide=divide, stats=stats, preload=preload)
+        top = BoardTop(config, spec, baud=baud, clock_divide=divide, stats=stats, preload=preload,
+                       load=load)
     except ValueError as exc:
         raise BoardError(str(exc)) from None
     core = top.core
@@ -154,7 +159,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         "learner_clock_mhz": top.clock_hz / 1e6, "baud": baud, "divisor": core.divisor,
         "baud_error_percent": round(100 * core.baud_error, 3),
         "fingerprint": f"{core.link.info.fingerprint:#010x}", "build_dir": str(build_dir),
-        "stats": stats or spec.stats,
+        "stats": stats or spec.stats, "load": core.link.load,
         "preloaded": None if preload is None else {
             "leaves": preload.n_leaves, "samples": preload.stats["samples"],
             "splits": preload.stats["splits"]},
@@ -239,7 +244,7 @@ def describe() -> list[dict[str, Any]]:
         out.append({"board": spec.name, "flow": spec.flow,
                     "output": "bitstream" if spec.open_flow else "Verilog + constraints",
                     "learner_clock_mhz": spec.oscillator_hz / spec.clock_divide / 1e6,
-                    "config": spec.config or "default", "stats": spec.stats,
+                    "config": spec.config or "default", "stats": spec.stats, "load": spec.load,
                     "board_description": spec.what})
     return out
 

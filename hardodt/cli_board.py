@@ -40,13 +40,15 @@ def _cmd_boards(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1))
         return 0
     print(f"{'board':<12} {'flow':<9} {'output':<22} {'clock':>9}  {'default config':<16} "
-          f"{'stats':<6} board")
+          f"{'stats':<6} {'load':<5} board")
     for r in rows:
         print(f"{r['board']:<12} {r['flow']:<9} {r['output']:<22} {r['learner_clock_mhz']:>5.2f} MHz"
-              f"  {r['config']:<16} {r['stats']:<6} {r['board_description']}")
+              f"  {r['config']:<16} {r['stats']:<6} {'yes' if r['load'] else 'no':<5} "
+              f"{r['board_description']}")
     print("\nicestorm / trellis: yosys + nextpnr + icepack / ecppack from the YoWASP wheels "
           "(bitstream); vivado: Verilog and constraints only (--no-bitstream), AMD Vivado runs next;\n"
-          "stats: what STATS reports (basic: samples, splits, leaves, mistakes, link errors).")
+          "stats: what STATS reports (basic: samples, splits, leaves, mistakes, link errors);\n"
+          "load: the link takes a tree at run time (LOAD; `hardodt stream --load`).")
     return 0
 
 
@@ -81,7 +83,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     report = build(cfg, spec, out, baud=args.baud, clock_divide=args.clock_divide,
                    bitstream=not args.no_bitstream, seed=args.seed, stats=args.stats, preload=model,
-                   progress=say)
+                   load=args.load, progress=say)
     report["design"] = source
     if args.json:
         print(json.dumps(report, indent=1))
@@ -119,14 +121,25 @@ def _print_live(res, total: int, session, started: float, final: bool = False) -
     print(line, end="\n" if final else "", file=sys.stderr, flush=True)
 
 
-async def _stream_serial(args, cfg, xn, xc, y, learn, preload=None) -> dict[str, Any]:
+async def _stream_serial(args, cfg, xn, xc, y, learn, preload=None, load=None) -> dict[str, Any]:
     from hardodt.driver import Board, SerialTransport
     from reference import QuantileHoeffdingTree
     from sim.readback import golden_tree
 
     board = Board(SerialTransport(args.port, args.baud), cfg, args.baud, latency=args.latency)
     info = await board.hello()
-    if preload is None:
+    if load is not None:  # the tree over the link (LOAD), then on from it
+        t0 = time.monotonic()
+
+        def loading(done, total):
+            print(f"\rloading the tree: {done:,}/{total:,} frames", end="", file=sys.stderr,
+                  flush=True)
+
+        frames = await board.load(load, on_progress=loading)
+        print(f"\rloaded the tree: {frames:,} frames in {time.monotonic() - t0:.1f} s",
+              file=sys.stderr, flush=True)
+        golden = load
+    elif preload is None:
         await board.reset()
         golden = QuantileHoeffdingTree(cfg)
     else:  # the board starts from the tree it was built with: no RESET (that empties it)
@@ -173,10 +186,14 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     spec = board(args.board) if args.board else None
     stream = _load_stream(args)
     model = None
-    if args.preload is not None:
+    if args.preload is not None and args.load is not None:
+        raise ValueError("--preload (the board was built with the tree) or --load (send the tree "
+                         "over the link), not both")
+    tree_file = args.preload if args.preload is not None else args.load
+    if tree_file is not None:
         from reference import QuantileHoeffdingTree
 
-        model = QuantileHoeffdingTree.load(args.preload)
+        model = QuantileHoeffdingTree.load(tree_file)
     if model is not None and args.config is None:  # the board runs the tree's design
         from hardodt.cli import tree_config
 
@@ -186,6 +203,11 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     else:
         declared, overrides = _declared(args)
         cfg = stream.config(declared, **overrides)
+    if model is not None:  # the tree must fit the design it goes to, before anything runs
+        from rtl.params import HardwareParams
+        from rtl.preload import preload_image
+
+        preload_image(HardwareParams(cfg), model)
     xn, xc, y = encode_stream(cfg, stream)
     if args.limit is not None:
         xn, xc, y = xn[:args.limit], xc[:args.limit], y[:args.limit]
@@ -193,7 +215,9 @@ def _cmd_stream(args: argparse.Namespace) -> int:
 
     learn = np.ones(len(y), dtype=bool)
     if args.port is not None:
-        report = asyncio.run(_stream_serial(args, cfg, xn, xc, y, learn, preload=model))
+        report = asyncio.run(_stream_serial(args, cfg, xn, xc, y, learn,
+                                            preload=model if args.load is None else None,
+                                            load=model if args.load is not None else None))
         ok = report["mismatches"] == 0 and report["stats_agree"] and report.get("tree_agrees", True)
     else:
         from hardodt.progress import Progress
@@ -211,7 +235,9 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         try:
             report = simulate_board(cfg, xn, xc, y, learn, build_dir=build, divisor=args.sim_divisor,
                                     faults=faults, progress=show, stats=spec.stats if spec else "all",
-                                    preload=model,
+                                    preload=model if args.load is None else None,
+                                    load_tree=model if args.load is not None else None,
+                                    load=spec.load if spec else True,
                                     stage=None if args.json else
                                     (lambda t: print(f"... {t}", file=sys.stderr, flush=True)))
             ok = True
@@ -275,6 +301,11 @@ def add_board_commands(sub, conf, stream_arguments) -> None:
                        help="start from a tree learned in software (`hardodt learn --tree`): its "
                             "memories and counters as the board's initial state; the configuration "
                             "comes from the tree unless --config or a stream is given")
+    build.add_argument("--load", dest="load", action="store_true", default=None,
+                       help="the host link takes LOAD: a tree sent at run time (`hardodt stream "
+                            "--load`); default: the board's (`hardodt boards`)")
+    build.add_argument("--no-load", dest="load", action="store_false",
+                       help="leave LOAD out (its row buffer and the learner's load paths)")
     build.add_argument("--placer-seed", dest="seed", type=int, default=1, help="nextpnr seed")
     build.add_argument("-o", "--output", type=Path, metavar="DIR",
                        help="build folder (default results/build/BOARD)")
@@ -308,6 +339,10 @@ def add_board_commands(sub, conf, stream_arguments) -> None:
     stream.add_argument("--preload", type=Path, metavar="TREE.json",
                         help="the board was built with this tree (`hardodt build --preload`): the "
                              "golden model starts from it and the board is not reset")
+    stream.add_argument("--load", type=Path, metavar="TREE.json",
+                        help="send this tree to the board first (LOAD frames, docs/protocol.md; "
+                             "the board's design must take LOAD) and continue it; the "
+                             "configuration comes from the tree unless --config is given")
     stream.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
     stream.add_argument("--build-dir", type=Path, metavar="DIR",
                         help="--sim: where the simulator is built (default results/stream-sim)")

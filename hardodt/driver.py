@@ -1,6 +1,6 @@
 """Talking to a board that runs the learner (docs/protocol.md), over any byte transport.
 
-:class:`Board` does the protocol's operations (HELLO, RESET, SAMPLE, STATS, READ)
+:class:`Board` does the protocol's operations (HELLO, RESET, SAMPLE, STATS, READ, LOAD)
 through a :class:`hardodt.protocol.Session`; it is written with ``async``
 functions that await only their transport, so the same code drives a serial
 port (:class:`SerialTransport`, under ``asyncio``) and the simulated board's
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hardodt.protocol import (
+    CMD_LOAD,
     CMD_READ,
     CMD_RESET,
     CMD_SAMPLE,
@@ -26,6 +27,7 @@ from hardodt.protocol import (
     ProtocolError,
     Session,
     fingerprint,
+    load_payload,
     read_payload,
     stat_names_of,
 )
@@ -128,6 +130,39 @@ class Board:
             raw = await self.call(CMD_READ, read_payload(kind, level, row, chunk))
             word |= int.from_bytes(raw, "little") << (8 * READ_CHUNK * chunk)
         return word & ((1 << (8 * total)) - 1)
+
+    async def load(self, model, on_progress=None) -> int:
+        """Make a tree learned in software (a golden model) the board's state, at run time:
+        RESET, then every row the tree uses and the state registers (``rtl.preload.load_rows``)
+        by LOAD frames, the window kept full. Streaming on continues ``model`` exactly.
+        ``on_progress(frames_done, frames)``; returns the number of LOAD frames."""
+        from rtl.params import HardwareParams
+        from rtl.preload import load_rows, preload_image
+
+        if not self.info.loads:
+            raise ProtocolError("this board's design does not take LOAD (built with --no-load, or "
+                                "a board where it does not fit, as the iCEBreaker): rebuild it with "
+                                "the tree as its initial state (`hardodt build --preload TREE.json`)")
+        params = HardwareParams(self.config)
+        image = preload_image(params, model)  # ConfigError if the model's configuration differs
+        widths = [t["width"] for t in params.load_targets()]
+        frames = []
+        for target, row, bits in load_rows(params, image):
+            raw = bits.to_bytes(-(-widths[target] // 8), "little")
+            frames += [load_payload(target, row, c, raw[READ_CHUNK * c:READ_CHUNK * (c + 1)])
+                       for c in range(-(-len(raw) // READ_CHUNK))]
+        await self.reset()
+        for payload in frames:
+            self.session.submit(CMD_LOAD, payload)
+        done = 0
+        while self.session.busy:
+            out = self.session.transmit(self.transport.now())
+            got = await self.transport.exchange(out)
+            finished = len(self.session.receive(got, self.transport.now()))
+            done += finished
+            if finished and on_progress:
+                on_progress(done, len(frames))
+        return len(frames)
 
     async def tree(self) -> list[dict]:
         """The learned tree, in ``sim.readback``'s canonical form (compare with ``golden_tree``)."""

@@ -23,16 +23,17 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "SYNC_HOST", "SYNC_DEVICE", "VERSION", "WINDOW", "SLOT_BYTES", "READ_CHUNK",
-    "CMD_HELLO", "CMD_SAMPLE", "CMD_STATS", "CMD_RESET", "CMD_READ", "COMMANDS",
+    "CMD_HELLO", "CMD_SAMPLE", "CMD_STATS", "CMD_RESET", "CMD_READ", "CMD_LOAD", "COMMANDS",
     "NAK_CHECKSUM", "NAK_SEQUENCE", "NAK_COMMAND", "NAK_LENGTH", "NAK_INCOMPLETE",
-    "NAK_ARGUMENT", "STATUS_NAMES", "LINK_STAT_NAMES", "BASIC_STAT_NAMES", "stat_names",
+    "NAK_ARGUMENT", "NAK_LOADING", "STATUS_NAMES", "FATAL_STATUSES", "FLAG_LOAD", "LOAD_LEN", "HELLO_BYTES",
+    "load_payload", "LINK_STAT_NAMES", "BASIC_STAT_NAMES", "stat_names",
     "stat_names_of", "crc16", "frame", "DesignInfo",
     "Reply", "ReplyParser", "Session", "next_frame", "ProtocolError", "fingerprint",
 ]
 
 SYNC_HOST = 0xA5
 SYNC_DEVICE = 0x5A
-VERSION = 1
+VERSION = 2
 #: Frames the host may have unanswered, and replies the device keeps for resends.
 WINDOW = 8
 #: Bytes of reply payload the device can store per sequence number.
@@ -40,14 +41,20 @@ SLOT_BYTES = 64
 #: Bytes of a node or counter row returned by one READ.
 READ_CHUNK = 32
 
-CMD_HELLO, CMD_SAMPLE, CMD_STATS, CMD_RESET, CMD_READ = 0x00, 0x01, 0x02, 0x03, 0x04
+CMD_HELLO, CMD_SAMPLE, CMD_STATS, CMD_RESET, CMD_READ, CMD_LOAD = range(6)
 COMMANDS = {CMD_HELLO: "HELLO", CMD_SAMPLE: "SAMPLE", CMD_STATS: "STATS", CMD_RESET: "RESET",
-            CMD_READ: "READ"}
+            CMD_READ: "READ", CMD_LOAD: "LOAD"}
 #: A reply's status: the command it answers (below 0x80), or why the frame was rejected.
-NAK_CHECKSUM, NAK_SEQUENCE, NAK_COMMAND, NAK_LENGTH, NAK_INCOMPLETE, NAK_ARGUMENT = range(0x80, 0x86)
+(NAK_CHECKSUM, NAK_SEQUENCE, NAK_COMMAND, NAK_LENGTH, NAK_INCOMPLETE, NAK_ARGUMENT,
+ NAK_LOADING) = range(0x80, 0x87)
 STATUS_NAMES = {NAK_CHECKSUM: "bad checksum", NAK_SEQUENCE: "out of sequence",
                 NAK_COMMAND: "unknown command", NAK_LENGTH: "wrong length",
-                NAK_INCOMPLETE: "incomplete frame (timeout)", NAK_ARGUMENT: "argument out of range"}
+                NAK_INCOMPLETE: "incomplete frame (timeout)", NAK_ARGUMENT: "argument out of range",
+                NAK_LOADING: "a sample during an unfinished load"}
+#: Rejections a resend cannot cure (the frame arrived intact and is wrong): the host stops.
+FATAL_STATUSES = (NAK_COMMAND, NAK_ARGUMENT, NAK_LOADING)
+#: HELLO's flags: the design takes LOAD (a tree loaded at run time).
+FLAG_LOAD = 0x01
 #: Counters of the link itself, after the learner's in a STATS reply.
 LINK_STAT_NAMES = ("leaves", "mistakes", "frames_rejected", "rx_framing_errors", "rx_overruns")
 #: What STATS reports: every counter, or (``"basic"``, for small FPGAs: the learner's other
@@ -114,11 +121,13 @@ class DesignInfo:
     counter_bytes: int
     clock_hz: int
     divisor: int  # clock cycles per UART bit
+    flags: int = 0  # FLAG_LOAD
     window: int = WINDOW
     version: int = VERSION
 
     @classmethod
-    def of(cls, config, clock_hz: int = 0, divisor: int = 0, stats: str = "all") -> DesignInfo:
+    def of(cls, config, clock_hz: int = 0, divisor: int = 0, stats: str = "all",
+           load: bool = False) -> DesignInfo:
         from rtl.params import HardwareParams
 
         p = HardwareParams(config)
@@ -126,27 +135,38 @@ class DesignInfo:
                    stat_words=len(stat_names(stats)), levels=p.levels,
                    node_bytes=(2 * p.node_layout.size + 7) // 8,
                    counter_bytes=(p.counter_layout.size + 7) // 8, clock_hz=clock_hz,
-                   divisor=divisor)
+                   divisor=divisor, flags=FLAG_LOAD if load else 0)
+
+    @property
+    def loads(self) -> bool:
+        """The design takes LOAD."""
+        return bool(self.flags & FLAG_LOAD)
 
     def to_bytes(self) -> bytes:
         le = int.to_bytes
         return (bytes([self.version]) + le(self.fingerprint, 4, "little")
                 + bytes([self.sample_bytes, self.stat_words, self.levels, self.window, READ_CHUNK])
                 + le(self.node_bytes, 2, "little") + le(self.counter_bytes, 2, "little")
-                + le(self.clock_hz, 4, "little") + le(self.divisor, 2, "little"))
+                + le(self.clock_hz, 4, "little") + le(self.divisor, 2, "little")
+                + bytes([self.flags]))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> DesignInfo:
-        if len(raw) != 20:
-            raise ProtocolError(f"a HELLO reply has 20 bytes, this one {len(raw)}")
         u = lambda a, b: int.from_bytes(raw[a:b], "little")  # noqa: E731
-        if raw[0] != VERSION:
-            raise ProtocolError(f"the board speaks protocol version {raw[0]}, this host {VERSION}")
+        if raw and raw[0] != VERSION:
+            raise ProtocolError(f"the board speaks protocol version {raw[0]}, this host {VERSION}: "
+                                "rebuild the board's bitstream with this hardodt")
+        if len(raw) != HELLO_BYTES:
+            raise ProtocolError(f"a HELLO reply has {HELLO_BYTES} bytes, this one {len(raw)}")
         if raw[9] != READ_CHUNK:
             raise ProtocolError(f"the board reads rows in chunks of {raw[9]} bytes, expected {READ_CHUNK}")
         return cls(fingerprint=u(1, 5), sample_bytes=raw[5], stat_words=raw[6], levels=raw[7],
                    window=raw[8], node_bytes=u(10, 12), counter_bytes=u(12, 14),
-                   clock_hz=u(14, 18), divisor=u(18, 20), version=raw[0])
+                   clock_hz=u(14, 18), divisor=u(18, 20), flags=raw[20], version=raw[0])
+
+
+#: Bytes of a HELLO reply.
+HELLO_BYTES = 21
 
 
 def read_payload(kind: int, level: int, row: int, chunk: int) -> bytes:
@@ -155,6 +175,17 @@ def read_payload(kind: int, level: int, row: int, chunk: int) -> bytes:
 
 
 READ_LEN = 5
+
+
+def load_payload(target: int, row: int, chunk: int, data: bytes) -> bytes:
+    """LOAD: bytes ``32 * chunk`` on of row ``row`` of load target ``target``
+    (``rtl.params.HardwareParams.load_targets``), zero-padded to a whole chunk."""
+    if len(data) > READ_CHUNK:
+        raise ValueError(f"a LOAD chunk carries at most {READ_CHUNK} bytes, not {len(data)}")
+    return bytes([target, row & 0xFF, row >> 8, chunk]) + bytes(data).ljust(READ_CHUNK, b"\0")
+
+
+LOAD_LEN = 4 + READ_CHUNK
 
 
 @dataclass(frozen=True)
@@ -204,7 +235,8 @@ class ReplyParser:
 
 
 #: Reply payload bytes per command (for the session's timing; READ and STATS are the longest).
-_REPLY_BYTES = {CMD_HELLO: 20, CMD_SAMPLE: 5, CMD_STATS: SLOT_BYTES, CMD_RESET: 0, CMD_READ: READ_CHUNK}
+_REPLY_BYTES = {CMD_HELLO: HELLO_BYTES, CMD_SAMPLE: 5, CMD_STATS: SLOT_BYTES, CMD_RESET: 0,
+                CMD_READ: READ_CHUNK, CMD_LOAD: 0}
 
 
 @dataclass
@@ -306,6 +338,11 @@ class Session:
                 if r.status not in STATUS_NAMES:
                     raise ProtocolError(f"the board sent status {r.status:#04x}, which the "
                                         "protocol does not define")
+                if r.status in FATAL_STATUSES:
+                    sent = next((p for p in self.inflight if p.seq == r.seq), None)
+                    what = COMMANDS.get(sent.cmd, hex(sent.cmd)) if sent else "?"
+                    raise ProtocolError(f"the board refused frame {r.seq} ({what}): "
+                                        f"{STATUS_NAMES[r.status]}")
                 self._resend_all = True
                 continue
             for i, p in enumerate(self.inflight):

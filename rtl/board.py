@@ -14,7 +14,7 @@ from amaranth.lib import fifo, io, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from hardodt.protocol import WINDOW
+from hardodt.protocol import LOAD_LEN, WINDOW
 from rtl.hardodt import HardODT
 from rtl.host_link import HostLink
 from rtl.uart import UARTReceiver, UARTTransmitter, check_divisor
@@ -22,11 +22,11 @@ from rtl.uart import UARTReceiver, UARTTransmitter, check_divisor
 __all__ = ["LinkedLearner", "BoardTop", "rx_fifo_depth"]
 
 
-def rx_fifo_depth(sample_bytes: int) -> int:
+def rx_fifo_depth(sample_bytes: int, load: bool = False) -> int:
     """Bytes the receiver buffers: two windows of the longest frames, so a host that keeps
     to the window (and to one round of resends at a time) never overruns it while the link
     waits for a reply to go out."""
-    need = 2 * WINDOW * (6 + max(sample_bytes, 5))
+    need = 2 * WINDOW * (6 + max(sample_bytes, 5, LOAD_LEN if load else 0))
     return 1 << (need - 1).bit_length()
 
 
@@ -56,15 +56,18 @@ class LinkedLearner(wiring.Component):
     uart_tx : Out(1)
     activity, error : Out(1)
         Lit for a moment after each sample answered, and after each frame rejected.
+
+    ``load``: the link takes LOAD (a tree loaded at run time); ``stats``: see ``HostLink``.
     """
 
-    def __init__(self, config, *, clock_hz: int, baud: int, preload=None, stats: str = "all") -> None:
+    def __init__(self, config, *, clock_hz: int, baud: int, preload=None, stats: str = "all",
+                 load: bool = True) -> None:
         self.config = config
         self.clock_hz, self.baud = int(clock_hz), int(baud)
         self.divisor = check_divisor(round(self.clock_hz / self.baud))
-        self.learner = HardODT(config, preload=preload)
+        self.learner = HardODT(config, preload=preload, load=load)
         self.link = HostLink(self.learner, clock_hz=self.clock_hz, divisor=self.divisor,
-                             timeout_cycles=64 * 10 * self.divisor, stats=stats)
+                             timeout_cycles=64 * 10 * self.divisor, stats=stats, load=load)
         super().__init__({"uart_rx": In(1, init=1), "uart_tx": Out(1, init=1),
                           "activity": Out(1), "error": Out(1)})
 
@@ -78,7 +81,7 @@ class LinkedLearner(wiring.Component):
         rx = m.submodules.uart_rx = UARTReceiver(self.divisor)
         tx = m.submodules.uart_tx = UARTTransmitter(self.divisor)
         buffer = m.submodules.rx_fifo = fifo.SyncFIFOBuffered(
-            width=8, depth=rx_fifo_depth(self.link.info.sample_bytes))
+            width=8, depth=rx_fifo_depth(self.link.info.sample_bytes, self.link.load))
         link = m.submodules.link = self.link
         m.submodules.learner = ResetInserter(link.learner_reset)(self.learner)
         m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx),
@@ -105,14 +108,15 @@ class BoardTop(wiring.Component):
     """
 
     def __init__(self, config, board, *, baud: int, clock_divide: int, preload=None,
-                 stats: str | None = None) -> None:
+                 stats: str | None = None, load: bool | None = None) -> None:
         if clock_divide < 1 or clock_divide & (clock_divide - 1):
             raise ValueError(f"clock_divide must be a power of two, not {clock_divide}")
         self.board = board
         self.clock_divide = clock_divide
         self.clock_hz = board.oscillator_hz / clock_divide
         self.core = LinkedLearner(config, clock_hz=self.clock_hz, baud=baud, preload=preload,
-                                  stats=stats or board.stats)
+                                  stats=stats or board.stats,
+                                  load=board.load if load is None else load)
         super().__init__({})
 
     def elaborate(self, platform) -> Module:

@@ -48,6 +48,8 @@ class ElementCounters(wiring.Component):
         A split trial starts with this sample: its ``since`` goes back to 0.
     init, init_n : In
         A commit slot: empty counters for ``element``, ``n = init_n``.
+    load_en, load_row, load_data : In
+        Write ``load_data`` into element ``load_row`` (a run-time load; the pipeline is idle).
     row, prediction, learn, frozen, count, since, first : Out
         The counters read; the majority prediction; whether the sample is learned
         (or refused: frozen); its class's count and ``since`` with it counted; the
@@ -61,6 +63,7 @@ class ElementCounters(wiring.Component):
             "read_element": In(ebits), "element": In(ebits), "label": In(cbits),
             "leaf_inactive": In(1), "leaf_class": In(cbits), "learn_request": In(1),
             "restart": In(1), "init": In(1), "init_n": In(params.cb),
+            "load_en": In(1), "load_row": In(ebits), "load_data": In(params.counter_layout),
             "row": Out(params.counter_layout), "updated": Out(params.counter_layout),
             "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
             "count": Out(params.cb), "since": Out(params.cb + 1), "first": Out(1),
@@ -103,4 +106,6 @@ class ElementCounters(wiring.Component):
             m.d.comb += [wr.data.eq(0), wr.data.n.eq(self.init_n)]
         with m.Else():
             m.d.comb += wr.data.eq(new)
+        with m.If(self.load_en):
+            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m

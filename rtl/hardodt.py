@@ -20,12 +20,15 @@ flight still see the old leaf, as in the golden model.
 
 A reset (``rst``) at any time returns the learner to the empty tree: predictions
 in flight are dropped, and a RESTART slot re-initialises the root before the
-next sample enters (``G`` cycles).
+next sample enters (``G`` cycles). The registers that say how far the tree has
+grown (``params.state_layout``) are written as a whole: with the empty tree's
+values by that restart, with a learned tree's by a run-time load (``load_*``),
+which also writes memory rows one at a time while the pipeline is idle.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -45,7 +48,7 @@ from rtl.params import (
     HardwareParams,
     _bits,
 )
-from rtl.preload import Preload, preload_image
+from rtl.preload import Preload, empty_state, preload_image
 from rtl.quantile_lane import QuantileLane
 from rtl.split_trial import SplitTrial
 from rtl.tree_level import TreeLevel
@@ -77,9 +80,14 @@ class HardODT(wiring.Component):
         Read-back while idle: with ``debug_en`` the node row ``debug_row`` of
         level ``debug_level`` and the counter row of element ``debug_row``
         appear one cycle later (the input is held while ``debug_en`` is set).
+    load_en, load_target, load_row, load_data : In (with ``load=True``)
+        A run-time load, while idle: with ``load_en`` (one cycle) ``load_data`` is
+        written into row ``load_row`` of target ``load_target``
+        (``params.load_targets()``: the memories, then the state registers, which
+        also end any trial under way). Rows first, the state last (``rtl.preload.load_rows``).
     """
 
-    def __init__(self, config: Config, preload=None) -> None:
+    def __init__(self, config: Config, preload=None, load: bool = False) -> None:
         try:
             self.params = p = HardwareParams(config)
             from hardodt.estimate import too_large
@@ -93,9 +101,17 @@ class HardODT(wiring.Component):
             self._MustUse__silence = True  # refused, so never elaborated: no warning
             raise
         self.preload = preload
+        self.load = load
         self.config = config
         self.fifo_depth = p.fifo_depth
         row_bits = max(_bits(p.n_elem), p.pair_bits)
+        targets = p.load_targets()
+        loads = {
+            "load_en": In(1),
+            "load_target": In(range(len(targets))),
+            "load_row": In(_bits(max(t["depth"] for t in targets))),
+            "load_data": In(max(t["width"] for t in targets)),
+        } if load else {}
         super().__init__({
             "samples": In(stream.Signature(p.sample_layout)),
             "predictions": Out(stream.Signature(p.prediction_layout)),
@@ -108,6 +124,7 @@ class HardODT(wiring.Component):
             "debug_row": In(row_bits),
             "debug_node": Out(data.ArrayLayout(p.node_layout, 2)),
             "debug_counter": Out(p.counter_layout),
+            **loads,
         })
 
     def elaborate(self, platform) -> Module:
@@ -118,8 +135,17 @@ class HardODT(wiring.Component):
         node = p.node_layout
         pre = self.preload
         pend = pre.pending if pre else None
-        stats = [Signal(32, name=f"stat_{n}", init=pre.stats[i] if pre else 0)
-                 for i, n in enumerate(STAT_NAMES)]
+        # The state registers keep their values through a reset: the restart after it
+        # writes the empty tree's (only if a sample has entered since power-up: a reset
+        # before that keeps a preloaded tree), a load a learned tree's.
+        init = pre.state(p) if pre else empty_state(p)
+        state_write = Signal()
+        state_new = Signal(p.state_layout)
+
+        def reg(shape, name, value):
+            return Signal(shape, name=name, init=value, reset_less=True)
+
+        stats = [reg(32, f"stat_{n}", init["stats"][i]) for i, n in enumerate(STAT_NAMES)]
         for i, s in enumerate(stats):
             m.d.comb += self.stats[i].eq(s)
         S = {n: i for i, n in enumerate(STAT_NAMES)}
@@ -135,11 +161,11 @@ class HardODT(wiring.Component):
                      self.predictions.p.eq(out_fifo.r_data), out_fifo.r_en.eq(self.predictions.ready)]
         outstanding = Signal(range(self.fifo_depth + 1))
         entered = Signal(p.seq_bits)  # samples accepted so far (modulo): the next sample's index
-        awaiting = Signal(init=bool(pend))  # a trial's outcome is not inserted yet
-        commit_at = Signal(p.seq_bits, init=pend.commit_at if pend else 0)  # ... and it goes in
-        t_level = Signal(range(L), init=pend.level if pend else 0)  # before this sample index
-        t_addr = Signal(p.pair_bits + 1, init=pend.addr if pend else 0)
-        t_elem = Signal(_bits(E), init=pend.elem if pend else 0)
+        awaiting = reg(1, "awaiting", init["awaiting"])  # a trial's outcome is not inserted yet
+        commit_at = reg(p.seq_bits, "commit_at", init["commit_at"])  # ... and it goes in
+        t_level = reg(range(L), "t_level", init["t_level"])  # before this sample index
+        t_addr = reg(p.pair_bits + 1, "t_addr", init["t_addr"])
+        t_elem = reg(_bits(E), "t_elem", init["t_elem"])
         at_commit = Signal()
         m.d.comb += at_commit.eq(awaiting & (entered == commit_at))
 
@@ -156,15 +182,23 @@ class HardODT(wiring.Component):
         # quantile rows too; rows of other levels and elements are rewritten before use).
         dirty = Signal(reset_less=True)  # a sample entered since power-up or the last restart
         restart = Signal(init=1)  # the first cycle after a reset
+        load_state = Signal()  # a run-time load writes the state registers
+        load_en = self.load_en if self.load else Const(0)
+        if self.load:
+            m.d.comb += load_state.eq(load_en & (self.load_target == len(p.load_targets()) - 1))
         with m.If(restart):
             m.d.sync += restart.eq(0)
             with m.If(dirty):
                 m.d.sync += [ins_state.eq(3), dirty.eq(0)]
-        with m.If(accept):
+                m.d.comb += [state_write.eq(1), state_new.eq(p.state_layout.const(empty_state(p)))]
+        with m.If(accept | load_state):  # a reset after a load empties the tree
             m.d.sync += dirty.eq(1)
+        if self.load:
+            with m.If(load_state):
+                m.d.comb += [state_write.eq(1), state_new.eq(self.load_data)]
         m.d.comb += [
             open_.eq((ins_state == 0) & (sub == 0) & (outstanding < self.fifo_depth) & ~at_commit
-                     & ~self.debug_en & ~restart),
+                     & ~self.debug_en & ~load_en & ~restart),
             self.samples.ready.eq(open_),
             accept.eq(self.samples.valid & open_),
             cont.eq(sub != 0),
@@ -178,16 +212,19 @@ class HardODT(wiring.Component):
         m.d.sync += outstanding.eq(outstanding + accept - popped)
         with m.If(accept):
             m.d.sync += entered.eq(entered + 1)
+        with m.If(state_write):  # commit_at counts from here
+            m.d.sync += entered.eq(0)
 
         # -- split trial engine and commit slots --------------------------------------------------
-        trial = m.submodules.trial = SplitTrial(p, pend)
-        m.d.comb += self.trial_cycles.eq(trial.trial_cycles)
+        trial = SplitTrial(p, pend)
+        m.submodules.trial = ResetInserter(state_write)(trial)  # ends a trial under way
+        m.d.comb += [self.trial_cycles.eq(trial.trial_cycles), trial.preset.eq(state_write),
+                     trial.preset_state.eq(state_new)]
         tok = Signal(slot_layout)  # the commit slots being inserted (op is set per slot)
         tok_keep = Signal(slot_layout)
-        next_pair = Array(Signal(p.pair_bits, name=f"next_pair{lv}",
-                                 init=pre.next_pair[lv] if pre else 0) for lv in range(L))
-        # elements handed out (the root holds element 0)
-        pool = Signal(range(E + 1), init=pre.pool if pre else 1)
+        next_pair = Array(reg(p.pair_bits, f"next_pair{lv}", init["next_pair"][lv])
+                          for lv in range(L))
+        pool = reg(range(E + 1), "pool", init["pool"])  # elements handed out (the root has 0)
 
         resolve = Signal()
         m.d.comb += resolve.eq(awaiting & trial.done & (~trial.do_split | at_commit)
@@ -270,11 +307,17 @@ class HardODT(wiring.Component):
             m.d.sync += [r_valid[0].eq(accept), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(0),
                          r[0].seq.eq(entered), r[0].s.eq(self.samples.p)]
 
+        def loads(unit, target):  # a run-time load's row write, if it is for this unit
+            if self.load:
+                m.d.comb += [unit.load_en.eq(self.load_en & (self.load_target == target)),
+                             unit.load_row.eq(self.load_row), unit.load_data.eq(self.load_data)]
+
         # -- R_0 .. R_{L-1}: the tree levels ----------------------------------------------------------
         next_row = Const(0)  # row the slot entering R_0 reads: the root
         debug_nodes = []
         for lv in range(L):
             level = m.submodules[f"level{lv}"] = TreeLevel(p, lv, pre.levels[lv] if pre else None)
+            loads(level, lv)
             m.d.comb += [level.row.eq(Mux(self.debug_en, self.debug_row, next_row)),
                          level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
             debug_nodes.append(level.data)
@@ -285,6 +328,7 @@ class HardODT(wiring.Component):
 
         # -- R_L: element counters, prediction, split-trial decision --------------------------------------
         counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None)
+        loads(counters, L)
         cur = r[L]
         is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
         is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
@@ -305,10 +349,10 @@ class HardODT(wiring.Component):
         do_learn = counters.learn
         new = counters.updated
         cnt_y = counters.count
-        leaves = Signal(range(cfg.max_leaves + 2), init=pre.leaves if pre else 1)
+        leaves = reg(range(cfg.max_leaves + 2), "leaves", init["leaves"])
         m.d.comb += self.leaves.eq(leaves)
         # samples left in the pending window
-        remaining = Signal(range(cfg.split_delay + 1), init=pend.commit_at if pend else 0)
+        remaining = reg(range(cfg.split_delay + 1), "remaining", init["remaining"])
         due = do_learn & (counters.since >= cfg.grace_period)
         pending = remaining != 0
         start = Signal()
@@ -369,6 +413,7 @@ class HardODT(wiring.Component):
         for k in range(p.lanes if N else 0):
             lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(
                 p, k, pre.quantiles[k] if pre else None)
+            loads(lane, L + 1 + k)
             m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(cur.g),
                          lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
                          lane.label.eq(yq), lane.count.eq(q_count), lane.first.eq(q_first),
@@ -377,13 +422,23 @@ class HardODT(wiring.Component):
                 m.d.comb += trial.rows[i].eq(lane.updated)
         for c in range(NC):
             hist = m.submodules[f"histogram{c}"] = Histogram(p, c, pre.histograms[c] if pre else None)
+            loads(hist, L + 1 + (p.lanes if N else 0) + c)
             m.d.comb += [hist.read_element.eq(q_addr_next), hist.element.eq(q_addr),
                          hist.value.eq(q_cur.s.xc[c]), hist.label.eq(yq),
                          hist.valid_row.eq(q_hist_ok), hist.learn.eq(q_learn & q_sample),
                          hist.first_group.eq(q_cur.g == 0),
                          getattr(trial, f"h{c}").eq(hist.updated)]
 
+        # -- the state registers written as a whole (last: this overrides the updates above) -------------
+        with m.If(state_write):
+            st = state_new
+            m.d.sync += [pool.eq(st.pool), leaves.eq(st.leaves), awaiting.eq(st.awaiting),
+                         commit_at.eq(st.commit_at), remaining.eq(st.remaining),
+                         t_level.eq(st.t_level), t_addr.eq(st.t_addr), t_elem.eq(st.t_elem)]
+            m.d.sync += [next_pair[lv].eq(st.next_pair[lv]) for lv in range(L)]
+            m.d.sync += [stats[i].eq(st.stats[i]) for i in range(len(STAT_NAMES))]
+
         # -- idle -------------------------------------------------------------------------------------------
-        m.d.comb += self.idle.eq(~sum(r_valid).any() & (ins_state == 0) & ~at_commit
+        m.d.comb += self.idle.eq(~sum(r_valid).any() & (ins_state == 0) & ~at_commit & ~restart
                                  & (outstanding == 0) & ~(awaiting & trial.done & ~trial.do_split))
         return m

@@ -34,6 +34,8 @@ class Histogram(wiring.Component):
         This slot is the sample's first group: later groups read the row it wrote.
     updated : Out
         The histogram after this sample (the split trial's snapshot).
+    load_en, load_row, load_data : In
+        Write ``load_data`` into element ``load_row`` (a run-time load; the pipeline is idle).
     """
 
     def __init__(self, params: HardwareParams, attribute: int, rows: list | None = None) -> None:
@@ -44,6 +46,7 @@ class Histogram(wiring.Component):
             "read_element": In(ebits), "element": In(ebits),
             "value": In(params.value_bits), "label": In(_bits(params.n_cls)),
             "valid_row": In(1), "learn": In(1), "first_group": In(1),
+            "load_en": In(1), "load_row": In(ebits), "load_data": In(self.layout),
             "updated": Out(self.layout),
         })
         init = [self.layout.const(r) for r in rows or []]  # rows: a preload
@@ -67,4 +70,6 @@ class Histogram(wiring.Component):
         m.d.comb += [wr.addr.eq(self.element), wr.en.eq(self.learn & self.first_group),
                      wr.data.eq(upd),
                      self.updated.eq(Mux(self.first_group, upd.as_value(), rd.data.as_value()))]
+        with m.If(self.load_en):
+            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m

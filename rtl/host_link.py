@@ -20,15 +20,18 @@ from amaranth.lib.wiring import In, Out
 
 from hardodt.protocol import (
     CMD_HELLO,
+    CMD_LOAD,
     CMD_READ,
     CMD_RESET,
     CMD_SAMPLE,
     CMD_STATS,
+    LOAD_LEN,
     NAK_ARGUMENT,
     NAK_CHECKSUM,
     NAK_COMMAND,
     NAK_INCOMPLETE,
     NAK_LENGTH,
+    NAK_LOADING,
     NAK_SEQUENCE,
     READ_CHUNK,
     READ_LEN,
@@ -100,14 +103,18 @@ class HostLink(wiring.Component):
         One-cycle strobes (a sample was answered; a frame was rejected): for LEDs.
 
     ``stats="basic"`` reports only ``hardodt.protocol.BASIC_STAT_NAMES``: on a small FPGA
-    the learner's other counters, then unread, are left out by synthesis.
+    the learner's other counters, then unread, are left out by synthesis. ``load=False``
+    leaves out LOAD (its row buffer and the learner's load paths, then unused).
     """
 
     def __init__(self, learner, *, clock_hz: int = 0, divisor: int = 0,
-                 timeout_cycles: int = 1 << 16, stats: str = "all") -> None:
+                 timeout_cycles: int = 1 << 16, stats: str = "all", load: bool = True) -> None:
         self.params = p = learner.params
         self.stat_names = stat_names(stats)
-        self.info = DesignInfo.of(learner.config, clock_hz, divisor, stats)
+        if load and not learner.load:
+            raise ValueError("HostLink(load=True) needs a learner built with HardODT(..., load=True)")
+        self.load = load
+        self.info = DesignInfo.of(learner.config, clock_hz, divisor, stats, load)
         self.timeout_cycles = timeout_cycles
         super().__init__({
             "rx": In(stream.Signature(8)),
@@ -128,7 +135,7 @@ class HostLink(wiring.Component):
         m = Module()
         info, lrn = self.info, self.learner
         sb = info.sample_bytes
-        max_in = max(sb, READ_LEN)
+        max_in = max(sb, READ_LEN, LOAD_LEN if self.load else 0)
         ring = m.submodules.ring = Memory(shape=8, depth=WINDOW * SLOT_BYTES, init=[])
         wr, rd = ring.write_port(), ring.read_port()
         slot_bits = (WINDOW - 1).bit_length()
@@ -191,10 +198,10 @@ class HostLink(wiring.Component):
         hello_bytes = list(info.to_bytes())
         stat_bytes = [b for w in words for b in _bytes_of(w, 4)]
         lengths = {CMD_HELLO: len(hello_bytes), CMD_SAMPLE: 5, CMD_STATS: len(stat_bytes),
-                   CMD_READ: READ_CHUNK}
+                   CMD_READ: READ_CHUNK}  # RESET, LOAD: nothing to say
         reply_len = Array(Const(lengths.get(c, 0), range(SLOT_BYTES + 1)) for c in range(8))
         m.d.comb += comp_len.eq(reply_len[reply_kind])
-        with m.Switch(reply_kind):  # RESET: nothing to say
+        with m.Switch(reply_kind):
             with m.Case(CMD_HELLO):
                 m.d.comb += comp_byte.eq(Array(Const(b, 8) for b in hello_bytes)[comp_i])
             with m.Case(CMD_SAMPLE):
@@ -215,18 +222,40 @@ class HostLink(wiring.Component):
         sample_learn = lrn.samples.payload.learn
         sample_label = lrn.samples.payload.label
 
+        # -- LOAD: a row arrives by chunks into a buffer, then is written in one cycle -----------
+        # (chunks of one row in order; a chunk 0 starts a row afresh)
+        targets = self.params.load_targets()
+        t_chunks = [-(-t["width"] // (8 * READ_CHUNK)) for t in targets]
+        load_target, load_chunk = payload[0], payload[3]
+        load_row = Cat(payload[1], payload[2])
+        load_next = Signal(8)  # the chunk a row's next LOAD may carry (0: a new row)
+        row_target, row_row = Signal(8), Signal(16)  # the row being assembled
+        loading = Signal()  # rows written, the state not yet: no SAMPLE until it is
+        load_ok = Signal()
+        if self.load:
+            buf = Signal(8 * READ_CHUNK * max(t_chunks))
+            m.d.comb += [lrn.load_target.eq(load_target), lrn.load_row.eq(load_row),
+                         lrn.load_data.eq(buf)]
+            in_range = ((load_target < len(targets))
+                        & (load_row < Array(Const(t["depth"], 17) for t in targets)[load_target])
+                        & (load_chunk < Array(Const(c, 8) for c in t_chunks)[load_target]))
+            m.d.comb += load_ok.eq(in_range & ((load_chunk == 0) | (
+                (load_chunk == load_next) & (load_target == row_target) & (load_row == row_row))))
+
         diff = Signal(8)
         m.d.comb += diff.eq(expected - seq)
         cmd_ok = Signal()
         len_ok = Signal()
         arg_ok = Signal()
+        lengths_in = [0, sb, 0, 0, READ_LEN, LOAD_LEN, 0, 0]
         m.d.comb += [
-            cmd_ok.eq((cmd == CMD_SAMPLE) | (cmd == CMD_STATS) | (cmd == CMD_RESET) | (cmd == CMD_READ)),
-            len_ok.eq(Array([Const(0, 8), Const(sb, 8), Const(0, 8), Const(0, 8),
-                             Const(READ_LEN, 8)])[cmd[:3]] == length),
-            arg_ok.eq((cmd != CMD_READ) | (
-                (read_level < info.levels) & ((read_row >> self._row_bits) == 0) & (payload[0] < 2)
-                & (read_chunk < Mux(read_kind, ctr_chunks, node_chunks)))),
+            cmd_ok.eq((cmd == CMD_SAMPLE) | (cmd == CMD_STATS) | (cmd == CMD_RESET) | (cmd == CMD_READ)
+                      | ((cmd == CMD_LOAD) & self.load)),
+            len_ok.eq(Array(Const(n, 8) for n in lengths_in)[cmd[:3]] == length),
+            arg_ok.eq(Mux(cmd == CMD_READ,
+                          (read_level < info.levels) & ((read_row >> self._row_bits) == 0)
+                          & (payload[0] < 2) & (read_chunk < Mux(read_kind, ctr_chunks, node_chunks)),
+                          (cmd != CMD_LOAD) | load_ok)),
         ]
 
         def give_up():
@@ -297,6 +326,8 @@ class HostLink(wiring.Component):
                         m.next = "REJECT_LENGTH"
                     with m.Elif(~arg_ok):
                         m.next = "REJECT_ARGUMENT"
+                    with m.Elif((cmd == CMD_SAMPLE) & loading):
+                        m.next = "REJECT_LOADING"
                     with m.Else():
                         m.d.sync += reply_kind.eq(cmd)
                         with m.Switch(cmd):
@@ -304,9 +335,13 @@ class HostLink(wiring.Component):
                                 m.next = "SAMPLE"
                             with m.Case(CMD_READ):
                                 m.next = "READ"
+                            if self.load:
+                                with m.Case(CMD_LOAD):
+                                    m.next = "LOAD"
                             with m.Case(CMD_RESET):
                                 m.d.comb += self.learner_reset.eq(1)
-                                m.d.sync += [index.eq(0), mistakes.eq(0)]
+                                m.d.sync += [index.eq(0), mistakes.eq(0), loading.eq(0),
+                                             load_next.eq(0)]
                                 m.next = "COMPOSE"
                             with m.Default():
                                 m.next = "COMPOSE"
@@ -319,7 +354,7 @@ class HostLink(wiring.Component):
                     m.next = "REJECT_SEQUENCE"
             for name, code in (("CHECKSUM", NAK_CHECKSUM), ("LENGTH", NAK_LENGTH),
                                ("COMMAND", NAK_COMMAND), ("ARGUMENT", NAK_ARGUMENT),
-                               ("SEQUENCE", NAK_SEQUENCE)):
+                               ("SEQUENCE", NAK_SEQUENCE), ("LOADING", NAK_LOADING)):
                 with m.State(f"REJECT_{name}"):
                     with m.If(~tx_busy):
                         reject(code)
@@ -344,6 +379,24 @@ class HostLink(wiring.Component):
             with m.State("READ_WAIT"):  # one cycle for the memories
                 m.d.comb += lrn.debug_en.eq(1)
                 m.next = "COMPOSE"
+            if self.load:
+                with m.State("LOAD"):  # the chunk into the row buffer; the row's last: write it
+                    for i in range(len(buf) // 8):
+                        with m.If(load_chunk == i // READ_CHUNK):
+                            m.d.sync += buf[8 * i:8 * i + 8].eq(payload[4 + i % READ_CHUNK])
+                    last = load_chunk + 1 == Array(Const(c, 8) for c in t_chunks)[load_target]
+                    m.d.sync += [load_next.eq(Mux(last, 0, load_chunk + 1)),
+                                 row_target.eq(load_target), row_row.eq(load_row)]
+                    with m.If(last):
+                        m.next = "LOAD_WRITE"
+                    with m.Else():
+                        m.next = "COMPOSE"
+                with m.State("LOAD_WRITE"):  # once the learner is idle
+                    with m.If(lrn.idle):
+                        m.d.comb += lrn.load_en.eq(1)
+                        m.d.sync += loading.eq(load_target != len(targets) - 1)
+                        m.next = "COMPOSE"
+
             with m.State("COMPOSE"):  # one byte a cycle into the ring, once the ring is not being sent
                 m.d.comb += lrn.debug_en.eq(reply_kind == CMD_READ)
                 m.d.comb += slot.eq(expected[:slot_bits])

@@ -16,6 +16,7 @@ from amaranth.lib import data
 
 from hardodt.config import Config, ConfigError
 from reference.fixedpoint import QUALITY_FRACTION_BITS
+from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "trigger_latency"]
@@ -225,6 +226,37 @@ class HardwareParams:
         """Per element and categorical attribute ``c``: a class count per value."""
         return data.ArrayLayout(data.ArrayLayout(unsigned(self.cb), self.n_cls),
                                 self.config.categorical_values[c])
+
+    @cached_property
+    def state_layout(self) -> data.StructLayout:
+        """The registers that say how far the tree has grown, beside its memories: elements
+        handed out, leaves, node pairs used per level, the statistics counters, and a split
+        trial's outcome still waiting for its sample (``commit_at`` and ``remaining`` count
+        samples from now). A restart writes the empty tree's, a load a learned tree's."""
+        cfg, cb, C = self.config, self.cb, self.n_cls
+        return data.StructLayout({
+            "pool": _bits(self.n_elem + 1),
+            "leaves": _bits(cfg.max_leaves + 2),
+            "next_pair": data.ArrayLayout(self.pair_bits, self.levels),
+            "stats": data.ArrayLayout(32, len(STAT_NAMES)),
+            "awaiting": 1,  # a trial's outcome (below) is not inserted yet
+            "commit_at": self.seq_bits,
+            "remaining": _bits(cfg.split_delay + 1),
+            "t_level": _bits(self.levels),
+            "t_addr": self.pair_bits + 1,
+            "t_elem": _bits(self.n_elem),
+            "do_split": 1,
+            "attr": _bits(max(2, self.n_num + self.n_cat)),
+            "value": signed(self.w),
+            "left": data.ArrayLayout(unsigned(cb), C),
+            "counts": data.ArrayLayout(unsigned(cb), C),
+        })
+
+    def load_targets(self) -> list[dict]:
+        """What a run-time load writes, in target-number order: every memory (rows as
+        :meth:`memories`), then the state registers as one row (``state_layout``)."""
+        return [*self.memories(), {"name": "state", "depth": 1, "width": self.state_layout.size,
+                                   "granules": 1, "bits": self.state_layout.size}]
 
     # -- memories (for reports) -------------------------------------------------------
     def memories(self) -> list[dict]:

@@ -8,7 +8,9 @@ has grown (elements handed out, leaves, node pairs used per level, the
 statistics counters) and of a split trial still pending, its outcome waiting
 for its sample. ``HardODT(config, preload=image)`` writes them into the
 Verilog as memory and register initial values, so learning continues from the
-model's state exactly as the model itself would.
+model's state exactly as the model itself would. :func:`load_rows` gives the same
+image as the rows a run-time load writes through the host protocol (LOAD,
+docs/protocol.md): every used memory row, then the state registers.
 
 A reset after samples have entered returns the design to the empty tree, not
 to the preloaded one (docs/hardware.md).
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from hardodt.config import ConfigError
 from rtl.params import CATEGORICAL, INACTIVE, LEAF, NUMERIC, HardwareParams
 
-__all__ = ["Preload", "preload_image", "HARDWARE_ONLY"]
+__all__ = ["Preload", "preload_image", "load_rows", "empty_state", "HARDWARE_ONLY"]
 
 #: Configuration fields that shape only the hardware: a model may differ in them.
 HARDWARE_ONLY = ("lanes", "divider_stage_bits", "judge")
@@ -53,6 +55,63 @@ class Preload:
     next_pair: list[int]
     stats: list[int]
     pending: Pending | None
+
+    def state(self, params: HardwareParams) -> dict:
+        """The state registers' values (``params.state_layout``)."""
+        pend = self.pending
+        out = empty_state(params)
+        out.update(pool=self.pool, leaves=self.leaves, next_pair=list(self.next_pair),
+                   stats=list(self.stats))
+        if pend:
+            out.update(awaiting=1, commit_at=pend.commit_at, remaining=pend.commit_at,
+                       t_level=pend.level, t_addr=pend.addr, t_elem=pend.elem,
+                       do_split=int(pend.do_split), attr=pend.attr, value=pend.value,
+                       left=list(pend.left), counts=list(pend.counts))
+        return out
+
+
+def empty_state(params: HardwareParams) -> dict:
+    """The state registers of the empty tree: the root holds element 0, nothing pending."""
+    C, L = params.n_cls, params.levels
+    from reference.kernels import STAT_NAMES
+
+    return {"pool": 1, "leaves": 1, "next_pair": [0] * L, "stats": [0] * len(STAT_NAMES),
+            "awaiting": 0, "commit_at": 0, "remaining": 0, "t_level": 0, "t_addr": 0,
+            "t_elem": 0, "do_split": 0, "attr": 0, "value": 0, "left": [0] * C, "counts": [0] * C}
+
+
+def _bits_of(layout, value) -> int:
+    from amaranth.hdl import Const
+
+    return Const.cast(layout.const(value)).value
+
+
+def load_rows(params: HardwareParams, image: Preload) -> list[tuple[int, int, int]]:
+    """``(target, row, bits)`` for every row a run-time load writes, the state row last
+    (targets numbered as ``params.load_targets()``). Rows the tree does not use yet are
+    not sent: the design rewrites them before their first use, as after a restart."""
+    from amaranth.lib import data
+
+    out = []
+    t = 0
+    pair = data.ArrayLayout(params.node_layout, 2)
+    for lv in range(params.levels):
+        used = image.next_pair[lv] if lv else 1
+        out += [(t, r, _bits_of(pair, image.levels[lv][r])) for r in range(used)]
+        t += 1
+    out += [(t, e, _bits_of(params.counter_layout, row)) for e, row in enumerate(image.counters)]
+    t += 1
+    used = len(image.counters) * params.groups
+    for rows in image.quantiles:
+        out += [(t, r, _bits_of(params.quantile_row_layout, rows[r])) for r in range(used)]
+        t += 1
+    for c, rows in enumerate(image.histograms):
+        layout = params.histogram_row_layout(c)
+        out += [(t, e, _bits_of(layout, row)) for e, row in enumerate(rows)]
+        t += 1
+    assert t == len(params.load_targets()) - 1
+    out.append((t, 0, _bits_of(params.state_layout, image.state(params))))
+    return out
 
 
 def _same_learning(a, b) -> list[str]:

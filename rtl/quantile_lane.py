@@ -34,6 +34,8 @@ class QuantileLane(wiring.Component):
         Write the updated row back.
     init : In(1)
         Write an empty row (min above max) instead: a new leaf's element.
+    load_en, load_row, load_data : In
+        Write ``load_data`` into row ``load_row`` (a run-time load; the pipeline is idle).
     updated : Out(quantile_row_layout)
         The row after this sample (the split trial's snapshot takes it).
     """
@@ -48,6 +50,8 @@ class QuantileLane(wiring.Component):
             "x": In(data.ArrayLayout(signed(params.w), params.n_num)),
             "label": In(_bits(params.n_cls)), "count": In(params.cb), "first": In(1),
             "learn": In(1), "init": In(1),
+            "load_en": In(1), "load_row": In(_bits(params.n_elem * params.groups)),
+            "load_data": In(params.quantile_row_layout),
             "updated": Out(params.quantile_row_layout),
         })
         fx = params.config.fixed
@@ -86,4 +90,6 @@ class QuantileLane(wiring.Component):
         m.d.comb += [wr.addr.eq(self.element * G + self.group),
                      wr.en.eq(present & (self.learn | self.init)),
                      wr.data.eq(Mux(self.init, self.empty_row.as_value(), upd.as_value()))]
+        with m.If(self.load_en):
+            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m

@@ -135,11 +135,14 @@ class SplitTrial(wiring.Component):
         categorical ones), its threshold or value, and its sides' class counts.
     busy : Out(1)
         A trial is running or its result has not been acknowledged.
+    preset, preset_state : In
+        Hold ``preset_state``'s outcome (if it is ``awaiting``) as the result, or none: a
+        load or a restart (``params.state_layout``). The parent resets the engine with it.
     """
 
     def __init__(self, params: HardwareParams, pending=None) -> None:
         self.p = p = params
-        self.pending = pending  # a preloaded trial's outcome (rtl.preload.Pending): start DONE
+        self.pending = pending  # a preloaded trial's outcome (rtl.preload.Pending): held at start
         hist = {f"h{c}": In(p.histogram_row_layout(c)) for c in range(p.n_cat)}
         super().__init__({
             "load": In(1),
@@ -150,9 +153,11 @@ class SplitTrial(wiring.Component):
             "rows": In(data.ArrayLayout(p.quantile_row_layout, p.n_num)),
             **hist,
             "ack": In(1),
+            "preset": In(1),
+            "preset_state": In(p.state_layout),
             "busy": Out(1),
             "done": Out(1),
-            "do_split": Out(1, init=int(bool(pending and pending.do_split))),
+            "do_split": Out(1),
             "attr": Out(range(max(2, p.n_num + p.n_cat))),
             "thr": Out(signed(p.w)),
             "value": Out(p.value_bits),
@@ -174,7 +179,11 @@ class SplitTrial(wiring.Component):
 
         # -- snapshot -------------------------------------------------------------------
         pend = self.pending
-        cnt = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.counts if pend else None)
+        # The result's registers keep their values through a reset: a preset writes them.
+        held = Signal(init=bool(pend), reset_less=True)  # a preset (or preloaded) outcome
+        do_split = Signal(init=int(bool(pend and pend.do_split)), reset_less=True)
+        cnt = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.counts if pend else None,
+                     reset_less=True)
         nn = Signal(cb)
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
@@ -207,9 +216,10 @@ class SplitTrial(wiring.Component):
         # Results.
         best_ok = Signal()
         best_q = Signal(qbits)
-        best_attr = Signal.like(self.attr, init=pend.attr if pend else 0)
-        best_val = Signal(signed(w), init=pend.value if pend else 0)
-        best_left = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.left if pend else None)
+        best_attr = Signal.like(self.attr, init=pend.attr if pend else 0, reset_less=True)
+        best_val = Signal(signed(w), init=pend.value if pend else 0, reset_less=True)
+        best_left = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.left if pend else None,
+                           reset_less=True)
         second_q = Signal(qbits)
         null_q = Signal(qbits)
         a_ok = Signal()
@@ -229,7 +239,7 @@ class SplitTrial(wiring.Component):
         hi_mux = Array(rows[i].hi for i in range(N)) if N else None
         m.d.sync += s1_valid.eq(0)
 
-        with m.FSM(name="trial", init="DONE" if pend else "IDLE") as fsm:
+        with m.FSM(name="trial") as fsm:
             with m.State("IDLE"):
                 with m.If(self.load):
                     for i in range(N):
@@ -279,7 +289,7 @@ class SplitTrial(wiring.Component):
             with m.State("DRAIN"):
                 with m.If(in_flight == 0):
                     with m.If(~best_ok | (best_q <= null_q)):
-                        m.d.sync += self.do_split.eq(0)
+                        m.d.sync += do_split.eq(0)
                         m.next = "DONE"
                     with m.Else():
                         m.next = "GAIN"
@@ -301,13 +311,19 @@ class SplitTrial(wiring.Component):
                 with m.State(f"JUDGE_{i}"):
                     m.next = f"JUDGE_{i + 1}" if i + 1 < judge.latency else "JUDGE"
             with m.State("JUDGE"):
-                m.d.sync += self.do_split.eq(judge.split)
+                m.d.sync += do_split.eq(judge.split)
                 m.next = "DONE"
             with m.State("DONE"):
-                m.d.comb += self.done.eq(1)
                 with m.If(self.ack):
                     m.next = "IDLE"
-        m.d.comb += self.busy.eq(~fsm.ongoing("IDLE"))
+        m.d.comb += [self.done.eq(fsm.ongoing("DONE") | held), self.do_split.eq(do_split),
+                     self.busy.eq(~fsm.ongoing("IDLE") | held)]
+        with m.If(held & self.ack):
+            m.d.sync += held.eq(0)
+        with m.If(self.preset):
+            ps = self.preset_state
+            m.d.sync += [held.eq(ps.awaiting), do_split.eq(ps.do_split), best_attr.eq(ps.attr),
+                         best_val.eq(ps.value), best_left.eq(ps.left), cnt.eq(ps.counts)]
         with m.If(~fsm.ongoing("IDLE") & ~fsm.ongoing("DONE")):
             m.d.sync += cycles.eq(cycles + 1)
         longest = Signal(32)

@@ -5,7 +5,8 @@ enter every cycle while earlier ones are deeper. A sample that has not met its
 leaf yet reads its node here: at a leaf it keeps the leaf's element, class and
 address; at an internal node it compares one attribute and moves to a child
 one level down. A commit slot writes the split leaf's new internal node at
-its level and the two children at the level below.
+its level and the two children at the level below. A run-time load writes a
+whole row while the pipeline is idle.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class TreeLevel(wiring.Component):
         The slot for the next level (combinational).
     data : Out
         The row read (for the read-back port).
+    load_en, load_row, load_data : In
+        Write ``load_data`` into row ``load_row`` (a run-time load; the pipeline is idle).
     """
 
     def __init__(self, params: HardwareParams, level: int, rows: list | None = None) -> None:
@@ -47,6 +50,7 @@ class TreeLevel(wiring.Component):
         super().__init__({
             "row": In(params.pair_bits), "valid": In(1), "slot": In(params.slot_layout),
             "next": Out(params.slot_layout), "data": Out(pair),
+            "load_en": In(1), "load_row": In(params.pair_bits), "load_data": In(pair),
         })
         init = []
         node = params.node_layout
@@ -93,4 +97,6 @@ class TreeLevel(wiring.Component):
                 with m.If((cur.c_level + 1 == lv) & (cur.op == OP_COMMIT_OTHER)):  # its children
                     m.d.comb += [wr.addr.eq(cur.c_node.child), wr.en.eq(0b11),
                                  wr.data.eq(cur.c_children)]
+        with m.If(self.load_en):
+            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(0b11), wr.data.eq(self.load_data)]
         return m

@@ -10,7 +10,10 @@ the statistics and the tree read back over the protocol against the golden
 model, and writes a report to ``HARDODT_REPORT``.
 
 Environment: ``HARDODT_CONFIG``, ``HARDODT_STREAM`` (``.npz``: xn, xc, y, learn),
-``BOARD_DIVISOR`` (clock cycles per bit, as the design was built), ``BOARD_FAULTS``.
+``BOARD_DIVISOR`` (clock cycles per bit, as the design was built), ``BOARD_FAULTS``;
+``HARDODT_PRELOAD`` (the tree the design was built with), or ``HARDODT_LOAD`` (a tree
+the driver loads over the link, LOAD, once the first ``BOARD_LOAD_AT`` samples have
+been learned from the empty tree: the rest must continue that tree).
 """
 
 import json
@@ -124,6 +127,8 @@ async def board_stream(dut):
     baud = 1e9 / uart.bit_ns
     preload = os.environ.get("HARDODT_PRELOAD")
     golden = QuantileHoeffdingTree.load(preload) if preload else QuantileHoeffdingTree(cfg)
+    load = os.environ.get("HARDODT_LOAD")
+    load_at = int(os.environ.get("BOARD_LOAD_AT") or 0) if load else len(y)
     # the bench's transport polls every byte time: that is its whole latency
     board = Board(uart, cfg, baud, latency=20 * uart.bit_ns * 1e-9)
     info = await board.hello()
@@ -144,7 +149,22 @@ async def board_stream(dut):
             with open(progress_path, "w") as f:
                 f.write(f"{res.samples} {len(y)}")
 
-    res = await board.stream(xn, xc, y, learn, golden=golden, on_progress=progress)
+    res = await board.stream(xn[:load_at], xc[:load_at], y[:load_at], learn[:load_at],
+                             golden=golden, on_progress=progress)
+    loaded = {}
+    if load:  # whatever the board has learned, it continues the loaded tree from here
+        t0 = uart.now()
+        golden = QuantileHoeffdingTree.load(load)
+        frames = await board.load(golden)
+        loaded = {"at": load_at, "frames": frames, "sim_seconds": uart.now() - t0,
+                  "leaves": golden.n_leaves, "samples": golden.stats["samples"]}
+        before = res
+        res = await board.stream(xn[load_at:], xc[load_at:], y[load_at:], learn[load_at:],
+                                 golden=golden, on_progress=progress)
+        res.mismatches = before.mismatches + [(i + load_at, a, b) for i, a, b in res.mismatches]
+        res.samples += before.samples
+        res.labelled += before.labelled
+        res.correct += before.correct
     seconds = uart.now() - started
     hw_tree = await board.tree()
     gold_tree = golden_tree(golden)
@@ -173,6 +193,7 @@ async def board_stream(dut):
         "corrupt_replies": board.session.parser.corrupt,
         "faults": faults,
         "wire": uart.counts,
+        "loaded": loaded,
     }
     if report_path:
         with open(report_path, "w") as f:
@@ -181,7 +202,8 @@ async def board_stream(dut):
     assert res.samples == len(y)
     assert hw_learner_stats == gold_stats, f"statistics differ: {hw_learner_stats} != {gold_stats}"
     assert res.stats["leaves"] == report["leaves"]
-    assert res.stats["mistakes"] == res.labelled - res.correct
+    if not load:  # (the link counts mistakes since its last RESET: the load's)
+        assert res.stats["mistakes"] == res.labelled - res.correct
     assert res.stats["rx_overruns"] == 0, "the receiver overran although the host kept to the window"
     assert hw_tree == gold_tree, "the tree read back over the protocol differs from the golden model's"
 
@@ -191,17 +213,24 @@ async def protocol_conformance(dut):
     """Frame by frame: each kind of bad frame gets its rejection, nothing is executed twice."""
     from hardodt.protocol import (
         CMD_HELLO,
+        CMD_LOAD,
         CMD_READ,
+        CMD_RESET,
         CMD_SAMPLE,
         CMD_STATS,
+        LOAD_LEN,
         NAK_ARGUMENT,
         NAK_CHECKSUM,
         NAK_COMMAND,
         NAK_INCOMPLETE,
         NAK_LENGTH,
+        NAK_LOADING,
         NAK_SEQUENCE,
+        READ_CHUNK,
         SYNC_HOST,
+        DesignInfo,
         ReplyParser,
+        load_payload,
         read_payload,
         stat_names_of,
     )
@@ -224,6 +253,7 @@ async def protocol_conformance(dut):
 
     _, (r,) = await send(frame(SYNC_HOST, 40, CMD_HELLO))
     assert (r.seq, r.status) == (40, CMD_HELLO), r  # HELLO at any sequence number
+    info = DesignInfo.from_bytes(r.payload)
     _, (r,) = await send(frame(SYNC_HOST, 41, CMD_STATS))
     names = stat_names_of(len(r.payload) // 4)
     assert (r.seq, r.status, names[0]) == (41, CMD_STATS, "samples")
@@ -264,3 +294,29 @@ async def protocol_conformance(dut):
     assert [(x.status, x.expected) for x in replies] == [(NAK_INCOMPLETE, 45)], replies
     _, (r,) = await send(frame(SYNC_HOST, 45, CMD_STATS))
     assert r.status == CMD_STATS
+
+    # LOAD: arguments checked, a row's chunks in order, no SAMPLE while a load is unfinished
+    targets = HardwareParams(cfg).load_targets()
+    state = len(targets) - 1
+    if not info.loads:  # longer than any frame it takes (checked first), or else unknown
+        _, replies = await send(frame(SYNC_HOST, 46, CMD_LOAD, load_payload(0, 0, 0, b"")))
+        code = NAK_LENGTH if LOAD_LEN > max(sb, 5) else NAK_COMMAND
+        assert [(x.status, x.expected) for x in replies] == [(code, 46)], replies
+        return
+    chunks = [-(-t["width"] // (8 * READ_CHUNK)) for t in targets]
+    assert chunks[state] >= 2  # the state row takes two chunks or more
+    cases = [load_payload(len(targets), 0, 0, b""),  # no such target
+             load_payload(0, 1, 0, b""),  # level 0 has one row
+             load_payload(0, 0, chunks[0], b""),  # beyond a node row's chunks
+             load_payload(state, 0, 1, b"")]  # chunk 1 before chunk 0
+    for raw in cases:
+        _, replies = await send(frame(SYNC_HOST, 46, CMD_LOAD, raw))
+        assert [(x.status, x.expected) for x in replies] == [(NAK_ARGUMENT, 46)], (raw.hex(), replies)
+    _, (r,) = await send(frame(SYNC_HOST, 46, CMD_LOAD, load_payload(0, 0, 0, b"")))
+    assert (r.status, r.payload) == (CMD_LOAD, b""), r  # a row written: the root, all zeros
+    _, (r,) = await send(frame(SYNC_HOST, 47, CMD_SAMPLE, bytes(sb)))
+    assert (r.status, r.expected) == (NAK_LOADING, 47), r
+    _, (r,) = await send(frame(SYNC_HOST, 47, CMD_RESET))  # RESET ends the unfinished load
+    assert r.status == CMD_RESET
+    _, (r,) = await send(frame(SYNC_HOST, 48, CMD_SAMPLE, bytes(sb)))
+    assert r.status == CMD_SAMPLE

@@ -23,13 +23,21 @@ SIM_CLOCK_HZ = 100_000_000
 
 def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, divisor: int = 8,
                    faults: dict | None = None, stage=None, progress=None, waves: bool = False,
-                   test: str = "board_stream", stats: str = "all", preload=None) -> dict:
+                   test: str = "board_stream", stats: str = "all", preload=None,
+                   load: bool = True, load_tree=None, load_at: int = 0) -> dict:
     """Run ``sim.board_bench``'s ``test`` (``board_stream``: the stream through the driver;
-    ``protocol_conformance``: crafted frames) and return the report (``board_stream``)."""
+    ``protocol_conformance``: crafted frames) and return the report (``board_stream``).
+    ``preload``: the tree the design is built with; ``load_tree``: a tree the driver loads
+    over the link (LOAD) after the first ``load_at`` samples; ``load``: the link takes LOAD."""
     env = {"BOARD_DIVISOR": str(divisor), "BOARD_FAULTS": json.dumps(faults or {}),
            "COCOTB_TEST_FILTER": test}
+    if load_tree is not None:
+        build_dir = Path(build_dir)
+        build_dir.mkdir(parents=True, exist_ok=True)
+        load_tree.save(build_dir / "load.json")
+        env.update(HARDODT_LOAD=str((build_dir / "load.json").resolve()), BOARD_LOAD_AT=str(load_at))
     top = LinkedLearner(config, clock_hz=SIM_CLOCK_HZ, baud=SIM_CLOCK_HZ // divisor, stats=stats,
-                        preload=preload)
+                        preload=preload, load=load)
     return run_stream_bench(top, "board", "sim.board_bench", config, xn, xc, y, learn,
                             build_dir=build_dir, env=env, preload=preload, waves=waves, stage=stage,
                             progress=progress, report_required=test == "board_stream")

@@ -53,6 +53,41 @@ def test_stream_through_the_pins_with_faults(small_build):
     assert rough["stats_hardware"]["samples"] == 300  # none applied twice, none lost
 
 
+def _learned_with_a_split_pending(cfg, stream_seed: int, after: int):
+    """A golden model that learned ``after`` samples of another stream and then on until a split
+    trial's outcome (a split) waits for its sample: the hardest state to hand over."""
+    from reference import QuantileHoeffdingTree
+    from reference.kernels import P_ACTIVE, P_DO_SPLIT
+
+    _cfg, xn, xc, y = _stream(SMALL, 3000, seed=stream_seed)
+    model = QuantileHoeffdingTree(cfg)
+    model._run(xn[:after], xc[:after], y[:after], np.ones(after, bool))
+    for k in range(after, len(y)):
+        if model._pending[0][P_ACTIVE] and model._pending[0][P_DO_SPLIT]:
+            return model
+        model._run(xn[k:k + 1], xc[k:k + 1], y[k:k + 1], np.ones(1, bool))
+    raise AssertionError("no split trial pending in the stream")
+
+
+@pytest.mark.sim
+def test_a_tree_loaded_over_the_link_mid_stream_is_continued_exactly(small_build, tmp_path):
+    """The board learns 150 samples; then the driver loads (LOAD) a tree learned in software on
+    another stream, with a split pending, under corrupted and dropped bytes; from there on the
+    board continues that tree: every prediction, the counters, the split when it is due, the tree
+    read back. The loaded tree's own counters go on from its 500-odd samples."""
+    cfg, xn, xc, y = _stream(SMALL, 300)
+    model = _learned_with_a_split_pending(cfg, stream_seed=11, after=400)
+    splits_before, samples_before = model.stats["splits"], model.stats["samples"]
+    faults = {"corrupt": 0.005, "drop": 0.002, "reply_corrupt": 0.005, "seed": 8}
+    r = simulate_board(cfg, xn, xc, y, build_dir=small_build, divisor=6, faults=faults,
+                       load_tree=model, load_at=150)
+    assert r["samples"] == 300 and r["mismatches"] == 0 and r["tree_agrees"]
+    assert r["loaded"]["at"] == 150 and r["loaded"]["frames"] > 10
+    assert r["stats_hardware"]["samples"] == r["stats_golden"]["samples"] == samples_before + 150
+    assert r["stats_golden"]["splits"] > splits_before  # the pending split went in on the board
+    assert r["resends"] > 0  # LOAD frames went through the faults too
+
+
 @pytest.mark.sim
 def test_cli_stream_sim_clean_at_the_full_baud_rate(small_build, tmp_path, capsys):
     import tomli_w
@@ -90,14 +125,14 @@ def test_icebreaker_design_continues_a_learned_tree_and_answers_every_bad_frame(
     model._run(xn[:300], xc[:300], y[:300], np.ones(300, bool))
     assert model.stats["splits"] >= 1
     r = simulate_board(cfg, xn[300:], xc[300:], y[300:], build_dir=tmp_path, divisor=8,
-                       stats=spec.stats, preload=model)
+                       stats=spec.stats, preload=model, load=spec.load)
     assert r["samples"] == 600 and r["mismatches"] == 0 and r["tree_agrees"]
     assert set(r["stats_hardware"]) == {"samples", "splits", "leaves", "mistakes", "frames_rejected",
                                         "rx_framing_errors", "rx_overruns"}
     assert r["stats_hardware"]["samples"] == r["stats_golden"]["samples"] == 900  # 300 preloaded
     assert r["stats_hardware"]["splits"] == r["stats_golden"]["splits"]
     simulate_board(cfg, xn[:1], xc[:1], y[:1], build_dir=tmp_path, divisor=8, stats=spec.stats,
-                   preload=model, test="protocol_conformance")
+                   preload=model, load=spec.load, test="protocol_conformance")  # LOAD: NAK_COMMAND
 
 
 def test_boards_lists_every_board_and_flow(capsys):
@@ -170,6 +205,15 @@ def test_stream_over_a_serial_port_to_an_emulated_board(tmp_path, capsys):
     finally:
         board_other.close()
     assert "the board runs another design" in capsys.readouterr().err
+    from reference import QuantileHoeffdingTree
+
+    QuantileHoeffdingTree(cfg).save(tmp_path / "t.json")
+    board_noload = EmulatedBoard(cfg)  # (its HELLO says: no LOAD)
+    try:
+        assert main([*argv, "--port", board_noload.port, "--load", str(tmp_path / "t.json")]) == 2
+    finally:
+        board_noload.close()
+    assert "does not take LOAD" in capsys.readouterr().err
 
 
 def test_build_preload_takes_the_trees_configuration(tmp_path, capsys):
@@ -191,3 +235,20 @@ def test_build_preload_takes_the_trees_configuration(tmp_path, capsys):
                                    "splits": model.stats["splits"]}
     assert report["design"] == str(tree)
     assert Config.from_toml(tmp_path / "out" / "config.toml") == model.config
+
+
+@pytest.mark.parametrize("flag", ["--load", "--preload"])
+def test_stream_refuses_a_tree_of_another_configuration_before_anything_runs(tmp_path, capsys, flag):
+    import tomli_w
+
+    from reference import QuantileHoeffdingTree
+
+    conf = tmp_path / "small.toml"
+    conf.write_text(tomli_w.dumps(SMALL))
+    other = generate("sea", 10, seed=3).config(**{**SMALL, "quantiles": 2})
+    QuantileHoeffdingTree(other).save(tmp_path / "t.json")
+    assert main(["stream", "--sim", "--generator", "sea", "--samples", "10", "--config", str(conf),
+                 flag, str(tmp_path / "t.json"), "--build-dir", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "learned with another configuration (differs in" in err and "quantiles" in err
+    assert not (tmp_path / "b").exists()

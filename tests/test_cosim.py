@@ -119,7 +119,8 @@ def test_a_reset_mid_stream_returns_to_the_empty_tree(tmp_path):
 
 def test_a_preloaded_tree_continues_as_the_golden_model(tmp_path):
     """A tree learned in software (through its JSON, a split trial still pending) is the
-    design's initial state; the rest of the stream agrees with the model continuing."""
+    design's initial state; the stream agrees with the model continuing; a reset then
+    returns to the empty tree, counters and pending trial included (not to the preloaded one)."""
     from hardodt import ConfigError
     from reference.kernels import P_ACTIVE
     from rtl.params import HardwareParams
@@ -139,12 +140,18 @@ def test_a_preloaded_tree_continues_as_the_golden_model(tmp_path):
     model.save(tmp_path / "tree.json")
     loaded = QuantileHoeffdingTree.load(tmp_path / "tree.json")
     splits_before = loaded.stats["splits"]
+    assert splits_before >= 1
     report = cosimulate(cfg, xn[k:], xc[k:], y[k:], build_dir=tmp_path / "sim", gap=0.1,
                         stall=0.2, seed=4, preload=loaded)
     assert report["mismatches"] == 0 and report["tree_agrees"]
     assert report["stats_hardware"] == report["stats_golden"]
     assert report["stats_golden"]["samples"] == 4000  # counted on from the model's
-    assert report["stats_golden"]["splits"] > splits_before >= 1
+    assert report["stats_golden"]["splits"] > splits_before  # the pending split went in
+    again = cosimulate(cfg, xn[k:], xc[k:], y[k:], build_dir=tmp_path / "sim", preload=loaded,
+                       resets=(700,))
+    assert again["mismatches"] == 0 and again["tree_agrees"]
+    assert again["stats_hardware"] == again["stats_golden"]
+    assert again["stats_golden"]["samples"] == 4000 - k - 700  # from 0 after the reset
     with pytest.raises(ConfigError, match="differs in grace_period"):
         preload_image(HardwareParams(cfg.replace(grace_period=41)), loaded)
 

@@ -139,6 +139,10 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
                        "hardodt: error: cannot open /dev/does-not-exist: [Errno 2] could not open "
                        "port /dev/does-not-exist: [Errno 2] No such file or directory: "
                        "'/dev/does-not-exist'"),
+    "stream-load-and-preload": ({}, ["stream", "--sim", "--generator", "sea", "--preload", "t.json",
+                                     "--load", "t.json"], 2,
+                                "hardodt: error: --preload (the board was built with the tree) or "
+                                "--load (send the tree over the link), not both"),
     "stream-bad-fault": ({}, ["stream", "--sim", "--generator", "sea", "--samples", "10", "--faults",
                               "bogus=1"], 2,
                          "hardodt: error: --faults bogus=1: one of corrupt=P, drop=P, reply_corrupt=P, "

@@ -9,7 +9,12 @@ from board_emulator import FrameRules
 
 from hardodt.protocol import (
     CMD_HELLO,
+    CMD_LOAD,
     CMD_SAMPLE,
+    FLAG_LOAD,
+    HELLO_BYTES,
+    LOAD_LEN,
+    NAK_ARGUMENT,
     SYNC_DEVICE,
     SYNC_HOST,
     DesignInfo,
@@ -18,6 +23,7 @@ from hardodt.protocol import (
     Session,
     crc16,
     frame,
+    load_payload,
 )
 
 
@@ -44,11 +50,28 @@ def test_reply_parser_skips_noise_and_corrupt_frames():
 
 def test_design_info_round_trip_and_version_check():
     info = DesignInfo(0xDEADBEEF, 3, 16, 4, 9, 11, 6_000_000, 52)
-    assert DesignInfo.from_bytes(info.to_bytes()) == info
+    assert DesignInfo.from_bytes(info.to_bytes()) == info and not info.loads
+    loads = DesignInfo(0xDEADBEEF, 3, 16, 4, 9, 11, 6_000_000, 52, flags=FLAG_LOAD)
+    assert DesignInfo.from_bytes(loads.to_bytes()).loads
+    assert len(info.to_bytes()) == HELLO_BYTES
     raw = bytearray(info.to_bytes())
     raw[0] = 9
     with pytest.raises(ProtocolError, match="version 9"):
         DesignInfo.from_bytes(bytes(raw))
+    with pytest.raises(ProtocolError, match="21 bytes, this one 20"):
+        DesignInfo.from_bytes(info.to_bytes()[:-1])
+
+
+def test_load_frames_carry_one_chunk_and_a_refusal_stops_the_session():
+    assert load_payload(3, 0x1234, 1, b"\x01\x02") == bytes([3, 0x34, 0x12, 1, 1, 2]) + bytes(30)
+    assert len(load_payload(0, 0, 0, b"")) == LOAD_LEN
+    with pytest.raises(ValueError, match="at most 32"):
+        load_payload(0, 0, 0, bytes(33))
+    s = Session(byte_time=1.0)
+    s.submit(CMD_LOAD, load_payload(0, 0, 0, b""))
+    s.transmit(0.0)
+    with pytest.raises(ProtocolError, match=r"refused frame 0 \(LOAD\): argument out of range"):
+        s.receive(frame(SYNC_DEVICE, 0, NAK_ARGUMENT, b"\x00"), 1.0)
 
 
 class DeviceModel(FrameRules):
@@ -114,7 +137,7 @@ def test_a_reply_for_another_command_is_an_error():
     s.submit(CMD_SAMPLE, b"\x00")
     s.transmit(0.0)
     with pytest.raises(ProtocolError, match="out of step"):
-        s.receive(frame(SYNC_DEVICE, 0, CMD_HELLO, bytes(20)), 1.0)
+        s.receive(frame(SYNC_DEVICE, 0, CMD_HELLO, bytes(HELLO_BYTES)), 1.0)
 
 
 class _FakeBoard:
