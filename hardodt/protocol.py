@@ -50,7 +50,8 @@ COMMANDS = {CMD_HELLO: "HELLO", CMD_SAMPLE: "SAMPLE", CMD_STATS: "STATS", CMD_RE
 STATUS_NAMES = {NAK_CHECKSUM: "bad checksum", NAK_SEQUENCE: "out of sequence",
                 NAK_COMMAND: "unknown command", NAK_LENGTH: "wrong length",
                 NAK_INCOMPLETE: "incomplete frame (timeout)", NAK_ARGUMENT: "argument out of range",
-                NAK_LOADING: "a sample during an unfinished load"}
+                NAK_LOADING: "out of order for a load (a SAMPLE during an unfinished load, or "
+                             "a LOAD without a RESET before it)"}
 #: Rejections a resend cannot cure (the frame arrived intact and is wrong): the host stops.
 FATAL_STATUSES = (NAK_COMMAND, NAK_ARGUMENT, NAK_LOADING)
 #: HELLO's flags: the design takes LOAD (a tree loaded at run time).

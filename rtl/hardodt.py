@@ -135,15 +135,18 @@ class HardODT(wiring.Component):
         node = p.node_layout
         pre = self.preload
         pend = pre.pending if pre else None
-        # The state registers keep their values through a reset: the restart after it
-        # writes the empty tree's (only if a sample has entered since power-up: a reset
-        # before that keeps a preloaded tree), a load a learned tree's.
+        # The state registers: with a preloaded tree or run-time loading they keep their
+        # values through a reset, and the restart after it writes the empty tree's (only if
+        # a sample has entered since power-up: a reset before that keeps a preloaded tree),
+        # a load a learned tree's. Otherwise their initial values are the empty tree's and
+        # the reset itself clears them (cheaper: the flip-flops' own reset).
+        explicit = pre is not None or self.load
         init = pre.state(p) if pre else empty_state(p)
         state_write = Signal()
         state_new = Signal(p.state_layout)
 
         def reg(shape, name, value):
-            return Signal(shape, name=name, init=value, reset_less=True)
+            return Signal(shape, name=name, init=value, reset_less=explicit)
 
         stats = [reg(32, f"stat_{n}", init["stats"][i]) for i, n in enumerate(STAT_NAMES)]
         for i, s in enumerate(stats):
@@ -190,7 +193,9 @@ class HardODT(wiring.Component):
             m.d.sync += restart.eq(0)
             with m.If(dirty):
                 m.d.sync += [ins_state.eq(3), dirty.eq(0)]
-                m.d.comb += [state_write.eq(1), state_new.eq(p.state_layout.const(empty_state(p)))]
+                if explicit:
+                    m.d.comb += [state_write.eq(1),
+                                 state_new.eq(p.state_layout.const(empty_state(p)))]
         with m.If(accept | load_state):  # a reset after a load empties the tree
             m.d.sync += dirty.eq(1)
         if self.load:
@@ -217,9 +222,12 @@ class HardODT(wiring.Component):
 
         # -- split trial engine and commit slots --------------------------------------------------
         trial = SplitTrial(p, pend)
-        m.submodules.trial = ResetInserter(state_write)(trial)  # ends a trial under way
-        m.d.comb += [self.trial_cycles.eq(trial.trial_cycles), trial.preset.eq(state_write),
-                     trial.preset_state.eq(state_new)]
+        m.d.comb += self.trial_cycles.eq(trial.trial_cycles)
+        if explicit:
+            m.submodules.trial = ResetInserter(state_write)(trial)  # ends a trial under way
+            m.d.comb += [trial.preset.eq(state_write), trial.preset_state.eq(state_new)]
+        else:
+            m.submodules.trial = trial
         tok = Signal(slot_layout)  # the commit slots being inserted (op is set per slot)
         tok_keep = Signal(slot_layout)
         next_pair = Array(reg(p.pair_bits, f"next_pair{lv}", init["next_pair"][lv])

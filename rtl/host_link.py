@@ -231,6 +231,7 @@ class HostLink(wiring.Component):
         load_next = Signal(8)  # the chunk a row's next LOAD may carry (0: a new row)
         row_target, row_row = Signal(8), Signal(16)  # the row being assembled
         loading = Signal()  # rows written, the state not yet: no SAMPLE until it is
+        fresh = Signal(init=1)  # no SAMPLE since power-up or the last RESET: a LOAD may begin
         load_ok = Signal()
         if self.load:
             buf = Signal(8 * READ_CHUNK * max(t_chunks))
@@ -247,15 +248,15 @@ class HostLink(wiring.Component):
         cmd_ok = Signal()
         len_ok = Signal()
         arg_ok = Signal()
-        lengths_in = [0, sb, 0, 0, READ_LEN, LOAD_LEN, 0, 0]
+        lengths_in = [0, sb, 0, 0, READ_LEN] + ([LOAD_LEN] if self.load else [])
         m.d.comb += [
             cmd_ok.eq((cmd == CMD_SAMPLE) | (cmd == CMD_STATS) | (cmd == CMD_RESET) | (cmd == CMD_READ)
                       | ((cmd == CMD_LOAD) & self.load)),
             len_ok.eq(Array(Const(n, 8) for n in lengths_in)[cmd[:3]] == length),
-            arg_ok.eq(Mux(cmd == CMD_READ,
-                          (read_level < info.levels) & ((read_row >> self._row_bits) == 0)
-                          & (payload[0] < 2) & (read_chunk < Mux(read_kind, ctr_chunks, node_chunks)),
-                          (cmd != CMD_LOAD) | load_ok)),
+            arg_ok.eq(((cmd != CMD_READ) | (
+                (read_level < info.levels) & ((read_row >> self._row_bits) == 0) & (payload[0] < 2)
+                & (read_chunk < Mux(read_kind, ctr_chunks, node_chunks))))
+                & ((cmd != CMD_LOAD) | load_ok if self.load else 1)),
         ]
 
         def give_up():
@@ -326,12 +327,15 @@ class HostLink(wiring.Component):
                         m.next = "REJECT_LENGTH"
                     with m.Elif(~arg_ok):
                         m.next = "REJECT_ARGUMENT"
-                    with m.Elif((cmd == CMD_SAMPLE) & loading):
-                        m.next = "REJECT_LOADING"
+                    if self.load:
+                        with m.Elif(((cmd == CMD_SAMPLE) & loading) | ((cmd == CMD_LOAD) & ~fresh)):
+                            m.next = "REJECT_LOADING"
                     with m.Else():
                         m.d.sync += reply_kind.eq(cmd)
                         with m.Switch(cmd):
                             with m.Case(CMD_SAMPLE):
+                                if self.load:
+                                    m.d.sync += fresh.eq(0)
                                 m.next = "SAMPLE"
                             with m.Case(CMD_READ):
                                 m.next = "READ"
@@ -340,8 +344,9 @@ class HostLink(wiring.Component):
                                     m.next = "LOAD"
                             with m.Case(CMD_RESET):
                                 m.d.comb += self.learner_reset.eq(1)
-                                m.d.sync += [index.eq(0), mistakes.eq(0), loading.eq(0),
-                                             load_next.eq(0)]
+                                m.d.sync += [index.eq(0), mistakes.eq(0)]
+                                if self.load:
+                                    m.d.sync += [loading.eq(0), load_next.eq(0), fresh.eq(1)]
                                 m.next = "COMPOSE"
                             with m.Default():
                                 m.next = "COMPOSE"
@@ -354,7 +359,8 @@ class HostLink(wiring.Component):
                     m.next = "REJECT_SEQUENCE"
             for name, code in (("CHECKSUM", NAK_CHECKSUM), ("LENGTH", NAK_LENGTH),
                                ("COMMAND", NAK_COMMAND), ("ARGUMENT", NAK_ARGUMENT),
-                               ("SEQUENCE", NAK_SEQUENCE), ("LOADING", NAK_LOADING)):
+                               ("SEQUENCE", NAK_SEQUENCE),
+                               *([("LOADING", NAK_LOADING)] if self.load else [])):
                 with m.State(f"REJECT_{name}"):
                     with m.If(~tx_busy):
                         reject(code)

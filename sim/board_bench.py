@@ -313,10 +313,14 @@ async def protocol_conformance(dut):
         _, replies = await send(frame(SYNC_HOST, 46, CMD_LOAD, raw))
         assert [(x.status, x.expected) for x in replies] == [(NAK_ARGUMENT, 46)], (raw.hex(), replies)
     _, (r,) = await send(frame(SYNC_HOST, 46, CMD_LOAD, load_payload(0, 0, 0, b"")))
-    assert (r.status, r.payload) == (CMD_LOAD, b""), r  # a row written: the root, all zeros
-    _, (r,) = await send(frame(SYNC_HOST, 47, CMD_SAMPLE, bytes(sb)))
-    assert (r.status, r.expected) == (NAK_LOADING, 47), r
-    _, (r,) = await send(frame(SYNC_HOST, 47, CMD_RESET))  # RESET ends the unfinished load
+    assert (r.status, r.expected) == (NAK_LOADING, 46), r  # samples since the last RESET
+    _, (r,) = await send(frame(SYNC_HOST, 46, CMD_RESET))
     assert r.status == CMD_RESET
+    _, (r,) = await send(frame(SYNC_HOST, 47, CMD_LOAD, load_payload(0, 0, 0, b"")))
+    assert (r.status, r.payload) == (CMD_LOAD, b""), r  # a row written: the root, all zeros
     _, (r,) = await send(frame(SYNC_HOST, 48, CMD_SAMPLE, bytes(sb)))
+    assert (r.status, r.expected) == (NAK_LOADING, 48), r  # the load is unfinished
+    _, (r,) = await send(frame(SYNC_HOST, 48, CMD_RESET))  # RESET ends the unfinished load
+    assert r.status == CMD_RESET
+    _, (r,) = await send(frame(SYNC_HOST, 49, CMD_SAMPLE, bytes(sb)))
     assert r.status == CMD_SAMPLE

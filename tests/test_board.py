@@ -102,6 +102,15 @@ def test_cli_stream_sim_clean_at_the_full_baud_rate(small_build, tmp_path, capsy
     assert report["tree_agrees"] and report["stats_golden"]["splits"] >= 1
     assert report["resends"] <= 1 and report["stats_hardware"]["rx_overruns"] == 0
     assert report["link_efficiency"] > 0.8  # bytes back to back: the UART's rate
+    model = _learned_with_a_split_pending(generate("sea", 10, seed=3).config(**SMALL), 11, 400)
+    model.save(tmp_path / "t.json")  # `--load`: sent over the link first, then continued
+    code = main(["stream", "--sim", "--generator", "sea", "--samples", "200", "--seed", "3",
+                 "--load", str(tmp_path / "t.json"), "--sim-divisor", "6", "--build-dir",
+                 str(small_build), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["mismatches"] == 0 and report["tree_agrees"]
+    assert report["loaded"]["frames"] > 10
+    assert report["stats_hardware"]["samples"] == model.stats["samples"] + 200
     assert main(["stream", "--generator", "sea", "--config", str(conf)]) == 2  # neither --port nor --sim
     assert "--port DEVICE" in capsys.readouterr().err
 
