@@ -50,7 +50,9 @@ def run(examples: int, seed: int, worker: int = 0) -> dict:
                                           "case": case.describe()})
                 raise
         tally["configurations"] += 1
-        tally["samples"] += len(case.stream)
+        tally["samples"] += len(case.stream) - case.preload_at  # through the hardware
+        tally["preloaded"] = tally.get("preloaded", 0) + bool(case.preload_at)
+        tally["reset"] = tally.get("reset", 0) + (case.reset_at is not None)
         tally["splits"] += report["stats_golden"]["splits"]
         print(f"[w{worker}] {tally['configurations']}/{examples} ok: {case.describe()}",
               file=sys.stderr, flush=True)
@@ -81,14 +83,18 @@ def main() -> int:
              "configurations": sum(t["configurations"] for t in tallies),
              "samples": sum(t["samples"] for t in tallies),
              "splits": sum(t["splits"] for t in tallies),
+             "preloaded": sum(t.get("preloaded", 0) for t in tallies),
+             "reset": sum(t.get("reset", 0) for t in tallies),
              "failures": [f for t in tallies for f in t["failures"]],
              "seconds": max(t["seconds"] for t in tallies), "jobs": tallies}
     if args.json:
         print(json.dumps(total, indent=1))
     else:
         print(f"fuzzed co-simulation ({total['machine']}): {total['configurations']} "
-              f"configurations, {total['samples']:,} samples, {total['splits']:,} splits, "
-              f"{len(total['failures'])} failing, {total['seconds']:.0f} s")
+              f"configurations ({total['preloaded']} preloaded with a tree learned in software, "
+              f"{total['reset']} reset mid-stream), {total['samples']:,} samples, "
+              f"{total['splits']:,} splits, {len(total['failures'])} failing, "
+              f"{total['seconds']:.0f} s")
         for f in total["failures"]:
             print(f"FAILED {f['error']}\n  case: {f['case']}")
     return 1 if total["failures"] else 0

@@ -6,7 +6,9 @@ Q, P, E, depth and leaf limits, lanes, word and counter widths, n_min, the
 Hoeffding test's knobs, the step schedule, the hardware-only trial options),
 a stream cut from one of the seeded generators (a subset of its columns, the
 declared numeric ranges sometimes narrower than the data so values saturate),
-which samples learn, and the bench's input-gap and back-pressure rates.
+which samples learn, the bench's input-gap and back-pressure rates, and sometimes
+a tree learned in software on the stream's start as the design's initial state
+(``rtl.preload``) and a reset in the middle of the rest.
 :func:`run_case` co-simulates it and raises on any disagreement. The
 strategies are sized so that one case builds and runs in well under a minute.
 
@@ -41,6 +43,8 @@ class Case:
     stall: float
     bench_seed: int
     drawn: dict = field(default_factory=dict)  # what was drawn, for the failure report
+    preload_at: int = 0  # samples learned in software first, the design preloaded with them
+    reset_at: int | None = None  # a reset at this sample of the rest
 
     def describe(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.drawn.items())
@@ -124,11 +128,16 @@ def cases(max_samples: int = 2500):
         learn = rng.random(len(stream)) < learn_rate
         gap = draw(st.sampled_from([0.0, 0.1, 0.4]))
         stall = draw(st.sampled_from([0.0, 0.1, 0.4]))
+        preload_at = int(len(stream) * draw(st.sampled_from([0.0, 0.0, 0.3, 0.6])))
+        reset_at = draw(st.sampled_from([None, None, None, 0.5]))
+        reset_at = None if reset_at is None else int((len(stream) - preload_at) * reset_at)
         drawn = {"generator": gen, "seed": seed, "samples": samples, "numeric": num,
                  "categorical": cat, "learn_rate": learn_rate, "gap": gap, "stall": stall,
+                 "preload_at": preload_at, "reset_at": reset_at,
                  **{k: v for k, v in fields.items() if k not in ("numeric_ranges", "classes")},
                  "classes": len(classes), "narrow": narrow}
-        return Case(config, stream, learn, gap, stall, bench_seed=seed + 1, drawn=drawn)
+        return Case(config, stream, learn, gap, stall, bench_seed=seed + 1, drawn=drawn,
+                    preload_at=preload_at, reset_at=reset_at)
 
     return case()
 
@@ -146,8 +155,15 @@ def fuzz_settings(examples: int):
 def run_case(case: Case, build_dir: Path) -> dict:
     """Co-simulate ``case``; return the bench's report. Any disagreement (a prediction,
     a counter, the final tree) raises: the bench asserts each."""
+    from reference import QuantileHoeffdingTree
     from sim.cosim import cosimulate, encode_stream
 
     xn, xc, y = encode_stream(case.config, case.stream)
-    return cosimulate(case.config, xn, xc, y, case.learn, build_dir=build_dir, gap=case.gap,
-                      stall=case.stall, seed=case.bench_seed)
+    k, learn = case.preload_at, case.learn
+    model = None
+    if k:  # the start learned in software; the design continues from that tree
+        model = QuantileHoeffdingTree(case.config)
+        model._run(xn[:k], xc[:k], y[:k], learn[:k])
+    return cosimulate(case.config, xn[k:], xc[k:], y[k:], learn[k:], build_dir=build_dir,
+                      gap=case.gap, stall=case.stall, seed=case.bench_seed, preload=model,
+                      resets=() if case.reset_at is None else (case.reset_at,))
