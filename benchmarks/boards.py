@@ -96,7 +96,8 @@ def load_cost(baud: int = 115200) -> dict:
     """LOAD frames for the tree of the whole Electricity stream, and their time on the line."""
     import numpy as np
 
-    from hardodt.protocol import LOAD_LEN, READ_CHUNK
+    from hardodt.driver import load_frames
+    from hardodt.protocol import LOAD_LEN
     from hardodt.streams import bundled_electricity
     from reference import QuantileHoeffdingTree
     from rtl.params import HardwareParams
@@ -109,9 +110,8 @@ def load_cost(baud: int = 115200) -> dict:
     model = QuantileHoeffdingTree(cfg)
     model._run(xn, xc, y, np.ones(len(y), bool))
     p = HardwareParams(cfg)
-    widths = [t["width"] for t in p.load_targets()]
     rows = load_rows(p, preload_image(p, model))
-    frames = sum(-(-widths[t] // (8 * READ_CHUNK)) for t, _row, _bits in rows)
+    frames = len(load_frames(cfg, model))
     return {"samples": len(y), "leaves": model.n_leaves, "rows": len(rows), "frames": frames,
             "baud": baud, "seconds": frames * (6 + LOAD_LEN) * 10 / baud}
 

@@ -214,10 +214,11 @@ def _cmd_stream(args: argparse.Namespace) -> int:
     import numpy as np
 
     learn = np.ones(len(y), dtype=bool)
+    # the tree: the one the board was built with (--preload), or one to send (--load)
+    built_with, to_load = (None, model) if args.load is not None else (model, None)
     if args.port is not None:
-        report = asyncio.run(_stream_serial(args, cfg, xn, xc, y, learn,
-                                            preload=model if args.load is None else None,
-                                            load=model if args.load is not None else None))
+        report = asyncio.run(_stream_serial(args, cfg, xn, xc, y, learn, preload=built_with,
+                                            load=to_load))
         ok = report["mismatches"] == 0 and report["stats_agree"] and report.get("tree_agrees", True)
     else:
         from hardodt.progress import Progress
@@ -235,8 +236,7 @@ def _cmd_stream(args: argparse.Namespace) -> int:
         try:
             report = simulate_board(cfg, xn, xc, y, learn, build_dir=build, divisor=args.sim_divisor,
                                     faults=faults, progress=show, stats=spec.stats if spec else "all",
-                                    preload=model if args.load is None else None,
-                                    load_tree=model if args.load is not None else None,
+                                    preload=built_with, load_tree=to_load,
                                     load=spec.load if spec else True,
                                     stage=None if args.json else
                                     (lambda t: print(f"... {t}", file=sys.stderr, flush=True)))

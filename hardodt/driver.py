@@ -26,13 +26,32 @@ from hardodt.protocol import (
     DesignInfo,
     ProtocolError,
     Session,
+    chunks_of,
     fingerprint,
     load_payload,
     read_payload,
     stat_names_of,
 )
 
-__all__ = ["Board", "SerialTransport", "StreamResult"]
+__all__ = ["Board", "SerialTransport", "StreamResult", "load_frames"]
+
+
+def load_frames(config, model) -> list[bytes]:
+    """The LOAD payloads that make ``model`` (a golden model of ``config``'s design) the
+    board's state: every row it uses, then the state row (``rtl.preload.load_rows``), each
+    in chunks. ConfigError if the model was learned with another configuration."""
+    from rtl.params import HardwareParams
+    from rtl.preload import load_rows, preload_image
+
+    params = HardwareParams(config)
+    image = preload_image(params, model)
+    widths = [t["width"] for t in params.load_targets()]
+    frames = []
+    for target, row, bits in load_rows(params, image):
+        raw = bits.to_bytes((widths[target] + 7) // 8, "little")
+        frames += [load_payload(target, row, c, raw[READ_CHUNK * c:READ_CHUNK * (c + 1)])
+                   for c in range(chunks_of(len(raw)))]
+    return frames
 
 
 class SerialTransport:
@@ -126,7 +145,7 @@ class Board:
         """A node pair row (kind 0) or a counter row (kind 1) as an integer, by chunks."""
         total = self.info.node_bytes if kind == 0 else self.info.counter_bytes
         word = 0
-        for chunk in range(-(-total // READ_CHUNK)):
+        for chunk in range(chunks_of(total)):
             raw = await self.call(CMD_READ, read_payload(kind, level, row, chunk))
             word |= int.from_bytes(raw, "little") << (8 * READ_CHUNK * chunk)
         return word & ((1 << (8 * total)) - 1)
@@ -136,21 +155,11 @@ class Board:
         RESET, then every row the tree uses and the state registers (``rtl.preload.load_rows``)
         by LOAD frames, the window kept full. Streaming on continues ``model`` exactly.
         ``on_progress(frames_done, frames)``; returns the number of LOAD frames."""
-        from rtl.params import HardwareParams
-        from rtl.preload import load_rows, preload_image
-
         if not self.info.loads:
             raise ProtocolError("this board's design does not take LOAD (built with --no-load, or "
                                 "a board where it does not fit, as the iCEBreaker): rebuild it with "
                                 "the tree as its initial state (`hardodt build --preload TREE.json`)")
-        params = HardwareParams(self.config)
-        image = preload_image(params, model)  # ConfigError if the model's configuration differs
-        widths = [t["width"] for t in params.load_targets()]
-        frames = []
-        for target, row, bits in load_rows(params, image):
-            raw = bits.to_bytes(-(-widths[target] // 8), "little")
-            frames += [load_payload(target, row, c, raw[READ_CHUNK * c:READ_CHUNK * (c + 1)])
-                       for c in range(-(-len(raw) // READ_CHUNK))]
+        frames = load_frames(self.config, model)  # ConfigError: another configuration
         await self.reset()
         for payload in frames:
             self.session.submit(CMD_LOAD, payload)

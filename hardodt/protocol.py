@@ -26,7 +26,7 @@ __all__ = [
     "CMD_HELLO", "CMD_SAMPLE", "CMD_STATS", "CMD_RESET", "CMD_READ", "CMD_LOAD", "COMMANDS",
     "NAK_CHECKSUM", "NAK_SEQUENCE", "NAK_COMMAND", "NAK_LENGTH", "NAK_INCOMPLETE",
     "NAK_ARGUMENT", "NAK_LOADING", "STATUS_NAMES", "FATAL_STATUSES", "FLAG_LOAD", "LOAD_LEN", "HELLO_BYTES",
-    "load_payload", "LINK_STAT_NAMES", "BASIC_STAT_NAMES", "stat_names",
+    "load_payload", "chunks_of", "LINK_STAT_NAMES", "BASIC_STAT_NAMES", "stat_names",
     "stat_names_of", "crc16", "frame", "DesignInfo",
     "Reply", "ReplyParser", "Session", "next_frame", "ProtocolError", "fingerprint",
 ]
@@ -168,6 +168,11 @@ class DesignInfo:
 
 #: Bytes of a HELLO reply.
 HELLO_BYTES = 21
+
+
+def chunks_of(nbytes: int) -> int:
+    """READ or LOAD frames a row of ``nbytes`` bytes takes (``READ_CHUNK`` bytes each)."""
+    return -(-nbytes // READ_CHUNK)
 
 
 def read_payload(kind: int, level: int, row: int, chunk: int) -> bytes:

@@ -105,7 +105,7 @@ class HardODT(wiring.Component):
         self.config = config
         self.fifo_depth = p.fifo_depth
         row_bits = max(_bits(p.n_elem), p.pair_bits)
-        targets = p.load_targets()
+        targets = p.load_targets() if load else []
         loads = {
             "load_en": In(1),
             "load_target": In(range(len(targets))),
@@ -134,7 +134,6 @@ class HardODT(wiring.Component):
         slot_layout = p.slot_layout
         node = p.node_layout
         pre = self.preload
-        pend = pre.pending if pre else None
         # The state registers: with a preloaded tree or run-time loading they keep their
         # values through a reset, and the restart after it writes the empty tree's (only if
         # a sample has entered since power-up: a reset before that keeps a preloaded tree),
@@ -221,7 +220,7 @@ class HardODT(wiring.Component):
             m.d.sync += entered.eq(0)
 
         # -- split trial engine and commit slots --------------------------------------------------
-        trial = SplitTrial(p, pend)
+        trial = SplitTrial(p, init)
         m.d.comb += self.trial_cycles.eq(trial.trial_cycles)
         if explicit:
             m.submodules.trial = ResetInserter(state_write)(trial)  # ends a trial under way

@@ -40,6 +40,7 @@ from hardodt.protocol import (
     SYNC_HOST,
     WINDOW,
     DesignInfo,
+    chunks_of,
     stat_names,
 )
 from reference.kernels import STAT_NAMES
@@ -186,8 +187,8 @@ class HostLink(wiring.Component):
         sample_index = Signal(32)
         read_kind, read_level, read_chunk = payload[0][0], payload[1], payload[4]
         read_row = Cat(payload[2], payload[3])
-        node_chunks = -(-info.node_bytes // READ_CHUNK)
-        ctr_chunks = -(-info.counter_bytes // READ_CHUNK)
+        node_chunks = chunks_of(info.node_bytes)
+        ctr_chunks = chunks_of(info.counter_bytes)
         node_bytes = _bytes_of(lrn.debug_node, node_chunks * READ_CHUNK)
         ctr_bytes = _bytes_of(lrn.debug_counter, ctr_chunks * READ_CHUNK)
         comp_i = Signal(range(SLOT_BYTES + 1))
@@ -225,7 +226,7 @@ class HostLink(wiring.Component):
         # -- LOAD: a row arrives by chunks into a buffer, then is written in one cycle -----------
         # (chunks of one row in order; a chunk 0 starts a row afresh)
         targets = self.params.load_targets()
-        t_chunks = [-(-t["width"] // (8 * READ_CHUNK)) for t in targets]
+        t_chunks = [chunks_of((t["width"] + 7) // 8) for t in targets]
         load_target, load_chunk = payload[0], payload[3]
         load_row = Cat(payload[1], payload[2])
         load_next = Signal(8)  # the chunk a row's next LOAD may carry (0: a new row)

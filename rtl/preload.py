@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hardodt.config import ConfigError
+from reference.kernels import STAT_NAMES
 from rtl.params import CATEGORICAL, INACTIVE, LEAF, NUMERIC, HardwareParams
 
 __all__ = ["Preload", "preload_image", "load_rows", "empty_state", "HARDWARE_ONLY"]
@@ -73,8 +74,6 @@ class Preload:
 def empty_state(params: HardwareParams) -> dict:
     """The state registers of the empty tree: the root holds element 0, nothing pending."""
     C, L = params.n_cls, params.levels
-    from reference.kernels import STAT_NAMES
-
     return {"pool": 1, "leaves": 1, "next_pair": [0] * L, "stats": [0] * len(STAT_NAMES),
             "awaiting": 0, "commit_at": 0, "remaining": 0, "t_level": 0, "t_addr": 0,
             "t_elem": 0, "do_split": 0, "attr": 0, "value": 0, "left": [0] * C, "counts": [0] * C}

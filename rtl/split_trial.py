@@ -140,9 +140,11 @@ class SplitTrial(wiring.Component):
         load or a restart (``params.state_layout``). The parent resets the engine with it.
     """
 
-    def __init__(self, params: HardwareParams, pending=None) -> None:
+    def __init__(self, params: HardwareParams, state: dict | None = None) -> None:
         self.p = p = params
-        self.pending = pending  # a preloaded trial's outcome (rtl.preload.Pending): held at start
+        # the initial state registers (``params.state_layout`` values; ``rtl.preload``): a
+        # preloaded trial's outcome, held from the start if ``awaiting``
+        self.state = state
         hist = {f"h{c}": In(p.histogram_row_layout(c)) for c in range(p.n_cat)}
         super().__init__({
             "load": In(1),
@@ -178,11 +180,11 @@ class SplitTrial(wiring.Component):
         n_attr = N + NC
 
         # -- snapshot -------------------------------------------------------------------
-        pend = self.pending
+        pend = self.state if self.state and self.state["awaiting"] else None
         # The result's registers keep their values through a reset: a preset writes them.
         held = Signal(init=bool(pend), reset_less=True)  # a preset (or preloaded) outcome
-        do_split = Signal(init=int(bool(pend and pend.do_split)), reset_less=True)
-        cnt = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.counts if pend else None,
+        do_split = Signal(init=pend["do_split"] if pend else 0, reset_less=True)
+        cnt = Signal(data.ArrayLayout(unsigned(cb), C), init=pend["counts"] if pend else None,
                      reset_less=True)
         nn = Signal(cb)
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
@@ -216,9 +218,9 @@ class SplitTrial(wiring.Component):
         # Results.
         best_ok = Signal()
         best_q = Signal(qbits)
-        best_attr = Signal.like(self.attr, init=pend.attr if pend else 0, reset_less=True)
-        best_val = Signal(signed(w), init=pend.value if pend else 0, reset_less=True)
-        best_left = Signal(data.ArrayLayout(unsigned(cb), C), init=pend.left if pend else None,
+        best_attr = Signal.like(self.attr, init=pend["attr"] if pend else 0, reset_less=True)
+        best_val = Signal(signed(w), init=pend["value"] if pend else 0, reset_less=True)
+        best_left = Signal(data.ArrayLayout(unsigned(cb), C), init=pend["left"] if pend else None,
                            reset_less=True)
         second_q = Signal(qbits)
         null_q = Signal(qbits)

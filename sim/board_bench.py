@@ -226,10 +226,10 @@ async def protocol_conformance(dut):
         NAK_LENGTH,
         NAK_LOADING,
         NAK_SEQUENCE,
-        READ_CHUNK,
         SYNC_HOST,
         DesignInfo,
         ReplyParser,
+        chunks_of,
         load_payload,
         read_payload,
         stat_names_of,
@@ -303,7 +303,7 @@ async def protocol_conformance(dut):
         code = NAK_LENGTH if LOAD_LEN > max(sb, 5) else NAK_COMMAND
         assert [(x.status, x.expected) for x in replies] == [(code, 46)], replies
         return
-    chunks = [-(-t["width"] // (8 * READ_CHUNK)) for t in targets]
+    chunks = [chunks_of((t["width"] + 7) // 8) for t in targets]
     assert chunks[state] >= 2  # the state row takes two chunks or more
     cases = [load_payload(len(targets), 0, 0, b""),  # no such target
              load_payload(0, 1, 0, b""),  # level 0 has one row

@@ -191,37 +191,28 @@ def test_stream_over_a_serial_port_to_an_emulated_board(tmp_path, capsys):
     cfg = generate("sea", 300, seed=3).config(**SMALL)
     argv = ["stream", "--generator", "sea", "--samples", "300", "--seed", "3", "--config", str(conf),
             "--tree"]
-    board_ok = EmulatedBoard(cfg)
-    try:
-        assert main([*argv, "--port", board_ok.port]) == 0
-    finally:
-        board_ok.close()
+
+    def stream_to(board, *more):  # `hardodt stream --port` to a software board; its exit status
+        try:
+            return main([*argv, "--port", board.port, *more])
+        finally:
+            board.close()
+
+    assert stream_to(EmulatedBoard(cfg)) == 0
     out = capsys.readouterr()
     assert "agreement   every prediction, the statistics and the tree read back equal" in out.out
     assert "300/300 samples" in out.err  # the live line
-    board_bad = EmulatedBoard(cfg, wrong_at=120)
-    try:
-        assert main([*argv, "--port", board_bad.port]) == 1
-    finally:
-        board_bad.close()
+    assert stream_to(EmulatedBoard(cfg, wrong_at=120)) == 1
     out = capsys.readouterr()
     assert "MISMATCH at sample 120: board predicted" in out.err
     assert "agreement   MISMATCH: 1 predictions differ" in out.out
     other = generate("sea", 300, seed=3).config(**{**SMALL, "quantiles": 2})
-    board_other = EmulatedBoard(other)
-    try:
-        assert main([*argv, "--port", board_other.port]) == 2
-    finally:
-        board_other.close()
+    assert stream_to(EmulatedBoard(other)) == 2
     assert "the board runs another design" in capsys.readouterr().err
     from reference import QuantileHoeffdingTree
 
     QuantileHoeffdingTree(cfg).save(tmp_path / "t.json")
-    board_noload = EmulatedBoard(cfg)  # (its HELLO says: no LOAD)
-    try:
-        assert main([*argv, "--port", board_noload.port, "--load", str(tmp_path / "t.json")]) == 2
-    finally:
-        board_noload.close()
+    assert stream_to(EmulatedBoard(cfg), "--load", str(tmp_path / "t.json")) == 2  # no LOAD
     assert "does not take LOAD" in capsys.readouterr().err
 
 
