@@ -719,6 +719,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_board_commands(sub, conf, _stream_arguments)
 
+    from power_monitor.cli import add_power_commands
+
+    add_power_commands(sub)
+
     show = sub.add_parser("show", help="render a learned tree",
                           description="Render a tree written by `hardodt learn --tree`.")
     show.add_argument("tree", type=Path, metavar="TREE.json")

@@ -154,8 +154,9 @@ def check_fits(cfg: Config, dev: Device) -> list[str]:
 
 def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
                     seed: int = 1, use_cache: bool = True,
-                    progress: Callable[[str], None] | None = None) -> PnrResult:
-    """Synthesise ``cfg`` in its pin shell and place and route it on ``device_name``."""
+                    progress: Callable[[str], None] | None = None, top=None) -> PnrResult:
+    """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
+    package) and place and route it on ``device_name``."""
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
@@ -165,7 +166,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     build_dir = Path(build_dir)
     try:
         syn = synthesize(cfg, dev.family, build_dir, use_cache=use_cache, progress=progress,
-                         top=PinShell(cfg), netlist=True)
+                         top=top if top is not None else PinShell(cfg), netlist=True)
     except SynthesisError as exc:
         raise PnrError(str(exc)) from None
     args = nextpnr_args(dev, clock_mhz, seed)

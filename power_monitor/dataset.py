@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ __all__ = ["Dataset", "build_dataset", "kernel_verilog"]
 class Dataset:
     kernel: str
     registers: list[str]  # candidate features: RTL registers of the kernel
-    widths: list[int]  # bits per register
+    widths: list[int]  # flip-flops per register in the netlist (what a window's count can reach)
     toggles: np.ndarray  # windows x registers
     power: np.ndarray  # W per window (total)
     parts: dict[str, np.ndarray]  # nets, clock, bram, static
@@ -41,6 +41,7 @@ class Dataset:
     drift_window: int  # first window after the workload's drift
     cells: dict[str, int]
     seconds: dict[str, float]
+    positions: list[list[int]] = field(default_factory=list)  # those flip-flops' bit positions
 
     @property
     def windows(self) -> int:
@@ -48,7 +49,8 @@ class Dataset:
 
     def save(self, path: Path) -> None:
         meta = {k: getattr(self, k) for k in ("kernel", "registers", "widths", "phase_names",
-                                              "window", "drift_window", "cells", "seconds")}
+                                              "window", "drift_window", "cells", "seconds",
+                                              "positions")}
         np.savez_compressed(path, toggles=self.toggles, power=self.power, phases=self.phases,
                             meta=json.dumps(meta), **{f"part_{k}": v for k, v in self.parts.items()})
 
@@ -113,8 +115,10 @@ def build_dataset(name: str, workload: Workload | None = None, *, constants: Con
                          workload.window, static_power(netlist, constants), constants)
     regs = netlist.registers
     named = [i for i, r in enumerate(regs) if not r.startswith(("$", "\\$"))]  # named in the RTL
-    ds = Dataset(kernel=name, registers=[list(regs)[i] for i in named],
-                 widths=[len(list(regs.values())[i]) for i in named],
+    names = [list(regs)[i] for i in named]
+    ds = Dataset(kernel=name, registers=names,
+                 widths=[len(netlist.positions[r]) for r in names],
+                 positions=[netlist.positions[r] for r in names],
                  toggles=res["registers"][:, named], power=parts.pop("total"), parts=parts,
                  phases=schedule(workload), phase_names=list(PHASES), window=workload.window,
                  drift_window=int(workload.drift_at * workload.windows),

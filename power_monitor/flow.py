@@ -125,6 +125,7 @@ class FlowResult:
     online_pred: np.ndarray  # class per window from fit_windows on
     offline_pred: np.ndarray  # the early CART's class per window from fit_windows on
     fit_windows: int
+    positions: list[list[int]] = field(default_factory=list)  # counted bits of each signal
     cosim: dict | None = None
     extra: dict = field(default_factory=dict)
 
@@ -189,6 +190,7 @@ def run_flow(ds: Dataset, *, fit_windows: int = 5000, max_signals: int = 8, max_
         online_after_drift=accuracy(centres, online[after], rest[after]),
         offline_early_after_drift=accuracy(centres, early_pred[after], rest[after]),
         online_pred=online, offline_pred=early_pred, fit_windows=fit_windows,
+        positions=[ds.positions[i] for i in chosen] if ds.positions else [],
         extra={"leaves": model.n_leaves, "depth": model.depth,
                "warm": warm,
                "online_cold_acc": round(accuracy(centres, np.asarray(cold), P[fit_windows:]), 2),

@@ -194,10 +194,21 @@ class Netlist:
             for b in info["bits"]:
                 if isinstance(b, int):
                     names.setdefault(b, name)
+        ff_q = set()
         for c in self.module["cells"].values():
             if c["type"] == "TRELLIS_FF":
                 q = c["connections"]["Q"][0]
+                ff_q.add(q)
                 self.nets[q].register = names.get(q, f"$ff{q}")
+        # which bits of each RTL register are flip-flops here: synthesis merges bits that are
+        # always equal (sign extension), and removes bits nothing reads or that never change
+        self.positions: dict[str, list[int]] = defaultdict(list)
+        taken: set[int] = set()
+        for name, info in sorted(self.module["netnames"].items()):
+            for i, b in enumerate(info["bits"]):
+                if b in ff_q and b not in taken and self.nets[b].register == name:
+                    taken.add(b)
+                    self.positions[name].append(i)
 
     def _memory_enables(self) -> tuple[list, list[str]]:
         """Per memory port, the enable bit (one per read port, the first of each write port's

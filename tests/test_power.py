@@ -1,0 +1,367 @@
+"""The power-monitoring case study: estimator, workloads, gate-level activity, flow, monitor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from power_monitor.estimate import (
+    ECP5_CONSTANTS,
+    net_capacitance,
+    net_weights,
+    static_power,
+    window_power,
+)
+from power_monitor.gatelevel import Netlist, NetlistError
+from power_monitor.workload import EARLY, LATE, PHASES, Workload, schedule, stimulus
+
+K = ECP5_CONSTANTS
+
+
+def _bits(*xs):
+    return list(xs)
+
+
+def hand_netlist() -> dict:
+    """clk, a 2-bit input d (nets 2, 3); a LUT4 (A=2, B=3 -> Z=4); a flip-flop (D=4 -> Q=5)
+    named ``r``; Q drives the output ``y`` and the LUT's C input."""
+    return {"modules": {"top": {
+        "ports": {"clk": {"direction": "input", "bits": [1]},
+                  "d": {"direction": "input", "bits": [2, 3]},
+                  "y": {"direction": "output", "bits": [5]}},
+        "cells": {
+            "lut": {"type": "LUT4", "parameters": {}, "attributes": {},
+                    "port_directions": {"A": "input", "B": "input", "C": "input", "D": "input",
+                                        "Z": "output"},
+                    "connections": {"A": [2], "B": [3], "C": [5], "D": ["0"], "Z": [4]}},
+            "ff": {"type": "TRELLIS_FF", "parameters": {}, "attributes": {},
+                   "port_directions": {"CLK": "input", "LSR": "input", "CE": "input", "DI": "input",
+                                       "Q": "output"},
+                   "connections": {"CLK": [1], "LSR": ["0"], "CE": ["1"], "DI": [4], "Q": [5]}}},
+        "netnames": {"clk": {"hide_name": 0, "bits": [1]}, "d": {"hide_name": 0, "bits": [2, 3]},
+                     "r": {"hide_name": 0, "bits": [5]}, "y": {"hide_name": 0, "bits": [5]},
+                     "$n": {"hide_name": 1, "bits": [4]}}}}}
+
+
+# -- the estimator on a netlist computed by hand -----------------------------------------
+
+def test_net_capacitance_counts_routing_and_pins_by_hand():
+    nl = Netlist(hand_netlist())
+    assert nl.probe_bits == [2, 3, 4, 5]
+    w = dict(zip(nl.probe_bits, net_weights(nl), strict=True))
+    # d[0], d[1]: one LUT input each
+    assert w[2] == pytest.approx(K.route_base + K.pin_lut)
+    # the LUT's output: one flip-flop input
+    assert w[4] == pytest.approx(K.route_base + K.pin_ff)
+    # the register: a LUT input and the output port (two sinks)
+    assert w[5] == pytest.approx(K.route_base + K.route_per_fanout + K.pin_lut + K.pin_output)
+    assert net_capacitance([], False, K) == 0.0
+    assert nl.registers == {"r": [3]}
+    assert nl.clocked == 1
+
+
+def test_window_power_by_hand():
+    # 1000 fF switched in a window of 256 cycles at 100 MHz, 1.1 V: 1/2 C V^2 / T
+    t = 256 / K.clock_hz
+    levels = np.array([[256, 128]])
+    p = window_power(np.array([1000.0]), levels, ["read", "write"], clocked_pins=10, window=256,
+                     static_w=1e-3)
+    assert p["nets"][0] == pytest.approx(0.5 * 1.1 ** 2 * 1000e-15 / t)
+    assert p["clock"][0] == pytest.approx(0.5 * 1.1 ** 2 * 2 * 256 * 10 * K.clock_pin * 1e-15 / t)
+    assert p["bram"][0] == pytest.approx((256 * K.bram_read + 128 * K.bram_write) * 1e-12 / t)
+    assert p["total"][0] == pytest.approx(p["nets"][0] + p["clock"][0] + p["bram"][0] + 1e-3)
+
+
+def test_static_power_counts_the_cells_the_kernel_occupies():
+    data = hand_netlist()
+    nl = Netlist(data)
+    assert static_power(nl) == pytest.approx(1e-6 * (K.leak_lut + K.leak_ff))
+
+
+def test_a_cell_the_flow_cannot_charge_is_refused():
+    data = hand_netlist()
+    data["modules"]["top"]["cells"]["dsp"] = {"type": "MULT18X18D", "parameters": {},
+                                              "attributes": {}, "port_directions": {},
+                                              "connections": {}}
+    with pytest.raises(NetlistError, match="MULT18X18D"):
+        Netlist(data)
+
+
+def test_probed_netlist_reads_every_net_through_a_buffer():
+    nl = Netlist(hand_netlist())
+    data = nl.probed_json()
+    top = data["modules"]["top"]
+    buf = top["cells"]["$probe_buffer_probe"]
+    assert buf["connections"]["A"][:4] == [2, 3, 4, 5]
+    assert len(top["ports"]["probe"]["bits"]) == 96  # padded to whole words
+    assert set(top["ports"]["probe"]["bits"]).isdisjoint({2, 3, 4, 5})
+
+
+# -- workloads ----------------------------------------------------------------------------
+
+def test_workload_is_seeded_and_drifts():
+    w = Workload(windows=400, window=32, seed=3, min_phase=5, max_phase=30)
+    a, b = stimulus(w, 2, 8), stimulus(w, 2, 8)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, stimulus(Workload(windows=400, window=32, seed=4, min_phase=5,
+                                                   max_phase=30), 2, 8))
+    ph = schedule(w)
+    names = list(PHASES)
+    drift = int(w.drift_at * w.windows)
+    assert {names[i] for i in ph[:drift]} <= set(EARLY)
+    assert {names[i] for i in ph[drift:]} <= set(LATE)
+    assert {names[i] for i in ph[drift:]} - set(EARLY)  # phases never seen before the drift
+    assert a.shape == (400 * 32, 2) and int(a[:, 0].max()) < 1 << 16
+    idle = np.repeat(ph == names.index("idle"), w.window)
+    assert np.all(a[idle, 1] == 0)  # idle: no input
+    full = np.repeat(ph == names.index("full-random"), w.window)
+    assert np.all(a[full, 1] == 1)
+    # while no input arrives the data bus holds its value
+    held = np.flatnonzero(a[1:, 1] == 0) + 1
+    assert np.array_equal(a[held, 0], a[held - 1, 0])
+
+
+@pytest.mark.parametrize("bad", [dict(windows=0), dict(drift_at=1.5), dict(min_phase=0),
+                                 dict(min_phase=10, max_phase=5)])
+def test_impossible_workloads_are_refused(bad):
+    with pytest.raises(ValueError):
+        Workload(**bad)
+
+
+# -- the flow's steps on synthetic data ---------------------------------------------------
+
+def test_selection_keeps_the_registers_power_depends_on():
+    from power_monitor.flow import select_signals
+
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 100, (3000, 12)).astype(float)
+    X[:, 9] = 7.0  # never changes
+    power = 3.0 * X[:, 2] + 2.0 * X[:, 5] + rng.normal(0, 1, 3000)
+    chosen = select_signals(X, power, max_signals=4)
+    assert 2 in chosen and 5 in chosen and 9 not in chosen and len(chosen) == 4
+    assert select_signals(X[:, :3], power, max_signals=8) == [0, 1, 2]
+    with pytest.raises(ValueError, match="nothing to select"):
+        select_signals(np.ones((10, 3)), power[:10])
+
+
+def test_clustering_finds_the_power_levels():
+    from power_monitor.flow import accuracy, choose_clusters, nearest
+
+    rng = np.random.default_rng(1)
+    power = np.concatenate([rng.normal(m, 0.02, 500) for m in (1.0, 2.0, 4.0)])
+    centres, scores = choose_clusters(power)
+    assert len(centres) == 3 and set(scores) == {2, 3, 4, 5}
+    assert np.allclose(centres, [1.0, 2.0, 4.0], atol=0.01)
+    assert np.array_equal(nearest(centres, np.array([0.9, 2.2, 3.9])), [0, 1, 2])
+    # 100 % minus the mean relative error, by hand
+    assert accuracy(np.array([1.0, 2.0]), np.array([0, 1]), np.array([1.0, 2.5])) == \
+        pytest.approx(100 * (1 - (0 + 0.2) / 2))
+    with pytest.raises(ValueError):
+        accuracy(np.array([1.0]), np.array([0]), np.array([0.0]))
+    with pytest.raises(ValueError, match="never changes"):
+        choose_clusters(np.ones(50))
+
+
+def _synthetic_dataset(n=3000, seed=2):
+    from power_monitor.dataset import Dataset
+
+    rng = np.random.default_rng(seed)
+    toggles = rng.integers(0, 200, (n, 6))
+    drift = int(0.6 * n)
+    toggles[drift:, 1] += 300  # a new regime after the drift
+    power = 1e-3 * (0.2 + 0.01 * toggles[:, 0] + 0.004 * toggles[:, 1])
+    return Dataset(kernel="synthetic", registers=[f"r{i}" for i in range(6)], widths=[4] * 6,
+                   toggles=toggles, power=power, parts={}, phases=np.zeros(n, dtype=np.int64),
+                   phase_names=["p"], window=256, drift_window=drift, cells={}, seconds={})
+
+
+def test_flow_on_synthetic_windows_learns_online():
+    from power_monitor.flow import run_flow
+
+    ds = _synthetic_dataset()
+    res = run_flow(ds, fit_windows=1000)
+    s = res.summary()
+    assert "r0" in res.signals and len(res.centres) >= 2
+    assert len(res.online_pred) == ds.windows - 1000
+    assert s["online_acc"] > 70 and s["offline_acc"] > 70
+    # the configuration the monitor's hardware can encode with a shift
+    cfg = res.config
+    assert all(hi & (hi - 1) == 0 and hi >= 4 * 256 for _lo, hi in
+               ((int(a), int(b)) for a, b in cfg.numeric_ranges))
+    with pytest.raises(ValueError, match="fit_windows"):
+        run_flow(ds, fit_windows=ds.windows)
+    with pytest.raises(ValueError, match="drifts"):
+        run_flow(ds, fit_windows=2000)
+
+
+def test_dataset_round_trips_through_its_file(tmp_path):
+    from power_monitor.dataset import Dataset
+
+    ds = _synthetic_dataset(200)
+    ds.parts = {"nets": np.ones(200)}
+    ds.save(tmp_path / "d.npz")
+    back = Dataset.load(tmp_path / "d.npz")
+    assert back.registers == ds.registers and np.array_equal(back.toggles, ds.toggles)
+    assert np.array_equal(back.parts["nets"], ds.parts["nets"])
+
+
+# -- gate level against RTL ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def power_cache(tmp_path_factory):
+    """One cache for this file's simulations: the FIR kernel's netlist and Verilator model are
+    built once (the end-to-end run and the gate-level check share them)."""
+    return tmp_path_factory.mktemp("power-cache")
+
+
+@pytest.mark.sim
+def test_gate_level_toggles_agree_with_an_rtl_simulation(power_cache):
+    """The FIR kernel synthesised to ECP5 cells and simulated in Verilator counts, per window,
+    exactly the register toggles an Amaranth simulation of its RTL sees."""
+    from amaranth.back import verilog
+    from amaranth.sim import Simulator
+
+    from power_monitor.activity import ActivitySimulator
+    from power_monitor.gatelevel import synthesize_gates
+    from power_monitor.kernels import kernel
+
+    info = kernel("fir")
+    build = power_cache / "power" / "fir" / "build"  # where `hardodt power` builds it
+    nl = Netlist.read(synthesize_gates(verilog.convert(info.make(), name="top"), build))
+    sim = ActivitySimulator(nl, build / "sim")
+    w = Workload(windows=12, window=32, seed=5, min_phase=1, max_phase=3)
+    stim = stimulus(w, info.lanes, info.lane_bits)
+    res = sim.run(stim, np.ones(len(nl.probe_bits)), window=32)
+    assert np.array_equal(res["weighted"], res["toggles"].astype(float))  # unit weights
+    regs = {name: idx for name, idx in sim.registers.items() if name.startswith(("tap", "half"))}
+    assert len(regs) == 10
+
+    dut = info.make()
+    seen = {name: [] for name in regs}
+
+    async def bench(ctx):
+        for c in range(len(stim)):
+            ctx.set(dut.data, int(stim[c, 0]))
+            ctx.set(dut.valid, int(stim[c, 1]))
+            for name in regs:
+                seen[name].append(ctx.get(signals[name]))
+            await ctx.tick()
+
+    from amaranth import Fragment
+
+    from power_monitor.monitor import find_registers
+
+    frag = Fragment.get(dut, None)
+    signals = find_registers(frag, list(regs))
+    s = Simulator(frag)
+    s.add_clock(1e-6)
+    s.add_testbench(bench)
+    s.run()
+    order = list(sim.registers)
+    merged = 0
+    for name in regs:
+        mask = sum(1 << p for p in nl.positions[name])  # the bits that are flip-flops there
+        merged += len(signals[name]) - len(nl.positions[name])
+        v = np.array(seen[name], dtype=np.int64) & mask
+        prev = np.r_[0, v[:-1]]
+        flips = np.array([bin(int(x)).count("1") for x in (v ^ prev)])
+        per_window = flips.reshape(-1, 32).sum(axis=1)
+        got = res["registers"][:, order.index(name)]
+        assert np.array_equal(got, per_window), name
+    assert merged > 0  # sign-extension bits of the adder stages are merged by synthesis
+
+
+# -- the monitor in hardware --------------------------------------------------------------
+
+def test_monitor_refuses_what_it_cannot_count():
+    from amaranth.back import verilog
+
+    from power_monitor.flow import learner_config
+    from power_monitor.kernels import kernel
+    from power_monitor.monitor import MonitorError, MonitoredKernel
+
+    cfg = learner_config(["tap0"], [16], 256, 2)
+    with pytest.raises(MonitorError, match="not a register"):
+        verilog.convert(MonitoredKernel(kernel("fir").make, ["nope"], cfg), name="top")
+    with pytest.raises(MonitorError, match="power of two"):
+        MonitoredKernel(kernel("fir").make, ["tap0"], cfg, window=100)
+    small = cfg.replace(numeric_ranges=((0.0, 1024.0),))  # fewer than 16 x 256 toggles
+    with pytest.raises(MonitorError, match="range"):
+        verilog.convert(MonitoredKernel(kernel("fir").make, ["tap0"], small), name="top")
+
+
+def test_monitor_hands_the_learner_the_encoded_toggle_counts():
+    """In an Amaranth simulation of the monitored FIR, each window's sample holds exactly the
+    golden model's encoding of the window's toggle counts."""
+    from amaranth import Fragment
+    from amaranth.sim import Simulator
+
+    from power_monitor.flow import learner_config
+    from power_monitor.kernels import kernel
+    from power_monitor.monitor import MonitoredKernel
+    from reference import QuantileHoeffdingTree
+
+    regs = ["tap0", "half1"]
+    window = 16
+    cfg = learner_config(regs, [16, 24], window, 2)
+    top = MonitoredKernel(kernel("fir").make, regs, cfg, window=window)
+    rng = np.random.default_rng(4)
+    n = 5 * window
+    data, valid = rng.integers(0, 1 << 16, n), rng.integers(0, 2, n)
+    values = {r: [] for r in regs}
+    samples = []
+
+    async def bench(ctx):
+        learner = top.learner
+        for c in range(n):
+            ctx.set(top.data, int(data[c]))
+            ctx.set(top.valid, int(valid[c]))
+            ctx.set(top.label_valid, 0)
+            for r in regs:
+                values[r].append(ctx.get(signals[r]))
+            if ctx.get(learner.samples.valid) and ctx.get(learner.samples.ready):
+                samples.append(ctx.get(learner.samples.payload.x.as_value()))
+            await ctx.tick()
+
+    frag = Fragment.get(top, None)
+    signals = top.monitored
+    s = Simulator(frag)
+    s.add_clock(1e-6)
+    s.add_testbench(bench)
+    s.run()
+    counts = []
+    for r in regs:
+        v = np.array(values[r], dtype=np.int64) & ((1 << len(signals[r])) - 1)
+        flips = np.array([bin(int(x)).count("1") for x in (v ^ np.r_[0, v[:-1]])])
+        counts.append(flips.reshape(-1, window).sum(axis=1))
+    expected, _ = QuantileHoeffdingTree(cfg)._encode_rows(np.stack(counts, axis=1).astype(float))
+    got = np.array([[(int(x) >> (16 * i)) & 0xFFFF for i in range(2)] for x in samples])
+    got = np.where(got >= 1 << 15, got - (1 << 16), got)
+    assert len(got) >= 4
+    assert np.array_equal(got, expected[:len(got)])
+
+
+# -- the command line ---------------------------------------------------------------------
+
+@pytest.mark.sim
+def test_power_run_end_to_end_on_a_short_workload(tmp_path, power_cache, monkeypatch, capsys):
+    from hardodt.cli import main
+
+    monkeypatch.setenv("HARDODT_CACHE", str(power_cache))
+    rc = main(["power", "run", "fir", "--windows", "800", "--window", "64", "--fit-windows", "300",
+               "--json", "--output", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert out["kernel"] == "fir" and 1 <= len(out["signals"]) <= 8 and 2 <= out["clusters"] <= 5
+    assert 0 < out["online_acc"] <= 100 and 0 < out["offline_acc"] <= 100
+
+
+def test_power_cli_errors(capsys):
+    from hardodt.cli import main
+
+    assert main(["power", "run", "nope"]) == 2
+    assert "no kernel 'nope'" in capsys.readouterr().err
+    assert main(["power", "dataset", "fir", "--windows", "0"]) == 2
+    assert "at least one window" in capsys.readouterr().err
