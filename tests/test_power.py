@@ -280,7 +280,7 @@ def test_monitor_refuses_what_it_cannot_count():
 
     from power_monitor.flow import learner_config
     from power_monitor.kernels import kernel
-    from power_monitor.monitor import MonitorError, MonitoredKernel
+    from power_monitor.monitor import MonitoredKernel, MonitorError
 
     cfg = learner_config(["tap0"], [16], 256, 2)
     with pytest.raises(MonitorError, match="not a register"):
