@@ -59,10 +59,20 @@ def _cmd_dataset(args) -> int:
     return 0
 
 
+def _check_fit(args) -> None:
+    """The fitting windows must end before the drift: refused before anything is built."""
+    drift = int(args.drift_at * args.windows)
+    if not 0 < args.fit_windows < drift:
+        raise ValueError(f"--fit-windows {args.fit_windows} must be between 1 and the drift at "
+                         f"window {drift} (--drift-at {args.drift_at:g} of {args.windows} windows)")
+
+
 def _flow(args):
     from power_monitor.dataset import build_dataset
     from power_monitor.flow import run_flow
 
+    _workload(args)  # an impossible workload is refused first
+    _check_fit(args)
     ds = build_dataset(args.kernel, _workload(args), progress=_say(args))
     cos = Path(args.output or "results/power") / "cosim" / args.kernel if args.cosim else None
     return ds, run_flow(ds, fit_windows=args.fit_windows, warm=not args.cold, cosim_dir=cos,
@@ -100,6 +110,8 @@ def _cmd_build(args) -> int:
 def _cmd_report(args) -> int:
     from power_monitor.report import write_report
 
+    _workload(args)
+    _check_fit(args)
     out = Path(args.output or "results/power")
     rows = write_report(_kernels(args.kernels), out, workload=_workload(args), cosim=args.cosim,
                         overhead=args.overhead or args.pnr, pnr=args.pnr,

@@ -134,6 +134,16 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
     "stream-no-transport": ({}, ["stream", "--generator", "sea"], 2,
                             "hardodt: error: give --port DEVICE (a board) or --sim (the board's top "
                             "level in Verilator)"),
+    "power-unknown-kernel": ({}, ["power", "run", "fft"], 2,
+                             "hardodt: error: no kernel 'fft'; known: matvec, fir, gemm, histogram, "
+                             "learner"),
+    "power-no-windows": ({}, ["power", "dataset", "fir", "--windows", "0"], 2,
+                         "hardodt: error: a workload needs at least one window of at least one "
+                         "cycle"),
+    "power-fit-after-drift": ({}, ["power", "run", "fir", "--windows", "1000", "--fit-windows",
+                                   "800"], 2,
+                              "hardodt: error: --fit-windows 800 must be between 1 and the drift "
+                              "at window 600 (--drift-at 0.6 of 1000 windows)"),
     "stream-no-port": ({}, ["stream", "--port", "/dev/does-not-exist", "--generator", "sea",
                             "--samples", "10"], 2,
                        "hardodt: error: cannot open /dev/does-not-exist: [Errno 2] could not open "

@@ -356,12 +356,3 @@ def test_power_run_end_to_end_on_a_short_workload(tmp_path, power_cache, monkeyp
     assert rc == 0
     assert out["kernel"] == "fir" and 1 <= len(out["signals"]) <= 8 and 2 <= out["clusters"] <= 5
     assert 0 < out["online_acc"] <= 100 and 0 < out["offline_acc"] <= 100
-
-
-def test_power_cli_errors(capsys):
-    from hardodt.cli import main
-
-    assert main(["power", "run", "nope"]) == 2
-    assert "no kernel 'nope'" in capsys.readouterr().err
-    assert main(["power", "dataset", "fir", "--windows", "0"]) == 2
-    assert "at least one window" in capsys.readouterr().err
