@@ -114,7 +114,9 @@ def build_dataset(name: str, workload: Workload | None = None, *, constants: Con
     parts = window_power(res["weighted"], res["levels"], netlist.level_kinds, netlist.clocked,
                          workload.window, static_power(netlist, constants), constants)
     regs = netlist.registers
-    named = [i for i, r in enumerate(regs) if not r.startswith(("$", "\\$"))]  # named in the RTL
+    # registers named in the RTL; ``x$12`` is Amaranth's second signal named ``x`` in one
+    # module, which the monitor could not tell apart from the first
+    named = [i for i, r in enumerate(regs) if "$" not in r]
     names = [list(regs)[i] for i in named]
     ds = Dataset(kernel=name, registers=names,
                  widths=[len(netlist.positions[r]) for r in names],
