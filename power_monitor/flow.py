@@ -204,6 +204,10 @@ def run_flow(ds: Dataset, *, fit_windows: int = 5000, max_signals: int = 8, max_
                "online_all_acc": round(accuracy(centres, online, rest), 2),
                "online_cold_acc": round(accuracy(centres, np.asarray(cold), rest), 2),
                "label_acc_online": round(100.0 * float(np.mean(online == yi[fit_windows:])), 2)})
+    from hardodt.estimate import estimate
+
+    est = estimate(cfg, "ecp5").to_dict()
+    result.extra["learner_estimate_ecp5"] = {k: est[k] for k in ("lut", "ff", "bram", "dsp")}
     if cosim_dir is not None:
         from sim.cosim import cosimulate
 
