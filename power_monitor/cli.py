@@ -138,35 +138,38 @@ def add_power_commands(sub) -> None:
     common.add_argument("--seed", type=int, default=1, help="workload seed (1)")
     common.add_argument("--drift-at", type=float, default=0.6,
                         help="where the workload changes character, a fraction of the run (0.6)")
-    common.add_argument("--fit-windows", type=int, default=5000,
-                        help="windows that fix signals, clusters and learner (5000)")
-    common.add_argument("--cold", action="store_true",
-                        help="the online learner starts empty after the fitting windows "
-                             "(default: it learns from them too)")
-    common.add_argument("--output", type=Path, help="folder for results (results/power)")
     common.add_argument("--json", action="store_true", help="one JSON object, no progress")
+    flow = argparse.ArgumentParser(add_help=False, parents=[common])
+    flow.add_argument("--output", type=Path, help="folder for results (results/power)")
+    flow.add_argument("--fit-windows", type=int, default=5000,
+                      help="windows that fix signals, clusters and learner (5000)")
+    flow.add_argument("--cold", action="store_true",
+                      help="the online learner starts empty after the fitting windows "
+                           "(default: it learns from them too)")
 
     k = psub.add_parser("kernels", help="list the monitored kernels")
     k.set_defaults(func=_cmd_kernels)
     d = psub.add_parser("dataset", parents=[common], help="build (or read) a kernel's data set",
-                        description="Synthesise, simulate and estimate power per window; cached.")
+                        description="Synthesise, simulate and estimate power per window; cached. "
+                                    "--output FILE.npz also saves it there.")
     d.add_argument("kernel")
+    d.add_argument("--output", type=Path, help="also save the data set to this .npz file")
     d.set_defaults(func=_cmd_dataset, cosim=False)
-    r = psub.add_parser("run", parents=[common], help="the selection / clustering / online flow",
+    r = psub.add_parser("run", parents=[flow], help="the selection / clustering / online flow",
                         description="Signal selection, power clustering, online learning and the "
                                     "offline CART baselines on one kernel.")
     r.add_argument("kernel")
     r.add_argument("--cosim", action="store_true",
                    help="run the RTL learner in Verilator too (it must agree exactly)")
     r.set_defaults(func=_cmd_run)
-    b = psub.add_parser("build", parents=[common], help="the monitor in hardware: its overhead",
+    b = psub.add_parser("build", parents=[flow], help="the monitor in hardware: its overhead",
                         description="The kernel with activity counters on the chosen registers "
                                     "feeding a learner; synth_ecp5 with and without the monitor, "
                                     "and Fmax on an LFE5U-85F (nextpnr) unless --no-pnr.")
     b.add_argument("kernel")
     b.add_argument("--no-pnr", action="store_true", help="resources only, no place and route")
     b.set_defaults(func=_cmd_build, cosim=False)
-    rep = psub.add_parser("report", parents=[common], help="the table and plots of every kernel",
+    rep = psub.add_parser("report", parents=[flow], help="the table and plots of every kernel",
                           description="power.md (a table like the paper's Table VI), power.json "
                                       "and a plot per kernel.")
     rep.add_argument("kernels", nargs="*", help="kernels (default: all)")
