@@ -36,17 +36,17 @@ class MonitorError(ValueError):
 
 
 def find_registers(fragment: Fragment, names: list[str]) -> dict[str, Signal]:
-    """The signals a kernel's ``sync`` domain drives, by their netlist name (``a.b.reg``: the
-    submodule path, then the signal's name). A name that is not there, or is there twice,
-    is refused."""
+    """The signals a kernel drives, by their netlist name (``a.b.reg``: the submodule path,
+    then the signal's name). The netlist may name a flip-flop after a signal that only copies
+    the register (``wr.en = valid_1``): the same net, so the same toggles. A name that is not
+    there, or is there twice, is refused."""
     found: dict[str, list[Signal]] = {}
 
     def walk(frag: Fragment, path: str) -> None:
         regs: dict[int, Signal] = {}  # Signals are not hashable: keyed by identity
-        for domain, stmts in getattr(frag, "statements", {}).items():
-            if domain != "comb":
-                for s in stmts:
-                    regs.update((id(sig), sig) for sig in s._lhs_signals())
+        for stmts in getattr(frag, "statements", {}).values():
+            for s in stmts:
+                regs.update((id(sig), sig) for sig in s._lhs_signals())
         for sig in regs.values():
             found.setdefault(path + sig.name, []).append(sig)
         for sub, name, *_ in getattr(frag, "subfragments", []):
