@@ -356,3 +356,19 @@ def test_power_run_end_to_end_on_a_short_workload(tmp_path, power_cache, monkeyp
     assert rc == 0
     assert out["kernel"] == "fir" and 1 <= len(out["signals"]) <= 8 and 2 <= out["clusters"] <= 5
     assert 0 < out["online_acc"] <= 100 and 0 < out["offline_acc"] <= 100
+
+
+def test_registers_are_found_by_their_netlist_names():
+    from amaranth import Fragment, Module, Signal
+
+    from power_monitor.kernels import kernel
+    from power_monitor.monitor import MonitorError, find_registers
+
+    frag = Fragment.get(kernel("histogram").make(), None)
+    found = find_registers(frag, ["head", "wr__en"])  # wr__en: a copy of a register
+    assert found["head"].name == "head" and len(found["wr__en"]) == 1
+    m = Module()
+    a, b = Signal(name="x"), Signal(name="x")
+    m.d.sync += [a.eq(~a), b.eq(a)]
+    with pytest.raises(MonitorError, match="not unique"):
+        find_registers(Fragment.get(m, None), ["x"])
