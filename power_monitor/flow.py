@@ -164,7 +164,18 @@ def run_flow(ds: Dataset, *, fit_windows: int = 5000, max_signals: int = 8, max_
     X = ds.toggles.astype(np.float64)
     P = ds.power
     say(f"{ds.kernel}: selecting signals")
-    chosen = select_signals(X[:fit_windows], P[:fit_windows], max_signals, seed=seed)
+    from power_monitor.kernels import KERNELS
+
+    usable = np.arange(len(ds.registers))
+    if ds.kernel in KERNELS:  # only registers the monitor in hardware can find by name
+        from power_monitor.monitor import monitorable
+
+        keep = set(monitorable(ds.kernel, ds.registers))
+        usable = np.array([i for i, r in enumerate(ds.registers) if r in keep], dtype=np.int64)
+        if len(usable) == 0:
+            raise ValueError(f"no register of {ds.kernel} can be found by name for the monitor")
+    chosen = [int(usable[i]) for i in
+              select_signals(X[:fit_windows, usable], P[:fit_windows], max_signals, seed=seed)]
     say(f"{ds.kernel}: clustering power")
     centres, scores = choose_clusters(P[:fit_windows], max_clusters, seed=seed)
     y = nearest(centres, P)

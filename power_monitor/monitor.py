@@ -28,18 +28,18 @@ from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config
 
-__all__ = ["MonitorError", "MonitoredKernel", "find_registers", "overhead"]
+__all__ = ["MonitorError", "MonitoredKernel", "find_registers", "monitorable", "overhead"]
 
 
 class MonitorError(ValueError):
     """A register cannot be found or counted, or the learner cannot encode its counts."""
 
 
-def find_registers(fragment: Fragment, names: list[str]) -> dict[str, Signal]:
+def find_registers(fragment: Fragment, names: list[str] | None) -> dict[str, Signal]:
     """The signals a kernel drives, by their netlist name (``a.b.reg``: the submodule path,
     then the signal's name). The netlist may name a flip-flop after a signal that only copies
     the register (``wr.en = valid_1``): the same net, so the same toggles. A name that is not
-    there, or is there twice, is refused."""
+    there, or is there twice, is refused; ``names=None`` returns every name found once."""
     found: dict[str, list[Signal]] = {}
 
     def walk(frag: Fragment, path: str) -> None:
@@ -53,6 +53,8 @@ def find_registers(fragment: Fragment, names: list[str]) -> dict[str, Signal]:
             walk(sub, f"{path}{name}." if name else path)
 
     walk(fragment, "")
+    if names is None:  # every name the monitor can find
+        return {n: hits[0] for n, hits in found.items() if len(hits) == 1}
     out = {}
     for name in names:
         hits = found.get(name, [])
@@ -61,6 +63,15 @@ def find_registers(fragment: Fragment, names: list[str]) -> dict[str, Signal]:
             raise MonitorError(f"register {name!r}: {why}")
         out[name] = hits[0]
     return out
+
+
+def monitorable(kernel_name: str, registers: list[str]) -> list[str]:
+    """The registers of a kernel the monitor can find by name (a name two signals of one
+    module share is left out: the netlist's name says not which of them it is)."""
+    from power_monitor.kernels import kernel
+
+    found = find_registers(Fragment.get(kernel(kernel_name).make(), None), None)
+    return [r for r in registers if r in found]
 
 
 class MonitoredKernel(wiring.Component):
