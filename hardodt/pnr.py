@@ -76,16 +76,22 @@ def tool_version(dev: Device) -> str:
         raise PnrError(f"the '{pkg}' package is not installed (pip install {pkg})") from None
 
 
-def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1) -> list[str]:
+ROUTERS = ("router2", "router1")
+
+
+def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2") -> list[str]:
     """Arguments for nextpnr (run in the build folder: relative paths)."""
     args = [f"--{dev.pnr_device}"]
     if dev.package:
         args += ["--package", dev.package]
     if dev.speed and dev.family == "ecp5":
         args += ["--speed", dev.speed]
-    # router2: router1 stalls for hours on the default design (48k LUTs on an 85F)
+    # router2 by default: router1 stalls for hours on the default design (48k LUTs on an 85F);
+    # on smaller designs that router2 does not converge on, router1 may finish
+    if router not in ROUTERS:
+        raise PnrError(f"router must be one of {', '.join(ROUTERS)}, not {router!r}")
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            "--router", "router2", "--report", "report.json", "--seed", str(seed), "-q",
+            "--router", router, "--report", "report.json", "--seed", str(seed), "-q",
             "-l", "pnr.log"]
 
 
@@ -154,7 +160,8 @@ def check_fits(cfg: Config, dev: Device) -> list[str]:
 
 def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
                     seed: int = 1, use_cache: bool = True,
-                    progress: Callable[[str], None] | None = None, top=None) -> PnrResult:
+                    progress: Callable[[str], None] | None = None, top=None,
+                    router: str = "router2") -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
     package) and place and route it on ``device_name``."""
     from rtl.pnr_shell import PinShell
@@ -169,7 +176,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                          top=top if top is not None else PinShell(cfg), netlist=True)
     except SynthesisError as exc:
         raise PnrError(str(exc)) from None
-    args = nextpnr_args(dev, clock_mhz, seed)
+    args = nextpnr_args(dev, clock_mhz, seed, router)
     netlist = build_dir / "netlist.json"
     h = hashlib.sha256()
     with netlist.open("rb") as f:

@@ -99,7 +99,8 @@ def _cmd_build(args) -> int:
     ds, res = _flow(args)
     out = Path(args.output or "results/power") / "monitor" / args.kernel
     report = overhead(args.kernel, res.signals, res.config, out, window=ds.window,
-                      positions=res.positions, pnr=not args.no_pnr, progress=_say(args))
+                      positions=res.positions, pnr=not args.no_pnr, router=args.router,
+                      progress=_say(args))
     report.update(kernel=args.kernel, signals=res.signals,
                   learner={k: res.config.to_dict()[k] for k in
                            ("classes", "max_depth", "elements", "quantiles", "word_bits")})
@@ -168,6 +169,9 @@ def add_power_commands(sub) -> None:
                                     "and Fmax on an LFE5U-85F (nextpnr) unless --no-pnr.")
     b.add_argument("kernel")
     b.add_argument("--no-pnr", action="store_true", help="resources only, no place and route")
+    b.add_argument("--router", choices=("router2", "router1"), default="router2",
+                   help="nextpnr's router (router2; router1 may finish a design router2 does "
+                        "not converge on, docs/power.md)")
     b.set_defaults(func=_cmd_build, cosim=False)
     rep = psub.add_parser("report", parents=[flow], help="the table and plots of every kernel",
                           description="power.md (a table like the paper's Table VI), power.json "
