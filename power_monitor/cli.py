@@ -48,9 +48,7 @@ def _cmd_dataset(args) -> int:
     ds = build_dataset(args.kernel, _workload(args), progress=_say(args))
     info = {"kernel": ds.kernel, "windows": ds.windows, "window": ds.window, "cells": ds.cells,
             "registers": len(ds.registers), "seconds": ds.seconds,
-            "power_mW": {"min": round(float(ds.power.min()) * 1e3, 4),
-                         "mean": round(float(ds.power.mean()) * 1e3, 4),
-                         "max": round(float(ds.power.max()) * 1e3, 4)},
+            "power_mW": ds.power_mw(),
             "parts_mW_mean": {k: round(float(v.mean()) * 1e3, 4) for k, v in ds.parts.items()}}
     if args.output:
         ds.save(args.output)

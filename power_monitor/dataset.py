@@ -47,6 +47,12 @@ class Dataset:
     def windows(self) -> int:
         return len(self.power)
 
+    def power_mw(self) -> dict[str, float]:
+        """The power's minimum, median, mean and maximum over the windows, in mW."""
+        p = self.power * 1e3
+        return {k: round(float(f(p)), 4) for k, f in
+                (("min", np.min), ("median", np.median), ("mean", np.mean), ("max", np.max))}
+
     def save(self, path: Path) -> None:
         meta = {k: getattr(self, k) for k in ("kernel", "registers", "widths", "phase_names",
                                               "window", "drift_window", "cells", "seconds",

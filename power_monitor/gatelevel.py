@@ -270,8 +270,7 @@ class Netlist:
 
 
 def _padded(bits: list) -> list:
-    n = max(96, -(-len(bits) // 32) * 32)
-    return list(bits) + ["0"] * (n - len(bits))
+    return list(bits) + ["0"] * (padded_width(len(bits)) - len(bits))
 
 
 def padded_width(n: int) -> int:

@@ -139,12 +139,12 @@ class MonitoredKernel(wiring.Component):
             changed = reg ^ prev
             toggles = sum(changed[b] for b in bits)
             m.d.sync += prev.eq(reg)
+            total = Signal.like(count, name=f"total_{safe}")  # this window's toggles so far
+            m.d.comb += total.eq(count + toggles)
             with m.If(end):
                 m.d.sync += count.eq(0)
             with m.Else():
-                m.d.sync += count.eq(count + toggles)
-            total = Signal.like(count, name=f"total_{safe}")
-            m.d.comb += total.eq(count + toggles)
+                m.d.sync += count.eq(total)
             word = Signal(cfg.word_bits, name=f"word_{safe}")
             with m.If(end):
                 m.d.sync += word.eq((total << shift) - (1 << frac))
@@ -177,23 +177,21 @@ def overhead(kernel_name: str, registers: list[str], config: Config, build_dir: 
 
     info = kernel(kernel_name)
     build_dir = Path(build_dir)
-    designs = {"kernel": info.make(),
-               "monitored": MonitoredKernel(info.make, registers, config, window=window,
-                                            positions=positions)}
+    # a fresh design for each tool run (each elaborates it)
+    designs = {"kernel": info.make,
+               "monitored": lambda: MonitoredKernel(info.make, registers, config, window=window,
+                                                    positions=positions)}
     out: dict = {}
-    for label, top in designs.items():
+    for label, make in designs.items():
         if progress:
             progress(f"{kernel_name}: synthesising the {label} design")
-        syn = synthesize(config, "ecp5", build_dir / label, top=top, progress=progress)
+        syn = synthesize(config, "ecp5", build_dir / label, top=make(), progress=progress)
         row = {k: getattr(syn, k) for k in ("lut", "ff", "bram", "dsp")}
         if pnr:
             if progress:
                 progress(f"{kernel_name}: placing and routing the {label} design")
-            designs[label] = (info.make() if label == "kernel"
-                              else MonitoredKernel(info.make, registers, config, window=window,
-                                                    positions=positions))
             res = place_and_route(config, "lfe5u-85f", build_dir / f"{label}-pnr",
-                                  top=designs[label], progress=progress, router=router)
+                                  top=make(), progress=progress, router=router)
             row["fmax_mhz"] = res.fmax_mhz
         out[label] = row
     base, mon = out["kernel"], out["monitored"]

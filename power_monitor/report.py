@@ -98,9 +98,7 @@ def write_report(kernels: list[str], out: Path, *, workload: Workload | None = N
         row = res.summary()
         row.update(windows=ds.windows, window=ds.window, cells=ds.cells,
                    dataset_seconds=ds.seconds,
-                   power_mW={"min": round(float(ds.power.min()) * 1e3, 4),
-                             "median": round(float(np.median(ds.power)) * 1e3, 4),
-                             "max": round(float(ds.power.max()) * 1e3, 4)})
+                   power_mW=ds.power_mw())
         if overhead:
             row["overhead"] = measure_overhead(name, res.signals, res.config, out / "monitor" / name,
                                                window=ds.window, positions=res.positions, pnr=pnr,
