@@ -199,7 +199,7 @@ def _design_report(cfg: Config) -> dict[str, Any]:
         "levels": p.levels,
         "lanes": p.lanes if cfg.n_numeric else 0,
         "cycles_per_sample_min": p.groups,
-        "pipeline_stages": p.levels + 2,
+        "pipeline_stages": p.quantile_stage + 1,
         "split_delay": cfg.split_delay,
         "split_delay_min": trigger_latency(cfg),
         "memories": mems,

@@ -123,7 +123,7 @@ def performance(cfg: Config, samples: int, trials: float | None = None,
     if splits is None:
         splits = min(trials, cfg.max_leaves - 1)
     t = trial_cycles(cfg)
-    start = (cfg.max_depth + 1) + 2  # the trial's sample reaches R_{L+1}
+    start = p.quantile_stage + 1  # the trial's sample reaches the quantile stage
     stall = max(0, start + t + 1 - (cfg.split_delay + 1) * G)
     per_split = 2 * G
     steady = samples * G + trials * stall + splits * per_split
@@ -261,7 +261,8 @@ def lut_terms(cfg: Config) -> dict[str, float]:
 
     step: the decreasing schedule's step per quantile (a constant shifted by
     ``floor(log2 n)``, then the larger of it and lambda's): ``2 Q (w + 1)`` bits through
-    ``log2(count_bits)`` shift levels per lane; zero with constant steps.
+    ``log2(count_bits)`` shift levels, once for all lanes (``rtl.quantile.StepSchedule``);
+    zero with constant steps.
     update: the per-quantile compare, add, subtract and saturation of each lane, and its
     min and max. rows: bits written back or bypassed around a memory (transparent reads,
     init or update, the class's estimates written into the row). select: multiplexer
@@ -276,7 +277,7 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     L, K = wd["levels"], wd["lanes"]
     vb = _bits(max(cfg.categorical_values, default=2))
     shift_levels = _bits(cb) if cfg.step_schedule == "decreasing" else 0
-    step = K * 2 * Q * (w + 1) * shift_levels
+    step = min(K, 1) * 2 * Q * (w + 1) * shift_levels
     update = K * (Q * (w + 2) + 2 * w)
     rows = (L * 2 * wd["node"] + wd["counter_row"] + K * wd["quantile_row"] + wd["hist_rows"])
     select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
@@ -295,8 +296,10 @@ def lut_terms(cfg: Config) -> dict[str, float]:
 def ff_terms(cfg: Config) -> dict[str, float]:
     """The registers of the design, by kind (family-independent).
 
-    pipeline: the slot register after each stage ((levels + 2) x slot bits; synthesis
-    drops the bits no later stage reads). trial: the split
+    pipeline: the slot register after each stage ((levels + 2) x slot bits, one more with
+    the schedule's stage; synthesis drops the bits no later stage reads) and, in that
+    stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
+    the counters. trial: the split
     trial's snapshot (every numeric attribute's quantile row, the histograms, the
     counts), its candidate pipeline and results. divider: the two pipelined dividers'
     stage registers. const: statistics counters and control."""
@@ -305,13 +308,19 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # a candidate's value: a threshold word, or (no numeric attribute) a categorical value
     val = cfg.word_bits if N else _bits(max(cfg.categorical_values, default=2))
     tag = 8 + val + C * cb
-    stages = wd["levels"] + 2
+    staged = _params(cfg).schedule_stage
+    stages = wd["levels"] + 2 + int(staged)
+    moves = 0
+    if staged:
+        moves = wd["counter_row"]
+        if cfg.step_schedule == "decreasing":
+            moves += cfg.quantiles * 2 * (cfg.word_bits + 1)
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 7 * tag
              + 4 * wd["quality"] + 4 * val + 3 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
-    return {"pipeline": float(stages * wd["slot"]), "trial": float(trial),
+    return {"pipeline": float(stages * wd["slot"] + moves), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
 

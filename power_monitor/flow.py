@@ -215,6 +215,9 @@ def run_flow(ds: Dataset, *, fit_windows: int = 5000, max_signals: int = 8, max_
         extra={"leaves": model.n_leaves, "depth": model.depth,
                "warm": warm, "scored_windows": len(scored),
                "ceiling_acc": round(accuracy(centres, y[scored], P[scored]), 2),
+               # the true classes after the drift: no classifier scores above it there
+               "ceiling_after_drift": round(accuracy(centres, y[fit_windows:][after],
+                                                     rest[after]), 2),
                "online_all_acc": round(accuracy(centres, online, rest), 2),
                "online_cold_acc": round(accuracy(centres, np.asarray(cold), rest), 2),
                "label_acc_online": round(100.0 * float(np.mean(online == yi[fit_windows:])), 2)})

@@ -8,7 +8,9 @@ read in the same cycle). Stages, one cycle each:
 
     R_0 .. R_{L-1}  one per tree level: read the level's node memory, branch
     R_L             element counters: predict (majority), count, split-trial due?
-    R_{L+1}         quantile rows and histograms: update; snapshot for a trial
+    R_{L+1}         the quantile step's moves for the class's count (one schedule for all
+                    lanes; with one lane this stage is left out, ``params.schedule_stage``)
+    R_{L+2}         quantile rows and histograms: update; snapshot for a trial
 
 A split trial runs beside the pipeline on a snapshot (``rtl.split_trial``). Its
 outcome enters the pipeline at the input as two *commit slots* placed exactly
@@ -49,6 +51,7 @@ from rtl.params import (
     _bits,
 )
 from rtl.preload import Preload, empty_state, preload_image
+from rtl.quantile import StepSchedule
 from rtl.quantile_lane import QuantileLane
 from rtl.split_trial import SplitTrial
 from rtl.tree_level import TreeLevel
@@ -299,8 +302,9 @@ class HardODT(wiring.Component):
                      restart_tok.c_node.kind.eq(LEAF)]  # level 0, row 0, element 0, class 0
 
         # -- R_0: the slot entering the pipeline --------------------------------------------------
-        r_valid = [Signal(name=f"r{lv}_valid") for lv in range(L + 2)]
-        r = [Signal(slot_layout, name=f"r{lv}") for lv in range(L + 2)]
+        QS = p.quantile_stage
+        r_valid = [Signal(name=f"r{lv}_valid") for lv in range(QS + 1)]
+        r = [Signal(slot_layout, name=f"r{lv}") for lv in range(QS + 1)]
         with m.If(ins_state == 1):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok), r[0].g.eq(sub)]
         with m.Elif(ins_state == 2):
@@ -339,7 +343,7 @@ class HardODT(wiring.Component):
         cur = r[L]
         is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
         is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
-        cur_elem = Signal(_bits(E))  # R_L's element; the next stage reads it a cycle ahead
+        cur_elem = Signal(_bits(E))  # R_L's element
         m.d.comb += [
             cur_elem.eq(_element(cur)),
             counters.read_element.eq(Mux(self.debug_en, self.debug_row, _element(entering))),
@@ -407,24 +411,42 @@ class HardODT(wiring.Component):
                          q_first.eq(counters.first)]
         m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(cur)]
 
-        # -- R_{L+1}: quantile rows and histograms -------------------------------------------------------
-        q_cur = r[L + 1]
-        q_is_commit = r_valid[L + 1] & (q_cur.op != OP_SAMPLE) & q_cur.c_active
-        q_addr_next = cur_elem
+        # -- R_{L+1}: the moves of the class's estimates, once for every lane -----------------------------
+        # (a register stage of its own: the schedule's shifts stay off the quantile rows'
+        # read-modify-write path). What R_L decided moves along with the slot. With one
+        # lane, the schedule sits in the quantile stage instead.
+        schedule = m.submodules.schedule = StepSchedule(cfg)
+        m.d.comb += schedule.count.eq(q_count)
+        if p.schedule_stage:
+            u_learn, u_first, u_trial, u_hist_ok = Signal(), Signal(), Signal(), Signal()
+            u_counts = Signal(p.counter_layout)
+            u_moves = Signal.like(schedule.moves)
+            m.d.sync += [u_learn.eq(q_learn), u_first.eq(q_first), u_trial.eq(q_trial),
+                         u_hist_ok.eq(q_hist_ok), u_counts.eq(q_counts),
+                         u_moves.eq(schedule.moves),
+                         r_valid[QS].eq(r_valid[QS - 1]), r[QS].eq(r[QS - 1])]
+        else:
+            u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
+            u_counts, u_moves = q_counts, schedule.moves
+
+        # -- R_{L+2} (R_{L+1} without the schedule's stage): quantile rows and histograms ---------------
+        q_cur = r[QS]
+        q_is_commit = r_valid[QS] & (q_cur.op != OP_SAMPLE) & q_cur.c_active
+        q_addr_next = _element(r[QS - 1])  # the reads are issued a cycle ahead
         q_addr = _element(q_cur)
         yq = q_cur.s.label
-        m.d.comb += [trial.counts.eq(q_counts.cnt), trial.n.eq(q_counts.n)]
-        q_sample = r_valid[L + 1] & (q_cur.op == OP_SAMPLE)
-        m.d.comb += [trial.load.eq(q_trial & q_sample), trial.group.eq(q_cur.g),
-                     trial.start.eq(q_trial & q_sample & (q_cur.g == G - 1))]
+        m.d.comb += [trial.counts.eq(u_counts.cnt), trial.n.eq(u_counts.n)]
+        q_sample = r_valid[QS] & (q_cur.op == OP_SAMPLE)
+        m.d.comb += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g),
+                     trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))]
         for k in range(p.lanes if N else 0):
             lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(
                 p, k, pre.quantiles[k] if pre else None)
             loads(lane, L + 1 + k)
-            m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(cur.g),
+            m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(r[QS - 1].g),
                          lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
-                         lane.label.eq(yq), lane.count.eq(q_count), lane.first.eq(q_first),
-                         lane.learn.eq(q_learn & q_sample), lane.init.eq(q_is_commit)]
+                         lane.label.eq(yq), lane.moves.eq(u_moves), lane.first.eq(u_first),
+                         lane.learn.eq(u_learn & q_sample), lane.init.eq(q_is_commit)]
             for i in lane.members:
                 m.d.comb += trial.rows[i].eq(lane.updated)
         for c in range(NC):
@@ -432,7 +454,7 @@ class HardODT(wiring.Component):
             loads(hist, L + 1 + (p.lanes if N else 0) + c)
             m.d.comb += [hist.read_element.eq(q_addr_next), hist.element.eq(q_addr),
                          hist.value.eq(q_cur.s.xc[c]), hist.label.eq(yq),
-                         hist.valid_row.eq(q_hist_ok), hist.learn.eq(q_learn & q_sample),
+                         hist.valid_row.eq(u_hist_ok), hist.learn.eq(u_learn & q_sample),
                          hist.first_group.eq(q_cur.g == 0),
                          getattr(trial, f"h{c}").eq(hist.updated)]
 

@@ -106,6 +106,21 @@ class HardwareParams:
         return attr % self.lanes, attr // self.lanes
 
     @property
+    def schedule_stage(self) -> bool:
+        """Whether the estimates' moves get a pipeline stage of their own before the
+        quantile stage (``rtl.hardodt``): with several lanes it shares one schedule and
+        takes it off the read-modify-write path; with one lane (or none) there is nothing
+        to share, and its registers would cost more logic cells than they save (the
+        iCEBreaker's design fills 99 % of a UP5K)."""
+        return self.n_num > 0 and self.lanes > 1
+
+    @property
+    def quantile_stage(self) -> int:
+        """The pipeline stage of the quantile rows and histograms: ``L + 1``, or ``L + 2``
+        after the schedule's stage."""
+        return self.levels + 1 + int(self.schedule_stage)
+
+    @property
     def levels(self) -> int:
         return self.config.max_depth + 1
 

@@ -3,7 +3,13 @@
 This is the arithmetic of ``reference.kernels._learn_leaf`` for one numeric
 attribute and the sample's class, in fixed point, as combinational logic: the
 read-modify-write pipeline around it (issue 3) reads ``q`` from the quantile
-memory and writes ``q_next`` back.
+memory and writes ``q_next`` back. It comes in two parts: :class:`StepSchedule`
+turns the class's count into each estimate's moves (the decreasing schedule's
+shifted constants and the saturation limits), :class:`QuantileStep` compares
+and adds. The moves depend on the sample only, not on the attribute, so the
+learner computes them once, a stage ahead, for every lane
+(``QuantileStep(config, scheduled=True)``): a shifter per lane less, and the
+schedule off the read-modify-write path.
 """
 
 from __future__ import annotations
@@ -14,7 +20,62 @@ from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config, ConfigError
 
-__all__ = ["QuantileStep"]
+__all__ = ["QuantileStep", "StepSchedule", "move_layout"]
+
+
+def move_layout(config: Config) -> data.ArrayLayout:
+    """Each quantile's ``up`` and ``down`` steps (at most ``one``, ``2^fraction_bits``)."""
+    w = config.word_bits
+    return data.ArrayLayout(data.StructLayout({"up": w + 1, "down": w + 1}), config.quantiles)
+
+
+def _fixed_only(obj, config: Config) -> None:
+    if config.number != "fixed":
+        obj._MustUse__silence = True  # refused, so never elaborated: no warning
+        raise ConfigError("number: the hardware needs number = 'fixed'")
+
+
+class StepSchedule(wiring.Component):
+    """Each estimate's moves for a class count: ``max(lambda, 2^-s) * alpha_k`` up and
+    ``max(lambda, 2^-s) * (1 - alpha_k)`` down (``s = floor(log2 count)``; without the
+    decreasing schedule, ``lambda`` alone).
+
+    Members
+    -------
+    count : In(count_bits)
+        The class's sample count at the leaf, this sample included.
+    moves : Out(move_layout(config))
+    """
+
+    def __init__(self, config: Config) -> None:
+        _fixed_only(self, config)
+        self.config = config
+        super().__init__({"count": In(config.count_bits), "moves": Out(move_layout(config))})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        cfg, fx = self.config, self.config.fixed
+        w = cfg.word_bits
+        decreasing = cfg.step_schedule == "decreasing"
+        # s = floor(log2 count): the position of the highest set bit.
+        shift = Signal(range(cfg.count_bits), name="shift")
+        for bit in range(cfg.count_bits):
+            with m.If(self.count[bit]):
+                m.d.comb += shift.eq(bit)
+        for k in range(cfg.quantiles):
+            mv = self.moves[k]
+            if decreasing:
+                big_up = Signal(w + 1, name=f"big_up{k}")
+                big_down = Signal(w + 1, name=f"big_down{k}")
+                m.d.comb += [
+                    big_up.eq(Const(fx.alpha[k], w + 1) >> shift),
+                    big_down.eq(Const(fx.one - fx.alpha[k], w + 1) >> shift),
+                    mv.up.eq(Mux(big_up > fx.step_up[k], big_up, fx.step_up[k])),
+                    mv.down.eq(Mux(big_down > fx.step_down[k], big_down, fx.step_down[k])),
+                ]
+            else:
+                m.d.comb += [mv.up.eq(fx.step_up[k]), mv.down.eq(fx.step_down[k])]
+        return m
 
 
 class QuantileStep(wiring.Component):
@@ -25,6 +86,9 @@ class QuantileStep(wiring.Component):
     config:
         A fixed-point :class:`hardodt.Config`; its quantiles, word width, step
         constants and step schedule fix the logic.
+    scheduled:
+        Take the moves from outside (``moves``, a :class:`StepSchedule`'s, shared)
+        instead of computing them from ``count``.
 
     Members
     -------
@@ -35,26 +99,27 @@ class QuantileStep(wiring.Component):
         rule: every estimate takes ``x``.
     count : In(count_bits)
         The class's sample count at the leaf, this sample included (the
-        decreasing schedule's step depends on it).
+        decreasing schedule's step depends on it). Without ``scheduled`` only.
+    moves : In(move_layout(config))
+        The moves for that count. With ``scheduled`` only.
     q : In(ArrayLayout(signed(word_bits), quantiles))
         The current estimates.
     q_next : Out(ArrayLayout(signed(word_bits), quantiles))
-        The estimates after this sample: up by ``max(lambda, 2^-s) * alpha_k`` when
-        ``x > q_k``, else down by ``max(lambda, 2^-s) * (1 - alpha_k)``
-        (``s = floor(log2 count)``; without the decreasing schedule, ``lambda``
-        alone), saturated to the word.
+        The estimates after this sample: up when ``x > q_k``, else down, saturated
+        to the word.
     """
 
-    def __init__(self, config: Config) -> None:
-        if config.number != "fixed":
-            self._MustUse__silence = True  # refused, so never elaborated: no warning
-            raise ConfigError("number: the hardware needs number = 'fixed'")
+    def __init__(self, config: Config, scheduled: bool = False) -> None:
+        _fixed_only(self, config)
         self.config = config
+        self.scheduled = scheduled
         w, q = config.word_bits, config.quantiles
+        source = {"moves": In(move_layout(config))} if scheduled else \
+            {"count": In(config.count_bits)}
         super().__init__({
             "x": In(signed(w)),
             "first": In(1),
-            "count": In(config.count_bits),
+            **source,
             "q": In(data.ArrayLayout(signed(w), q)),
             "q_next": Out(data.ArrayLayout(signed(w), q)),
         })
@@ -62,41 +127,25 @@ class QuantileStep(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         cfg, fx = self.config, self.config.fixed
+        if self.scheduled:
+            moves = self.moves
+        else:
+            schedule = m.submodules.schedule = StepSchedule(cfg)
+            m.d.comb += schedule.count.eq(self.count)
+            moves = schedule.moves
         w = cfg.word_bits
-        decreasing = cfg.step_schedule == "decreasing"
-
-        # s = floor(log2 count): the position of the highest set bit.
-        shift = Signal(range(cfg.count_bits), name="shift")
-        for bit in range(cfg.count_bits):
-            with m.If(self.count[bit]):
-                m.d.comb += shift.eq(bit)
-
         for k in range(cfg.quantiles):
-            up = Signal(w + 1, name=f"up{k}")
-            down = Signal(w + 1, name=f"down{k}")
-            if decreasing:
-                big_up = Signal(w + 1, name=f"big_up{k}")
-                big_down = Signal(w + 1, name=f"big_down{k}")
-                m.d.comb += [
-                    big_up.eq(Const(fx.alpha[k], w + 1) >> shift),
-                    big_down.eq(Const(fx.one - fx.alpha[k], w + 1) >> shift),
-                    up.eq(Mux(big_up > fx.step_up[k], big_up, fx.step_up[k])),
-                    down.eq(Mux(big_down > fx.step_down[k], big_down, fx.step_down[k])),
-                ]
-            else:
-                m.d.comb += [up.eq(fx.step_up[k]), down.eq(fx.step_down[k])]
-            # The read-modify-write loop of back-to-back samples runs through here, so
-            # the saturation tests are made on the old estimate, beside the adds, not on
-            # their sums: cur + up > max  <=>  cur > max - up (and likewise for down);
-            # an up move cannot fall below the minimum, nor a down move exceed the maximum.
-            cur = self.q[k]
-            lim_up = Signal(signed(w + 2), name=f"lim_up{k}")
-            lim_down = Signal(signed(w + 2), name=f"lim_down{k}")
-            m.d.comb += [lim_up.eq(fx.word_max - up), lim_down.eq(fx.word_min + down)]
+            mv, cur = moves[k], self.q[k]
+            # Saturation from the sums' own top bits: a move is at most one (2^fraction_bits,
+            # at most 2^(w-2)), so each sum fits w + 1 bits and has left the word exactly when
+            # its two top bits differ; no comparator beside each add.
+            up = Signal(signed(w + 1), name=f"up_sum{k}")
+            down = Signal(signed(w + 1), name=f"down_sum{k}")
+            m.d.comb += [up.eq(cur + mv.up), down.eq(cur - mv.down)]
             with m.If(self.first):
                 m.d.comb += self.q_next[k].eq(self.x)
             with m.Elif(self.x > cur):
-                m.d.comb += self.q_next[k].eq(Mux(cur > lim_up, fx.word_max, cur + up))
+                m.d.comb += self.q_next[k].eq(Mux(up[w] ^ up[w - 1], fx.word_max, up[:w]))
             with m.Else():
-                m.d.comb += self.q_next[k].eq(Mux(cur < lim_down, fx.word_min, cur - down))
+                m.d.comb += self.q_next[k].eq(Mux(down[w] ^ down[w - 1], fx.word_min, down[:w]))
         return m

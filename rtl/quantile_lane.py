@@ -17,7 +17,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from rtl.params import HardwareParams, _bits
-from rtl.quantile import QuantileStep
+from rtl.quantile import QuantileStep, move_layout
 
 __all__ = ["QuantileLane"]
 
@@ -27,9 +27,10 @@ class QuantileLane(wiring.Component):
     -------
     read_element, read_group : In
         The row the *next* slot needs (its read is issued a cycle ahead).
-    element, group, x, label, count, first : In
-        The slot in this stage: its sample's numeric values, class, the class's
-        count with the sample included, and the "first" rule's flag.
+    element, group, x, label, moves, first : In
+        The slot in this stage: its sample's numeric values, class, the moves of
+        its class's estimates (``rtl.quantile.StepSchedule``, shared by the lanes)
+        and the "first" rule's flag.
     learn : In(1)
         Write the updated row back.
     init : In(1)
@@ -48,7 +49,8 @@ class QuantileLane(wiring.Component):
             "read_element": In(ebits), "read_group": In(gbits),
             "element": In(ebits), "group": In(gbits),
             "x": In(data.ArrayLayout(signed(params.w), params.n_num)),
-            "label": In(_bits(params.n_cls)), "count": In(params.cb), "first": In(1),
+            "label": In(_bits(params.n_cls)), "moves": In(move_layout(params.config)),
+            "first": In(1),
             "learn": In(1), "init": In(1),
             "load_en": In(1), "load_row": In(_bits(params.n_elem * params.groups)),
             "load_data": In(params.quantile_row_layout),
@@ -78,8 +80,8 @@ class QuantileLane(wiring.Component):
             for g, i in enumerate(self.members):
                 with m.Case(g):
                     m.d.comb += [x.eq(self.x[i]), present.eq(1)]
-        step = m.submodules.step = QuantileStep(p.config)
-        m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.count.eq(self.count),
+        step = m.submodules.step = QuantileStep(p.config, scheduled=True)
+        m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.moves.eq(self.moves),
                      step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])]
         upd = self.updated
         m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x < row.lo, x, row.lo)),

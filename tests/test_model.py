@@ -60,13 +60,17 @@ def test_trial_and_latency_are_counted_by_hand():
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 7 cycles in, lasts 58: no stall
+    cfg = small(split_delay=100)  # the trial starts 8 cycles in, lasts 58: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 7 + 58 + 1 cycles
+    late = small(split_delay=20)  # window of 21 samples < 8 + 58 + 1 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
-    assert perf.stall_per_trial == (4 + 1 + 2) + trial_cycles(late) + 1 - 21
+    # the input register, 5 levels, the counters, the schedule's stage (3 lanes)
+    assert perf.stall_per_trial == (1 + 5 + 1 + 1) + trial_cycles(late) + 1 - 21
+    one_lane = small(split_delay=20, numeric_attributes=1)  # one lane: no schedule stage
+    assert performance(one_lane, 10_000, trials=40, splits=10).stall_per_trial == \
+        (1 + 5 + 1) + trial_cycles(one_lane) + 1 - 21
     assert perf.cycles == 10_000 + 40 * perf.stall_per_trial + 20 + latency_cycles(late)
     shared = small(lanes=1)  # 3 attributes on one lane: 3 cycles a sample
     perf = performance(shared, 1000, trials=0, splits=0)

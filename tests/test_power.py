@@ -186,6 +186,10 @@ def test_flow_on_synthetic_windows_learns_online():
     assert "r0" in res.signals and len(res.centres) >= 2
     assert len(res.online_pred) == ds.windows - 1000
     assert s["online_acc"] > 70 and s["offline_acc"] > 70
+    # the nearest centre is each window's least relative error: no learner beats the true
+    # classes after the drift, and the figure is not just one of the learners' own
+    assert s["ceiling_after_drift"] >= max(s["online_after_drift"], s["offline_early_after_drift"])
+    assert s["ceiling_after_drift"] > min(s["online_after_drift"], s["offline_early_after_drift"])
     # the configuration the monitor's hardware can encode with a shift
     cfg = res.config
     assert all(hi & (hi - 1) == 0 and hi >= 4 * 256 for _lo, hi in
