@@ -5,9 +5,9 @@ attribute and the sample's class, in fixed point, as combinational logic: the
 read-modify-write pipeline around it (issue 3) reads ``q`` from the quantile
 memory and writes ``q_next`` back. It comes in two parts: :class:`StepSchedule`
 turns the class's count into each estimate's moves (the decreasing schedule's
-shifted constants and the saturation limits), :class:`QuantileStep` compares
-and adds. The moves depend on the sample only, not on the attribute, so the
-learner computes them once, a stage ahead, for every lane
+shifted constants), :class:`QuantileStep` compares, adds and saturates. The
+moves depend on the sample only, not on the attribute, so a learner with more
+than one lane computes them once, a stage ahead, for all of them
 (``QuantileStep(config, scheduled=True)``): a shifter per lane less, and the
 schedule off the read-modify-write path.
 """
