@@ -310,17 +310,17 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     tag = 8 + val + C * cb
     staged = _params(cfg).schedule_stage
     stages = wd["levels"] + 2 + int(staged)
-    moves = 0
+    schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
     if staged:
-        moves = wd["counter_row"]
+        schedule_regs = wd["counter_row"]
         if cfg.step_schedule == "decreasing":
-            moves += cfg.quantiles * 2 * (cfg.word_bits + 1)
+            schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 7 * tag
              + 4 * wd["quality"] + 4 * val + 3 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
-    return {"pipeline": float(stages * wd["slot"] + moves), "trial": float(trial),
+    return {"pipeline": float(stages * wd["slot"] + schedule_regs), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
 

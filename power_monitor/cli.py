@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from hardodt.pnr import ROUTERS
+
 __all__ = ["add_power_commands"]
 
 
@@ -167,7 +169,7 @@ def add_power_commands(sub) -> None:
                                     "and Fmax on an LFE5U-85F (nextpnr) unless --no-pnr.")
     b.add_argument("kernel")
     b.add_argument("--no-pnr", action="store_true", help="resources only, no place and route")
-    b.add_argument("--router", choices=("router2", "router1"), default="router2",
+    b.add_argument("--router", choices=ROUTERS, default=ROUTERS[0],
                    help="nextpnr's router (router2; router1 may finish a design router2 does "
                         "not converge on, docs/power.md)")
     b.set_defaults(func=_cmd_build, cosim=False)
