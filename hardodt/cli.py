@@ -481,11 +481,12 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     HardwareParams(cfg)
     build = args.build_dir or Path("results") / "pnr" / args.device
     res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
-                          use_cache=not args.no_cache, progress=_synth_progress(args))
+                          use_cache=not args.no_cache, progress=_synth_progress(args),
+                          router=args.router, placer=args.placer)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))
         return 0
-    print(f"design      {source} on {res.device} ({res.tool}"
+    print(f"design      {source} on {res.device} ({res.tool}; placer {res.placer}, {res.router}"
           f"{', cached' if res.cached else f', place and route {res.seconds:.0f} s'})")
     print(f"fmax        {res.fmax_mhz:.1f} MHz (asked {res.clock_mhz:g} MHz)")
     cp = res.critical_path
@@ -681,6 +682,9 @@ def build_parser() -> argparse.ArgumentParser:
     pnr.add_argument("--clock", type=float, default=100.0, metavar="MHZ",
                      help="the clock asked of nextpnr (default 100 MHz)")
     pnr.add_argument("--placer-seed", dest="seed", type=int, default=1, help="nextpnr seed")
+    from hardodt.pnr import add_nextpnr_options
+
+    add_nextpnr_options(pnr)
     pnr.add_argument("--build-dir", type=Path, metavar="DIR",
                      help="where the tools run (default results/pnr/DEVICE)")
     pnr.add_argument("--no-cache", action="store_true", help="run even if cached")

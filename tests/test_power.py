@@ -360,6 +360,26 @@ def test_power_run_end_to_end_on_a_short_workload(tmp_path, power_cache, monkeyp
     assert rc == 0
     assert out["kernel"] == "fir" and 1 <= len(out["signals"]) <= 8 and 2 <= out["clusters"] <= 5
     assert 0 < out["online_acc"] <= 100 and 0 < out["offline_acc"] <= 100
+    # `power build` on the same data set: the kernel's own figures stay in the output
+    # beside its name (the synthesis and nextpnr runs stand in: they are benchmarks)
+    import power_monitor.monitor as monitor
+
+    seen = {}
+
+    def fake_overhead(kernel_name, registers, config, build_dir, **kw):
+        seen.update(kw, registers=registers)
+        return {"kernel": {"lut": 100, "ff": 50, "bram": 0, "dsp": 0, "fmax_mhz": 114.7},
+                "monitored": {"lut": 300, "ff": 150, "bram": 1, "dsp": 2, "fmax_mhz": 34.0},
+                "fmax_change_pct": -70.36}
+
+    monkeypatch.setattr(monitor, "overhead", fake_overhead)
+    rc = main(["power", "build", "fir", "--windows", "800", "--window", "64", "--fit-windows",
+               "300", "--placer", "heap", "--json", "--output", str(tmp_path)])
+    built = json.loads(capsys.readouterr().out)
+    assert rc == 0 and built["kernel"] == "fir" and built["signals"] == out["signals"]
+    assert built["alone"]["fmax_mhz"] == 114.7 and built["monitored"]["fmax_mhz"] == 34.0
+    assert seen["placer"] == "heap" and seen["router"] == "router2"
+    assert seen["registers"] == out["signals"]
 
 
 def test_registers_are_found_by_their_netlist_names():
