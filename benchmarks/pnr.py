@@ -123,11 +123,19 @@ def main() -> int:
         used = f"{cells['used'] / cells['available']:.0%}" if cells else "-"
         print(f"| {r['design']} | {r['device']} | {r['fmax_mhz']:.1f} MHz | "
               f"{cp.get('delay_ns', 0):.1f} ns, {cp.get('logic_levels', 0)} levels, "
-              f"{cp.get('routing_ns', 0):.1f} ns routing | {s['lut']:,} / {s['ff']:,} / "
+              f"{cp.get('routing_ns', 0):.1f} ns routing"
+              f"{_ends(cp)} | {s['lut']:,} / {s['ff']:,} / "
               f"{s['bram']:g} / {s['dsp']} | {used} | "
               f"{r['hardware_samples_per_s'] / 1e6:.1f} M/s | "
               f"{r['golden_samples_per_s'] / 1e6:.2f} M/s | {r['ratio']:.0f}x |")
     return 0
+
+
+def _ends(cp: dict) -> str:
+    """The critical path's first and last register by source line, if known."""
+    if not cp.get("from_source"):
+        return ""
+    return f"; {cp['from_source'][0]} to {(cp.get('to_source') or ['?'])[0]}"
 
 
 if __name__ == "__main__":

@@ -233,7 +233,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                            "--stats basic)")
             _write(build_dir, report)
             raise BoardError(f"{what} failed: {detail}; see {build_dir / log}")
-    parsed = parse_report(json.loads((build_dir / "report.json").read_text()))
+    parsed = parse_report(json.loads((build_dir / "report.json").read_text()),
+                          json.loads((build_dir / "top.json").read_text()))
     stat = json.loads((build_dir / "stat.json").read_text())
     from hardodt.synthesis import count_cells
 

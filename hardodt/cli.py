@@ -492,8 +492,11 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     cp = res.critical_path
     if cp.get("delay_ns") is not None:
         print(f"critical    {cp['delay_ns']:.2f} ns, {cp['logic_levels']} logic levels, "
-              f"{cp['routing_ns']:.2f} ns routing; from {cp['from'][:70]}")
-        print(f"            to {cp['to'][:70]}")
+              f"{cp['routing_ns']:.2f} ns routing")
+        print(f"            from {', '.join(cp.get('from_source') or [cp['from'][:70]])}")
+        print(f"            to   {', '.join(cp.get('to_source') or [cp['to'][:70]])}")
+        if cp.get("through"):
+            print(f"            via  {', '.join(cp['through'])}")
     for kind, u in sorted(res.utilisation.items()):
         print(f"{'used':12}{kind:16} {u['used']:8,} of {u['available']:8,} "
               f"({100 * u['used'] / max(1, u['available']):5.1f} %)")

@@ -97,7 +97,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         verdict = "met" if report["timing_met"] else "NOT MET: raise --clock-divide"
         cp = report["critical_path"]
         print(f"timing      Fmax {report['fmax_mhz']:.2f} MHz against {report['learner_clock_mhz']:g} MHz: "
-              f"{verdict} (critical path {cp.get('from', '?')} -> {cp.get('to', '?')}, "
+              f"{verdict} (critical path {', '.join(cp.get('from_source') or [cp.get('from', '?')])}"
+              f" -> {', '.join(cp.get('to_source') or [cp.get('to', '?')])}, "
               f"{cp.get('logic_levels', '?')} logic levels)")
         for name, u in report["utilisation"].items():
             if u["used"]:

@@ -25,8 +25,9 @@ from hardodt.config import Config
 from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, tool_command
 
-__all__ = ["PLACERS", "ROUTERS", "PnrError", "PnrResult", "check_fits", "default_placer",
-           "add_nextpnr_options", "nextpnr_args", "parse_report", "place_and_route", "placement_args"]
+__all__ = ["PLACERS", "ROUTERS", "PnrError", "PnrResult", "add_nextpnr_options", "check_fits",
+           "default_placer", "design_sources", "nextpnr_args", "parse_report", "place_and_route",
+           "placement_args"]
 
 
 class PnrError(RuntimeError):
@@ -130,11 +131,36 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
 
 
 #: Cached results hold the parsed report: a change to the parser changes this.
-_PARSER_VERSION = 2
+_PARSER_VERSION = 3
 
 
-def parse_report(report: dict[str, Any]) -> dict[str, Any]:
-    """Fmax (the slowest clock), utilisation and the critical path from nextpnr's report."""
+def design_sources(netlist: dict[str, Any], cells: list[str]) -> list[str]:
+    """The design's source lines (``rtl/...py:LINE``) of ``cells`` of a yosys JSON netlist, in
+    order, once each. Synthesis hides the learner's signal names (``hardodt.synthesis``), so
+    a timing path's cells are named after the cells they connect; their ``src`` attributes
+    still say which register or memory of the Python source each one is."""
+    top = next((m for m in netlist.get("modules", {}).values()  # "top": "0...01" (bits)
+                if str(m.get("attributes", {}).get("top", "")).strip("0")), None)
+    if top is None:
+        return []
+    found: list[str] = []
+    for name in cells:
+        src = top.get("cells", {}).get(name, {}).get("attributes", {}).get("src", "")
+        for part in src.split("|"):
+            path, _, line = part.rpartition(":")
+            for root in ("rtl/", "power_monitor/", "hardodt/"):
+                at = path.rfind("/" + root)
+                if at >= 0 or path.startswith(root):
+                    text = f"{path[at + 1:] if at >= 0 else path}:{line.split('.')[0]}"
+                    if text not in found:
+                        found.append(text)
+                    break
+    return found
+
+
+def parse_report(report: dict[str, Any], netlist: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fmax (the slowest clock), utilisation and the critical path from nextpnr's report
+    (with the synthesised ``netlist``: the path's source lines too, ``design_sources``)."""
     fmax = report.get("fmax", {})
     if not fmax:
         raise PnrError("the nextpnr report holds no clock (is the design clocked?)")
@@ -158,6 +184,11 @@ def parse_report(report: dict[str, Any]) -> dict[str, Any]:
                     "logic_levels": sum(1 for s in steps if s.get("type") == "logic"),
                     "routing_ns": round(sum(float(s.get("delay", 0)) for s in steps
                                             if s.get("type") == "routing"), 3)}
+            if netlist is not None:
+                order = [c for s in steps for c in (s["from"]["cell"], s["to"]["cell"])]
+                crit["from_source"] = design_sources(netlist, [crit["from"]])
+                crit["to_source"] = design_sources(netlist, [crit["to"]])
+                crit["through"] = design_sources(netlist, order)
     return {"clock": clock, "fmax_mhz": float(worst["achieved"]),
             "constraint_mhz": float(worst.get("constraint", 0)), "utilisation": util,
             "critical_path": crit}
@@ -242,7 +273,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        f"for a small FPGA: judge = \"serial\" and a larger "
                        f"divider_stage_bits, as in benchmarks/configs/up5k.toml)")
         raise PnrError(f"nextpnr failed (exit {status}): {detail}; see {log}")
-    parsed = parse_report(json.loads(report_path.read_text()))
+    parsed = parse_report(json.loads(report_path.read_text()), json.loads(netlist.read_text()))
     notes = list(fit_notes)
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")

@@ -30,7 +30,7 @@ from hardodt.estimate import (
     trial_cycles,
 )
 from hardodt.paper_model import PAPER_REPORTED, paper_model, paper_table
-from hardodt.pnr import PnrError, parse_report
+from hardodt.pnr import PnrError, design_sources, parse_report
 from hardodt.sweep import expand_grid, pareto_front, point_config, read_spec, run_sweep
 from hardodt.synthesis import count_cells
 
@@ -209,6 +209,16 @@ def test_nextpnr_report_gives_fmax_utilisation_and_the_critical_path():
     assert math.isclose(1000 / cp["delay_ns"], got["fmax_mhz"], rel_tol=0.05)
     with pytest.raises(PnrError, match="no clock"):
         parse_report({"fmax": {}})
+    # with the netlist (here the cells of the stored report's paths, from the same run of
+    # benchmarks/configs/small.toml), the path's registers by their source lines
+    small = json.loads((DATA / "nextpnr_report_ecp5_small.json").read_text())
+    cells = json.loads((DATA / "yosys_netlist_ecp5_small_path.json").read_text())
+    cp = parse_report(small, cells)["critical_path"]
+    assert cp["from_source"] == ["rtl/divider.py:70"]  # a divider stage's quotient register
+    assert cp["to_source"] == ["rtl/split_trial.py:222"]  # the best candidate's value
+    assert cp["through"][0] == "rtl/divider.py:70" and cp["through"][-1] == "rtl/split_trial.py:222"
+    assert "from_source" not in parse_report(small)["critical_path"]  # no netlist: names only
+    assert design_sources({"modules": {}}, [cp["from"]]) == []
     # iCE40 UP5K: the DSPs' constant clock comes first in the report; the path given
     # is the slowest clock's own
     up5k = parse_report(json.loads((DATA / "nextpnr_report_up5k.json").read_text()))
