@@ -60,7 +60,8 @@ def plot_kernel(ds: Dataset, res: FlowResult, path: Path) -> None:
 
 def table(rows: list[dict]) -> str:
     """The Markdown table (one row per kernel)."""
-    head = ("| kernel | LUT | FF | BRAM | DSP | monitor LUT / FF / BRAM / DSP (%) | signals | "
+    head = ("| kernel | LUT | FF | BRAM | DSP | monitor LUT / FF / BRAM / DSP (%) | "
+            "Fmax kernel / monitored (MHz) | signals | "
             "clusters | offline CART (80/20) | online (test-then-train) | after drift: online | "
             "after drift: early CART | after drift: ceiling | co-simulation |")
     lines = [head, "|" + "|".join(["---"] * (head.count("|") - 1)) + "|"]
@@ -71,14 +72,16 @@ def table(rows: list[dict]) -> str:
             res = f"{k['lut']} | {k['ff']} | {k['bram']:g} | {k['dsp']}"
             pct = " / ".join("n/a" if v is None else f"{v:+.1f}"
                              for v in (ov["overhead_pct"][x] for x in ("lut", "ff", "bram", "dsp")))
+            fmax = (f"{k['fmax_mhz']:.1f} / {ov['monitored']['fmax_mhz']:.1f} "
+                    f"({ov['fmax_change_pct']:+.1f} %)" if "fmax_change_pct" in ov else "not placed")
         else:
-            res, pct = "- | - | - | -", "not built"
+            res, pct, fmax = "- | - | - | -", "not built", "-"
         ceil = r.get("ceiling_after_drift")
         ceil = "-" if ceil is None else f"{ceil:.2f}"
         cs = r.get("cosim")
         cos = ("not run" if not cs else
                f"{'agrees' if cs['agree'] else 'MISMATCH'} ({cs['samples']} windows)")
-        lines.append(f"| {r['kernel']} | {res} | {pct} | {len(r['signals'])} | {r['clusters']} | "
+        lines.append(f"| {r['kernel']} | {res} | {pct} | {fmax} | {len(r['signals'])} | {r['clusters']} | "
                      f"{r['offline_acc']:.2f} | {r['online_acc']:.2f} | {r['online_after_drift']:.2f} | "
                      f"{r['offline_early_after_drift']:.2f} | {ceil} | {cos} |")
     return "\n".join(lines)

@@ -396,3 +396,21 @@ def test_registers_are_found_by_their_netlist_names():
     m.d.sync += [a.eq(~a), b.eq(a)]
     with pytest.raises(MonitorError, match="not unique"):
         find_registers(Fragment.get(m, None), ["x"])
+
+
+def test_report_table_gives_the_overhead_and_the_fmax_change_when_placed():
+    from power_monitor.report import table
+
+    row = {"kernel": "fir", "signals": ["a", "b"], "clusters": 3, "offline_acc": 90.0,
+           "online_acc": 89.9, "online_after_drift": 91.4, "offline_early_after_drift": 87.5,
+           "ceiling_after_drift": 92.0, "cosim": {"agree": True, "samples": 100}}
+    placed = {"kernel": {"lut": 484, "ff": 199, "bram": 0.0, "dsp": 0, "fmax_mhz": 119.06},
+              "monitored": {"lut": 17607, "ff": 13178, "bram": 25.0, "dsp": 21, "fmax_mhz": 34.01},
+              "overhead_pct": {"lut": 3537.81, "ff": 6522.11, "bram": None, "dsp": None},
+              "fmax_change_pct": -71.43}
+    unplaced = {k: v for k, v in placed.items() if k != "fmax_change_pct"}
+    lines = table([{**row, "overhead": placed}, {**row, "overhead": unplaced}, row]).splitlines()
+    assert lines[0].count("|") == lines[1].count("|") == lines[2].count("|") == lines[4].count("|")
+    assert "| 484 | 199 | 0 | 0 | +3537.8 / +6522.1 / n/a / n/a | 119.1 / 34.0 (-71.4 %) |" in lines[2]
+    assert "| not placed |" in lines[3] and "| not built | - |" in lines[4]
+    assert lines[2].endswith("| 92.00 | agrees (100 windows) |")
