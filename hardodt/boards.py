@@ -145,6 +145,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                          f"{100 * baud_error:+.1f} % with {divisor} cycles per bit (a UART tolerates "
                          "about 2 % and needs 4 cycles per bit): choose another --baud or --clock-divide")
     notes = []
+    fallback = False
     if spec.open_flow:
         from hardodt.pnr import PnrError, default_placer, placement_args
 
@@ -152,6 +153,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             placement_args(_device(platform), router, placer)
         except PnrError as exc:
             raise BoardError(str(exc)) from None
+        # the default placer's run placed again with the next seed if it fails (hardodt.pnr)
+        fallback = placer is None and default_placer(_device(platform)) != "heap"
         placer = placer or default_placer(_device(platform))
         try:
             notes = check_fits(config, _device(platform))
@@ -221,6 +224,20 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         t0 = time.perf_counter()
         status, err = run_tool([*command, *args], build_dir, build_dir / log, step_of,
                                lambda text, w=what: say(f"{w}: {text}"), poll=1.0)
+        if status != 0 and what == "place and route" and spec.open_flow and fallback:
+            failed = (err + (build_dir / log).read_text(errors="replace")).splitlines()
+            first = next((ln for ln in failed if "ERROR" in ln), f"exit status {status}")
+            if "Failed to expand region" not in first and "Unable to place" not in first:
+                (build_dir / log).replace(build_dir / f"top-seed{seed}.tim")
+                report["notes"].append(f"nextpnr with the {placer} placer, seed {seed}, failed "
+                                       f"({first}; top-seed{seed}.tim); placed again with seed "
+                                       f"{seed + 1}")
+                say(f"{what}: the {placer} placer failed with seed {seed}; again with {seed + 1}")
+                seed, fallback = seed + 1, False
+                report["nextpnr"]["seed"] = seed
+                args = _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer)
+                status, err = run_tool([*command, *args], build_dir, build_dir / log, step_of,
+                                       lambda text, w=what: say(f"{w}: {text}"), poll=1.0)
         report["seconds"][what] = round(time.perf_counter() - t0, 1)
         if status != 0:
             log_path = build_dir / log

@@ -49,6 +49,7 @@ class PnrResult:
     notes: list[str] = field(default_factory=list)
     placer: str = ""  # nextpnr's (results cached before it was recorded: empty)
     router: str = ""
+    seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +92,8 @@ def default_placer(dev: Device) -> str:
     cells (the monitored FIR, docs/power.md): it packs cells densely around the block
     RAMs and DSPs; the same netlist placed by ``static`` routed in 68 iterations.
     iCE40: ``heap``, with which the iCEBreaker build was measured (99 % of the UP5K).
+    When the default fails, ``place_and_route`` places again (the next seed, then ``heap``)
+    and the board builds with the next seed; both say so in their notes.
     """
     return "static" if dev.family == "ecp5" else "heap"
 
@@ -234,6 +237,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
 
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
+    placement_args(dev, router, placer)  # a bad choice is refused before synthesis
     version = tool_version(dev)
     fit_notes = check_fits(cfg, dev)
     build_dir = Path(build_dir)
@@ -242,39 +246,59 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                          top=top if top is not None else PinShell(cfg), netlist=True)
     except SynthesisError as exc:
         raise PnrError(str(exc)) from None
-    args = nextpnr_args(dev, clock_mhz, seed, router, placer)
+    # the device's default placer; if that run fails, the same placer with the next seed,
+    # then HeAP. nextpnr's static placer has been seen to leave the clock's arc from its
+    # pad (the pin shell leaves pins to nextpnr) to the global buffer unroutable; another
+    # placement avoids it.
+    attempts = [(placer or default_placer(dev), seed)]
+    if placer is None and attempts[0][0] != "heap":
+        attempts += [(attempts[0][0], seed + 1), ("heap", seed)]
+    placers = [f"{pl}/{sd}" for pl, sd in attempts]
+    args = nextpnr_args(dev, clock_mhz, seed, router, attempts[0][0])
     netlist = build_dir / "netlist.json"
     h = hashlib.sha256()
     with netlist.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    h.update(" ".join([*args, version, f"parser {_PARSER_VERSION}"]).encode())
+    h.update(" ".join([*args, version, f"parser {_PARSER_VERSION}", *placers]).encode())
     key = h.hexdigest()[:24]
     cached = cache_dir() / "pnr" / f"{key}.json"
     if use_cache and cached.is_file():
         data = json.loads(cached.read_text())
         data.update(cached=True, build_dir=str(build_dir))
         return PnrResult(**data)
-    if progress:
-        progress(f"{cmd_name} {' '.join(args[:6])} ... started")
     t0 = time.perf_counter()
     command = tool_command(cmd_name)
     if command is None:
         raise PnrError(f"{cmd_name} is not installed (pip install {cmd_name})")
     log = build_dir / "pnr.log"
-    status, err = run_tool([*command, *args], build_dir, log, _pnr_step, progress, poll=1.0)
     report_path = build_dir / "report.json"
-    if status != 0 or not report_path.is_file():
+    notes = list(fit_notes)
+    for attempt, (used, used_seed) in enumerate(attempts):
+        args = nextpnr_args(dev, clock_mhz, used_seed, router, used)
+        if progress:
+            progress(f"{cmd_name} {' '.join(args[:6])} --placer {used} --seed {used_seed} ... started")
+        report_path.unlink(missing_ok=True)
+        status, err = run_tool([*command, *args], build_dir, log, _pnr_step, progress, poll=1.0)
+        if status == 0 and report_path.is_file():
+            break
         text = err + (log.read_text(errors="replace") if log.is_file() else "")
         errors = [ln for ln in text.splitlines() if "ERROR" in ln]
         detail = errors[0] if errors else "no report written"
-        if "Failed to expand region" in detail:  # the placer ran out of logic cells
+        full = "Failed to expand region" in detail  # the placer ran out of logic cells
+        if not full and attempt + 1 < len(attempts):
+            kept = log.with_name(f"pnr-{used}-{used_seed}.log")
+            log.replace(kept)
+            notes.append(f"nextpnr with the {used} placer, seed {used_seed}, failed ({detail}; "
+                         f"{kept.name}); placed again with the {attempts[attempt + 1][0]} placer, "
+                         f"seed {attempts[attempt + 1][1]}")
+            continue
+        if full:
             detail += (f" (the design needs more logic cells than the {dev.name} has; "
                        f"for a small FPGA: judge = \"serial\" and a larger "
                        f"divider_stage_bits, as in benchmarks/configs/up5k.toml)")
         raise PnrError(f"nextpnr failed (exit {status}): {detail}; see {log}")
     parsed = parse_report(json.loads(report_path.read_text()), json.loads(netlist.read_text()))
-    notes = list(fit_notes)
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")
     result = PnrResult(device=dev.name, fmax_mhz=round(parsed["fmax_mhz"], 2),
@@ -283,7 +307,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        synth={k: getattr(syn, k) for k in ("lut", "ff", "bram", "dsp", "lutram")},
                        tool=f"{syn.tool}; {version}", seconds=round(time.perf_counter() - t0, 1),
                        cached=False, build_dir=str(build_dir), notes=notes,
-                       placer=placer or default_placer(dev), router=router)
+                       placer=used, router=router, seed=used_seed)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1))
     (build_dir / "pnr.json").write_text(json.dumps(result.to_dict(), indent=1))

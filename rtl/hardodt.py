@@ -364,14 +364,18 @@ class HardODT(wiring.Component):
         m.d.comb += self.leaves.eq(leaves)
         # samples left in the pending window
         remaining = reg(range(cfg.split_delay + 1), "remaining", init["remaining"])
-        due = do_learn & (counters.since >= cfg.grace_period)
+        # since + 1 >= grace, read off the stored count (no adder before the comparison)
+        due = do_learn & (counters.row.since >= cfg.grace_period - 1)  # grace_period >= 1
         pending = remaining != 0
         start = Signal()
         m.d.comb += start.eq(due & ~pending)
         m.d.comb += counters.restart.eq(start)
         skip_depth = start & (cur.leaf_level >= cfg.max_depth)
         skip_leaves = start & ~skip_depth & (leaves >= cfg.max_leaves)
-        seen_classes = sum((new.cnt[j] != 0).as_unsigned() for j in range(C))
+        # classes with samples once this one counts (it is learned when a trial starts): read
+        # off the stored counts, beside the increment rather than after it
+        seen_classes = sum(((counters.row.cnt[j] != 0) | (cur.s.label == j)).as_unsigned()
+                           for j in range(C))
         skip_pure = start & ~skip_depth & ~skip_leaves & (seen_classes < 2)
         begin = Signal()
         m.d.comb += begin.eq(start & ~skip_depth & ~skip_leaves & ~skip_pure)

