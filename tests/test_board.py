@@ -8,6 +8,7 @@ the full baud rate; the conformance case sends each kind of bad frame and checks
 """
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -252,3 +253,33 @@ def test_stream_refuses_a_tree_of_another_configuration_before_anything_runs(tmp
     err = capsys.readouterr().err
     assert "learned with another configuration (differs in" in err and "quantiles" in err
     assert not (tmp_path / "b").exists()
+
+
+def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_path, monkeypatch):
+    """The tools stand in (a real build is a benchmark): the flow around them is checked."""
+    import hardodt.synthesis as synthesis
+
+    data = Path(__file__).parent / "data"
+    seeds = []
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0):
+        if "top.ys" in command:  # synthesis
+            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
+            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
+        elif "--placer" in command:
+            seeds.append(int(command[command.index("--seed") + 1]))
+            assert command[command.index("--placer") + 1] == "static"
+            if len(seeds) == 1:
+                log.write_text("ERROR: Failed to route arc 0.0 of net 'clk$TRELLIS_IO_IN'\n")
+                return 1, ""
+            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
+        log.write_text("Info: done\n")
+        return 0, ""
+
+    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
+    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+    report = build(Config.from_toml("benchmarks/configs/small.toml"), board("ulx3s-25f"), tmp_path)
+    assert seeds == [1, 2] and report["nextpnr"] == {"placer": "static", "router": "router2", "seed": 2}
+    assert any("seed 1, failed" in n and "placed again with seed 2" in n for n in report["notes"])
+    assert "Failed to route arc" in (tmp_path / "top-seed1.tim").read_text()
+    assert report["fmax_mhz"] > 0 and report["critical_path"]["from_source"] == ["rtl/divider.py:70"]
