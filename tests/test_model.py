@@ -501,3 +501,30 @@ def test_sweep_cli_writes_the_csv_and_resumes(tmp_path, capsys):
     assert all(float(r["speedup"]) > 0 and r["paper_dsp"] for r in good)
     assert main(["sweep", str(spec), "-o", str(tmp_path / "out"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["points"] == 4
+
+
+def test_congestion_heat_map_grouped_by_the_driving_cells_source_line():
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "benchmarks" / "congestion.py"
+    spec = importlib.util.spec_from_file_location("congestion", path)
+    congestion = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(congestion)
+    netlist = {"modules": {
+        "sub": {"attributes": {}, "cells": {}, "netnames": {}},
+        "top": {"attributes": {"top": "00000000000000000000000000000001"},
+                "cells": {
+                    "ff": {"type": "TRELLIS_FF", "port_directions": {"Q": "output", "DI": "input"},
+                           "connections": {"Q": [2, 3], "DI": [4]},
+                           "attributes": {"src": "/w/rtl/hardodt.py:307|/share/lattice/x.v:16.1-16.5"}},
+                    "lut": {"type": "LUT4", "port_directions": {"Z": "output", "A": "input"},
+                            "connections": {"Z": [4], "A": [2]},
+                            "attributes": {"src": "/share/lattice/cells_map_trellis.v:124.33-125.56"}}},
+                "netnames": {"r0": {"bits": [2, 3]}, "lut_out": {"bits": [4]}, "pin": {"bits": [9]}}}}}
+    rows = [["r0[1]", "5"], ["lut_out", "3"], ["ghost", "2"], ["r0", "1"], ["pin", "4"], ["bad"]]
+    counts, total = congestion.congestion_by_source(netlist, rows)
+    assert total == 15
+    assert counts == {"rtl/hardodt.py:307": 6, "LUT4 (no source line)": 3,
+                      "(net not in the netlist)": 2, "(driven by a port or a constant)": 4}
+    with pytest.raises(ValueError, match="no top module"):
+        congestion.congestion_by_source({"modules": {"sub": netlist["modules"]["sub"]}}, rows)
