@@ -23,25 +23,21 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-ROOTS = ("rtl/", "power_monitor/", "hardodt/")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hardodt.pnr import source_line, top_module  # noqa: E402
 
 
 def source_label(cell: dict) -> str:
     """The design source line of a cell, or its type when it has none."""
-    src = cell.get("attributes", {}).get("src", "")
-    for part in src.split("|"):
-        path, _, line = part.rpartition(":")
-        for root in ROOTS:
-            at = path.rfind("/" + root)
-            if at >= 0 or path.startswith(root):
-                return f"{path[at + 1:] if at >= 0 else path}:{line.split('.')[0]}"
-    return f"{cell.get('type', '?')} (no source line)"
+    line = source_line(cell.get("attributes", {}).get("src", ""))
+    return line or f"{cell.get('type', '?')} (no source line)"
 
 
 def drivers(netlist: dict) -> tuple[dict[int, str], dict[str, list]]:
     """Bit -> the label of the cell driving it, and net name -> bits, for the top module."""
-    top = next((m for m in netlist.get("modules", {}).values()
-                if str(m.get("attributes", {}).get("top", "")).strip("0")), None)
+    top = top_module(netlist)
     if top is None:
         raise ValueError("the netlist has no top module")
     by_bit: dict[int, str] = {}

@@ -27,7 +27,7 @@ from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, t
 
 __all__ = ["PLACERS", "ROUTERS", "PnrError", "PnrResult", "add_nextpnr_options", "check_fits",
            "default_placer", "design_sources", "nextpnr_args", "parse_report", "place_and_route",
-           "placement_args"]
+           "placement_args", "source_line", "top_module"]
 
 
 class PnrError(RuntimeError):
@@ -137,27 +137,37 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
 _PARSER_VERSION = 3
 
 
+def source_line(src: str) -> str | None:
+    """The design's own line (``rtl/hardodt.py:307``) in a cell's ``src`` attribute, if any
+    (yosys joins the sources of merged cells with ``|``; library cells have none)."""
+    for part in src.split("|"):
+        path, _, line = part.rpartition(":")
+        for root in ("rtl/", "power_monitor/", "hardodt/"):
+            at = path.rfind("/" + root)
+            if at >= 0 or path.startswith(root):
+                return f"{path[at + 1:] if at >= 0 else path}:{line.split('.')[0]}"
+    return None
+
+
+def top_module(netlist: dict[str, Any]) -> dict[str, Any] | None:
+    """The top module of a yosys JSON netlist (its ``top`` attribute is a bit string)."""
+    return next((m for m in netlist.get("modules", {}).values()
+                 if str(m.get("attributes", {}).get("top", "")).strip("0")), None)
+
+
 def design_sources(netlist: dict[str, Any], cells: list[str]) -> list[str]:
     """The design's source lines (``rtl/...py:LINE``) of ``cells`` of a yosys JSON netlist, in
     order, once each. Synthesis hides the learner's signal names (``hardodt.synthesis``), so
     a timing path's cells are named after the cells they connect; their ``src`` attributes
     still say which register or memory of the Python source each one is."""
-    top = next((m for m in netlist.get("modules", {}).values()  # "top": "0...01" (bits)
-                if str(m.get("attributes", {}).get("top", "")).strip("0")), None)
+    top = top_module(netlist)
     if top is None:
         return []
     found: list[str] = []
     for name in cells:
-        src = top.get("cells", {}).get(name, {}).get("attributes", {}).get("src", "")
-        for part in src.split("|"):
-            path, _, line = part.rpartition(":")
-            for root in ("rtl/", "power_monitor/", "hardodt/"):
-                at = path.rfind("/" + root)
-                if at >= 0 or path.startswith(root):
-                    text = f"{path[at + 1:] if at >= 0 else path}:{line.split('.')[0]}"
-                    if text not in found:
-                        found.append(text)
-                    break
+        line = source_line(top.get("cells", {}).get(name, {}).get("attributes", {}).get("src", ""))
+        if line and line not in found:
+            found.append(line)
     return found
 
 
