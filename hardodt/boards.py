@@ -127,7 +127,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
     ``preload``: a golden model the board starts from (its memories' initial contents);
     ``load``: the link takes LOAD (default: the board's); ``router``, ``placer``: nextpnr's
     (``hardodt.pnr.placement_args``)."""
-    from hardodt.pnr import _pnr_step, check_fits, parse_report
+    from hardodt.pnr import _pnr_step, check_fits, first_error, out_of_cells, parse_report
     from hardodt.synthesis import _last_step, run_tool, tool_command, yosys_script
     from rtl.board import BoardTop
 
@@ -149,15 +149,16 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
     if spec.open_flow:
         from hardodt.pnr import PnrError, default_placer, placement_args
 
+        dev = _device(platform)
         try:  # a bad placer or router is refused before anything is built
-            placement_args(_device(platform), router, placer)
+            placement_args(dev, router, placer)
         except PnrError as exc:
             raise BoardError(str(exc)) from None
         # the default placer's run placed again with the next seed if it fails (hardodt.pnr)
-        fallback = placer is None and default_placer(_device(platform)) != "heap"
-        placer = placer or default_placer(_device(platform))
+        fallback = placer is None and default_placer(dev) != "heap"
+        placer = placer or default_placer(dev)
         try:
-            notes = check_fits(config, _device(platform))
+            notes = check_fits(config, dev)
         except Exception as exc:  # PnrError: the model says it cannot fit
             if bitstream:
                 raise BoardError(f"{spec.name}: {exc}") from None
@@ -225,9 +226,9 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         status, err = run_tool([*command, *args], build_dir, build_dir / log, step_of,
                                lambda text, w=what: say(f"{w}: {text}"), poll=1.0)
         if status != 0 and what == "place and route" and spec.open_flow and fallback:
-            failed = (err + (build_dir / log).read_text(errors="replace")).splitlines()
-            first = next((ln for ln in failed if "ERROR" in ln), f"exit status {status}")
-            if "Failed to expand region" not in first and "Unable to place" not in first:
+            first = first_error(err + (build_dir / log).read_text(errors="replace")) \
+                or f"exit status {status}"
+            if not out_of_cells(first):
                 (build_dir / log).replace(build_dir / f"top-seed{seed}.tim")
                 report["notes"].append(f"nextpnr with the {placer} placer, seed {seed}, failed "
                                        f"({first}; top-seed{seed}.tim); placed again with seed "
@@ -244,7 +245,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             text = err + (log_path.read_text(errors="replace") if log_path.is_file() else "")
             errors = [ln for ln in text.splitlines() if "ERROR" in ln] or text.strip().splitlines()[-3:]
             detail = "; ".join(errors[:2]) or f"exit status {status}"
-            if "Failed to expand region" in detail or "Unable to place" in detail:
+            if out_of_cells(detail):
                 detail += (f" (the design needs more logic cells than the {platform.device} has: a "
                            "smaller configuration, as hardodt/data/boards/icebreaker.toml, and "
                            "--stats basic)")

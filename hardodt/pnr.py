@@ -26,8 +26,8 @@ from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, tool_command
 
 __all__ = ["PLACERS", "ROUTERS", "PnrError", "PnrResult", "add_nextpnr_options", "check_fits",
-           "default_placer", "design_sources", "nextpnr_args", "parse_report", "place_and_route",
-           "placement_args", "source_line", "top_module"]
+           "default_placer", "design_sources", "first_error", "nextpnr_args", "out_of_cells",
+           "parse_report", "place_and_route", "placement_args", "source_line", "top_module"]
 
 
 class PnrError(RuntimeError):
@@ -108,6 +108,20 @@ def placement_args(dev: Device, router: str = "router2", placer: str | None = No
     if placer not in PLACERS:
         raise PnrError(f"placer must be one of {', '.join(PLACERS)}, not {placer!r}")
     return ["--placer", placer, "--router", router]
+
+
+#: nextpnr's words for a design with more cells than the device: no other placement helps
+OUT_OF_CELLS = ("Failed to expand region", "Unable to place")
+
+
+def first_error(text: str) -> str | None:
+    """nextpnr's first ``ERROR`` line in its output and log, if any."""
+    return next((ln for ln in text.splitlines() if "ERROR" in ln), None)
+
+
+def out_of_cells(text: str) -> bool:
+    """Whether nextpnr failed for want of logic cells (``OUT_OF_CELLS``)."""
+    return any(words in text for words in OUT_OF_CELLS)
 
 
 def add_nextpnr_options(parser) -> None:
@@ -292,10 +306,9 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         status, err = run_tool([*command, *args], build_dir, log, _pnr_step, progress, poll=1.0)
         if status == 0 and report_path.is_file():
             break
-        text = err + (log.read_text(errors="replace") if log.is_file() else "")
-        errors = [ln for ln in text.splitlines() if "ERROR" in ln]
-        detail = errors[0] if errors else "no report written"
-        full = "Failed to expand region" in detail  # the placer ran out of logic cells
+        detail = first_error(err + (log.read_text(errors="replace") if log.is_file() else "")) \
+            or "no report written"
+        full = out_of_cells(detail)
         if not full and attempt + 1 < len(attempts):
             kept = log.with_name(f"pnr-{used}-{used_seed}.log")
             log.replace(kept)

@@ -50,9 +50,9 @@ class ElementCounters(wiring.Component):
         A commit slot: empty counters for ``element``, ``n = init_n``.
     load_en, load_row, load_data : In
         Write ``load_data`` into element ``load_row`` (a run-time load; the pipeline is idle).
-    row, prediction, learn, frozen, count, since, first : Out
-        The counters read; the majority prediction; whether the sample is learned
-        (or refused: frozen); its class's count and ``since`` with it counted; the
+    row, updated, prediction, learn, frozen, count, first : Out
+        The counters read, and as written back; the majority prediction; whether the
+        sample is learned (or refused: frozen); its class's count with it counted; the
         "first" rule's flag (the class's first sample at this leaf).
     """
 
@@ -66,7 +66,7 @@ class ElementCounters(wiring.Component):
             "load_en": In(1), "load_row": In(ebits), "load_data": In(params.counter_layout),
             "row": Out(params.counter_layout), "updated": Out(params.counter_layout),
             "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
-            "count": Out(params.cb), "since": Out(params.cb + 1), "first": Out(1),
+            "count": Out(params.cb), "first": Out(1),
         })
         init = [params.counter_layout.const(r) for r in rows or []]  # rows: a preload
         self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=init)
@@ -88,13 +88,12 @@ class ElementCounters(wiring.Component):
             self.frozen.eq(ctr.n >= fx.count_max),
             self.learn.eq(self.learn_request & ~self.leaf_inactive & ~self.frozen),
             self.count.eq(Array(cnts)[y] + 1),
-            self.since.eq(ctr.since + 1),
             self.first.eq((p.config.initial_quantiles == "first") & ~(ctr.seen >> y)[0]),
         ]
         new = self.updated
         m.d.comb += new.eq(ctr)
         with m.If(self.learn):
-            m.d.comb += [new.n.eq(ctr.n + 1), new.since.eq(self.since), new.hist_ok.eq(1),
+            m.d.comb += [new.n.eq(ctr.n + 1), new.since.eq(ctr.since + 1), new.hist_ok.eq(1),
                          new.seen.eq(ctr.seen | (1 << y))]
             for j in range(C):
                 with m.If(y == j):

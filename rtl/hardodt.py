@@ -419,19 +419,21 @@ class HardODT(wiring.Component):
         # (a register stage of its own: the schedule's shifts stay off the quantile rows'
         # read-modify-write path). What R_L decided moves along with the slot. With one
         # lane, the schedule sits in the quantile stage instead.
-        schedule = m.submodules.schedule = StepSchedule(cfg)
-        m.d.comb += schedule.count.eq(q_count)
+        moves = None  # no numeric attribute: no estimates to move
+        if N:
+            schedule = m.submodules.schedule = StepSchedule(cfg)
+            m.d.comb += schedule.count.eq(q_count)
+            moves = schedule.moves
         if p.schedule_stage:
             u_learn, u_first, u_trial, u_hist_ok = Signal(), Signal(), Signal(), Signal()
             u_counts = Signal(p.counter_layout)
-            u_moves = Signal.like(schedule.moves)
+            u_moves = Signal.like(moves)
             m.d.sync += [u_learn.eq(q_learn), u_first.eq(q_first), u_trial.eq(q_trial),
-                         u_hist_ok.eq(q_hist_ok), u_counts.eq(q_counts),
-                         u_moves.eq(schedule.moves),
+                         u_hist_ok.eq(q_hist_ok), u_counts.eq(q_counts), u_moves.eq(moves),
                          r_valid[QS].eq(r_valid[QS - 1]), r[QS].eq(r[QS - 1])]
         else:
             u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
-            u_counts, u_moves = q_counts, schedule.moves
+            u_counts, u_moves = q_counts, moves
 
         # -- R_{L+2} (R_{L+1} without the schedule's stage): quantile rows and histograms ---------------
         q_cur = r[QS]
