@@ -25,9 +25,10 @@ from hardodt.config import Config
 from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, tool_command
 
-__all__ = ["PLACERS", "ROUTERS", "PnrError", "PnrResult", "add_nextpnr_options", "check_fits",
-           "default_placer", "design_sources", "first_error", "nextpnr_args", "out_of_cells",
-           "parse_report", "place_and_route", "placement_args", "source_line", "top_module"]
+__all__ = ["CLOCK_PINS", "PLACERS", "ROUTERS", "PnrError", "PnrResult", "add_nextpnr_options",
+           "check_fits", "clock_constraint", "default_placer", "design_sources", "first_error",
+           "nextpnr_args", "out_of_cells", "parse_report", "place_and_route", "placement_args",
+           "source_line", "top_module"]
 
 
 class PnrError(RuntimeError):
@@ -134,14 +135,41 @@ def add_nextpnr_options(parser) -> None:
                              "design router2 does not converge on)")
 
 
+#: A dedicated clock input per package: the pin the boards of amaranth-boards feed their
+#: clock into (ULX3S G2, iCEBreaker 35, iCE40-HX8K breakout J3), a global-buffer pin.
+CLOCK_PINS = {"CABGA381": "G2", "sg48": "35", "ct256": "J3"}
+
+
+def clock_constraint(dev: Device) -> tuple[str, str] | None:
+    """The constraint file (name, text) that puts the shell's ``clk`` on the package's
+    clock pin, or None.
+
+    Left to nextpnr, the clock may land on an ordinary pin: the static placer then
+    twice left the arc from that pad to the global buffer unroutable (the small design
+    on the 25F, a monitored kernel on the 85F). Every other pin stays unconstrained.
+    """
+    pin = CLOCK_PINS.get(dev.package or "")
+    if pin is None:
+        return None
+    if dev.family == "ecp5":
+        return "clock.lpf", (f'LOCATE COMP "clk" SITE "{pin}";\n'
+                             f'IOBUF PORT "clk" IO_TYPE=LVCMOS33;\n')
+    return "clock.pcf", f"set_io clk {pin}\n"
+
+
 def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2",
                  placer: str | None = None) -> list[str]:
-    """Arguments for nextpnr (run in the build folder: relative paths)."""
+    """Arguments for nextpnr (run in the build folder: relative paths; the clock
+    constraint file, if the package has one, written there by :func:`place_and_route`)."""
     args = [f"--{dev.pnr_device}"]
     if dev.package:
         args += ["--package", dev.package]
     if dev.speed and dev.family == "ecp5":
         args += ["--speed", dev.speed]
+    constraint = clock_constraint(dev)
+    if constraint is not None:
+        args += (["--lpf", constraint[0], "--lpf-allow-unconstrained"] if dev.family == "ecp5"
+                 else ["--pcf", constraint[0], "--pcf-allow-unconstrained"])
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
             *placement_args(dev, router, placer), "--report", "report.json",
             "--seed", str(seed), "-q", "-l", "pnr.log"]
@@ -272,8 +300,8 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         raise PnrError(str(exc)) from None
     # the device's default placer; if that run fails, the same placer with the next seed,
     # then HeAP. nextpnr's static placer has been seen to leave the clock's arc from its
-    # pad (the pin shell leaves pins to nextpnr) to the global buffer unroutable; another
-    # placement avoids it.
+    # pad to the global buffer unroutable when the clock was on an ordinary pin (before
+    # clock_constraint); another placement avoided it.
     attempts = [(placer or default_placer(dev), seed)]
     if placer is None and attempts[0][0] != "heap":
         attempts += [(attempts[0][0], seed + 1), ("heap", seed)]
@@ -284,6 +312,10 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     with netlist.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
+    constraint = clock_constraint(dev)
+    if constraint is not None:
+        (build_dir / constraint[0]).write_text(constraint[1])
+        h.update(constraint[1].encode())
     h.update(" ".join([*args, version, f"parser {_PARSER_VERSION}", *placers]).encode())
     key = h.hexdigest()[:24]
     cached = cache_dir() / "pnr" / f"{key}.json"

@@ -386,6 +386,45 @@ def test_placer_and_router_per_device_and_checked_before_any_tool_runs(tmp_path)
     assert not (tmp_path / "b").exists()
 
 
+def test_the_shell_clock_sits_on_the_package_clock_pin_of_its_board(tmp_path, monkeypatch):
+    import types
+
+    import hardodt.pnr as pnr
+    from hardodt.boards import board
+
+    # the pin each package's board feeds its clock into (amaranth-boards), not a copy
+    for name, dev_name in (("ulx3s-85f", "LFE5U-85F"), ("icebreaker", "iCE40UP5K")):
+        platform = board(name).platform_class()()
+        clk = platform.lookup(platform.default_clk, 0)
+        assert pnr.CLOCK_PINS[device(dev_name).package] == clk.ios[0].names[0]
+    ecp5, up5k = device("LFE5U-25F"), device("iCE40UP5K")
+    args = pnr.nextpnr_args(ecp5, 100)
+    assert args[args.index("--lpf") + 1] == "clock.lpf" and "--lpf-allow-unconstrained" in args
+    assert 'LOCATE COMP "clk" SITE "G2";' in pnr.clock_constraint(ecp5)[1]
+    args = pnr.nextpnr_args(up5k, 12)
+    assert args[args.index("--pcf") + 1] == "clock.pcf" and "--pcf-allow-unconstrained" in args
+    assert pnr.clock_constraint(up5k)[1] == "set_io clk 35\n"
+    # place_and_route writes the file nextpnr is told to read, beside the netlist
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(pnr, "synthesize", lambda cfg, family, build_dir, **kw: (
+        build_dir.mkdir(parents=True, exist_ok=True),
+        (build_dir / "netlist.json").write_text(
+            (DATA / "yosys_netlist_ecp5_small_path.json").read_text()),
+        types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0))[-1])
+    seen = []
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0):
+        seen.append((build_dir / command[command.index("--lpf") + 1]).read_text())
+        log.write_text("Info: Program finished normally.\n")
+        (build_dir / "report.json").write_text((DATA / "nextpnr_report_ecp5_small.json").read_text())
+        return 0, ""
+
+    monkeypatch.setattr(pnr, "run_tool", fake_run_tool)
+    monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
+    pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
+    assert seen == [pnr.clock_constraint(device("LFE5U-85F"))[1]]
+
+
 def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
     import types
 
