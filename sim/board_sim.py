@@ -40,4 +40,5 @@ def simulate_board(config: Config, xn, xc, y, learn=None, *, build_dir: Path, di
                         preload=preload, load=load)
     return run_stream_bench(top, "board", "sim.board_bench", config, xn, xc, y, learn,
                             build_dir=build_dir, env=env, preload=preload, waves=waves, stage=stage,
-                            progress=progress, report_required=test == "board_stream")
+                            progress=progress, report_required=test == "board_stream",
+                            long_run=True)  # the UART: hundreds of cycles a sample, run in C++
