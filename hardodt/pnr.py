@@ -167,9 +167,9 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
     if dev.speed and dev.family == "ecp5":
         args += ["--speed", dev.speed]
     constraint = clock_constraint(dev)
-    if constraint is not None:
-        args += (["--lpf", constraint[0], "--lpf-allow-unconstrained"] if dev.family == "ecp5"
-                 else ["--pcf", constraint[0], "--pcf-allow-unconstrained"])
+    if constraint is not None:  # --lpf or --pcf, after the file's kind
+        kind = constraint[0].rsplit(".", 1)[1]
+        args += [f"--{kind}", constraint[0], f"--{kind}-allow-unconstrained"]
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
             *placement_args(dev, router, placer), "--report", "report.json",
             "--seed", str(seed), "-q", "-l", "pnr.log"]

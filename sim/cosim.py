@@ -39,6 +39,15 @@ class CosimulationMismatch(SimulationError):
         self.report = report
 
 
+#: Samples beyond which the model is built optimised (``sim.runner``). The break-even on the
+#: ten-class design measured there is about 50,000 (118 s more to compile, 2.3 ms less per
+#: sample); below it, so that whole streams (`hardodt simulate` on Electricity's 45,312
+#: samples) keep the build they were timed with, and the test cases (at most 4,000) do not.
+LONG_STREAM = 20_000
+#: Cycles of a pause (the model alone runs them, without the bench) that want it optimised too.
+LONG_PAUSE = 100_000
+
+
 def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: float = 0.0,
                stall: float = 0.0, seed: int = 1, waves: bool = False, stage=None,
                progress=None, resets=(), pause: tuple[int, int] | None = None,
@@ -54,30 +63,21 @@ def cosimulate(config: Config, xn, xc, y, learn=None, *, build_dir: Path, gap: f
     env = {"BENCH_GAP": str(gap), "BENCH_STALL": str(stall), "BENCH_SEED": str(seed),
            "BENCH_RESETS": ",".join(str(int(k)) for k in resets),
            "BENCH_PAUSE": "{}:{}".format(*(pause or (0, 0)))}
-    long_run = len(y) > LONG_STREAM or (pause is not None and pause[1] > LONG_PAUSE)
+    long_pause = pause is not None and pause[1] > LONG_PAUSE
     return run_stream_bench(HardODT(config, preload=preload), "hardodt", "sim.hardodt_bench", config,
                             xn, xc, y, learn, build_dir=build_dir, env=env, preload=preload,
-                            waves=waves, stage=stage, progress=progress, long_run=long_run)
-
-
-#: Samples beyond which the model is built optimised (``sim.runner``). The break-even on the
-#: ten-class design measured there is about 50,000 (118 s more to compile, 2.3 ms less per
-#: sample); below it, so that whole streams (`hardodt simulate` on Electricity's 45,312
-#: samples) keep the build they were timed with, and the test cases (at most 4,000) do not.
-LONG_STREAM = 20_000
-#: Cycles of a pause (the model alone runs them, without the bench) that want it optimised too.
-LONG_PAUSE = 100_000
+                            waves=waves, stage=stage, progress=progress, long_run=long_pause)
 
 
 def run_stream_bench(top, name: str, bench: str, config: Config, xn, xc, y, learn, *,
                      build_dir: Path, env: dict[str, str], preload=None, waves: bool = False,
                      stage=None, progress=None, report_required: bool = True,
-                     long_run: bool | None = None) -> dict:
+                     long_run: bool = False) -> dict:
     """Write the encoded stream (and a preloaded model) beside the design, run ``bench`` on
     ``top`` and return its report (``{}`` when none is required and none was written); a
     failure with a report raises :class:`CosimulationMismatch` carrying it. ``long_run``:
-    build an optimised model (``sim.runner.run_bench``); by default for streams longer
-    than :data:`LONG_STREAM`."""
+    build an optimised model (``sim.runner.run_bench``), as for any stream longer than
+    :data:`LONG_STREAM`."""
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     n = len(y)
@@ -95,7 +95,7 @@ def run_stream_bench(top, name: str, bench: str, config: Config, xn, xc, y, lear
         env["HARDODT_PRELOAD"] = str(build_dir / "preload.json")
     try:
         run_bench(top, name, config, bench, build_dir, extra_env=env, waves=waves, stage=stage,
-                  progress=progress, long_run=n > LONG_STREAM if long_run is None else long_run)
+                  progress=progress, long_run=long_run or n > LONG_STREAM)
     except SimulationError as exc:
         if report_path.is_file():
             raise CosimulationMismatch(str(exc), json.loads(report_path.read_text())) from None

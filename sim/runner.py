@@ -81,7 +81,7 @@ def verilator_environment() -> dict[str, str]:
 #: does (its ``OPT_SLOW``, the start-up code, stays unoptimised in both: with ``-Os`` gcc
 #: spent over 15 minutes on one file of the board's model). A ``MAKEFLAGS`` that sets
 #: ``OPT_FAST`` itself wins.
-SHORT_RUN_OPT, LONG_RUN_OPT = "-O0", "-Os"
+SHORT_RUN_OPT = "-O0"
 
 
 def _compile_flags(long_run: bool) -> str:
@@ -102,8 +102,8 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
     ``build_dir``. ``stage(text)`` is told what runs; ``progress(done, total)``
     follows the bench's progress file (``HARDODT_PROGRESS``) while it runs.
     ``long_run``: the simulation is long enough to pay for an optimised model
-    (:data:`LONG_RUN_OPT` instead of :data:`SHORT_RUN_OPT`). Returns ``(tests, failures)``; raises
-    :class:`SimulationError` when the simulation could not run or any test failed.
+    (Verilator's own flags instead of :data:`SHORT_RUN_OPT`). Returns ``(tests, failures)``;
+    raises :class:`SimulationError` when the simulation could not run or any test failed.
     """
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner

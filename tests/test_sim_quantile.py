@@ -39,12 +39,12 @@ def test_verilator_runs_without_perl(tmp_path, monkeypatch):
 
 
 def test_short_runs_build_the_model_unoptimised_long_ones_optimised(monkeypatch):
-    from sim.runner import LONG_RUN_OPT, SHORT_RUN_OPT, _compile_flags
+    from sim.runner import SHORT_RUN_OPT, _compile_flags
 
     monkeypatch.setenv("MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include")
     assert _compile_flags(False) == f"CFG_CXXFLAGS_PCH_I=-include OPT_FAST={SHORT_RUN_OPT}"
     # long runs: Verilator's own flags (OPT_FAST -Os; OPT_SLOW left empty: -Os there took
     # gcc over 15 minutes on the board model's start-up code)
-    assert _compile_flags(True) == "CFG_CXXFLAGS_PCH_I=-include" and SHORT_RUN_OPT != LONG_RUN_OPT
+    assert _compile_flags(True) == "CFG_CXXFLAGS_PCH_I=-include" and "OPT_" not in _compile_flags(True)
     monkeypatch.setenv("MAKEFLAGS", "OPT_FAST=-O2")  # the user's choice stands
     assert _compile_flags(False) == _compile_flags(True) == "OPT_FAST=-O2"
