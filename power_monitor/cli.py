@@ -22,7 +22,7 @@ def _workload(args):
     from power_monitor.workload import Workload
 
     return Workload(windows=args.windows, window=args.window, seed=args.seed,
-                    drift_at=args.drift_at)
+                    drift_at=args.drift_at, reconfigure=not args.no_reconfigure)
 
 
 def _kernels(names: list[str]) -> list[str]:
@@ -40,7 +40,9 @@ def _cmd_kernels(args) -> int:
 
     for k in KERNELS.values():
         print(f"{k.name:<10} data {k.lanes} x {k.lane_bits} bits"
-              f"{f' + {k.extra_bits}' if k.extra_bits else ''}: {k.character}")
+              f"{f' + {k.extra_bits}' if k.extra_bits else ''}"
+              f"{' + mode' if k.mode else ''}: {k.character}"
+              f"{f'; at the drift: {k.mode}' if k.mode else ''}")
     return 0
 
 
@@ -142,6 +144,9 @@ def add_power_commands(sub) -> None:
     common.add_argument("--seed", type=int, default=1, help="workload seed (1)")
     common.add_argument("--drift-at", type=float, default=0.6,
                         help="where the workload changes character, a fraction of the run (0.6)")
+    common.add_argument("--no-reconfigure", action="store_true",
+                        help="the drift changes the phases only (default: kernels with a mode "
+                             "input also switch it there; `hardodt power kernels` lists them)")
     common.add_argument("--json", action="store_true", help="one JSON object, no progress")
     flow = argparse.ArgumentParser(add_help=False, parents=[common])
     flow.add_argument("--output", type=Path, help="folder for results (results/power)")

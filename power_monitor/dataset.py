@@ -113,7 +113,7 @@ def build_dataset(name: str, workload: Workload | None = None, *, constants: Con
     if list(sim.inputs) != ["data", "valid"]:
         raise ValueError(f"kernel {name} must have the inputs data and valid, has {list(sim.inputs)}")
     t2 = time.perf_counter()
-    stim = stimulus(workload, info.lanes, info.lane_bits, info.extra_bits)
+    stim = stimulus(workload, info.lanes, info.lane_bits, info.extra_bits, bool(info.mode))
     say(f"{name}: simulating {len(stim):,} cycles ({workload.windows:,} windows)")
     res = sim.run(stim, net_weights(netlist, constants), window=workload.window)
     t3 = time.perf_counter()

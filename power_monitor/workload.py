@@ -7,7 +7,11 @@ between as bursts of geometric length) and how much the data toggles
 ``counter``: lanes count up; ``zero``: constant). The schedule's phases are
 drawn from one pool before ``drift_at`` (a fraction of the run) and from
 another after it: the workload changes character mid-run, the drift that
-motivates learning online. The same seed gives the same cycles.
+motivates learning online. With ``reconfigure`` (the default) the drift also
+switches the kernel's mode, for kernels that have one (a ``mode`` bit above
+their data lanes, e.g. matvec's pruned weights): the same activity of the
+watched registers then draws a different power, a change new phases alone do
+not make. The same seed gives the same cycles.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class Workload:
     drift_at: float = 0.6
     min_phase: int = 20  # windows
     max_phase: int = 200
+    reconfigure: bool = True  # the drift also sets the kernel's mode bit (if it has one)
 
     def __post_init__(self):
         if self.windows < 1 or self.window < 1:
@@ -79,10 +84,12 @@ def schedule(w: Workload) -> np.ndarray:
     return out
 
 
-def stimulus(w: Workload, lanes: int, lane_bits: int, extra_bits: int = 0) -> np.ndarray:
+def stimulus(w: Workload, lanes: int, lane_bits: int, extra_bits: int = 0,
+             mode_bit: bool = False) -> np.ndarray:
     """Cycles x 2 (``data``, ``valid``, in the kernel's port order) as uint64: ``data`` holds
-    ``lanes`` lanes of ``lane_bits`` then ``extra_bits`` random flag bits."""
-    if lanes * lane_bits + extra_bits > 64:
+    ``lanes`` lanes of ``lane_bits``, then ``extra_bits`` random flag bits, then (with
+    ``mode_bit``) the kernel's mode: 0 before the drift, 1 from it on if ``w.reconfigure``."""
+    if lanes * lane_bits + extra_bits + mode_bit > 64:
         raise ValueError("the data word must fit 64 bits")
     rng = np.random.default_rng(w.seed + 1)
     phases = schedule(w)
@@ -114,6 +121,9 @@ def stimulus(w: Workload, lanes: int, lane_bits: int, extra_bits: int = 0) -> np
         flags = rng.integers(0, 1 << extra_bits, cycles).astype(np.uint64)
         data |= flags << np.uint64(lanes * lane_bits)
     data[valid == 0] = _hold(data, valid)[valid == 0]
+    if mode_bit and w.reconfigure:  # a level, held whether or not an input arrives
+        drift_cycle = int(w.drift_at * w.windows) * w.window
+        data[drift_cycle:] |= np.uint64(1) << np.uint64(lanes * lane_bits + extra_bits)
     return np.stack([data, valid], axis=1)
 
 

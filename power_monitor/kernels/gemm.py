@@ -12,10 +12,11 @@ class SystolicGemm(wiring.Component):
     """C = A B in blocks: each valid input brings a column of A (3 x 8 bits) and a row of B
     (3 x 8 bits) into the array's west and north edges; each PE multiplies what reaches it,
     accumulates, and passes A east and B south. After K inputs every PE's sum is latched
-    and the results are read out one per cycle."""
+    and the results are read out one per cycle. ``data[48]``, the mode, holds B: the north
+    edge keeps its row (a product with a constant matrix), only A flows."""
 
     valid: In(1)
-    data: In(48)
+    data: In(49)
     result: Out(32)
 
     def elaborate(self, platform):
@@ -29,8 +30,9 @@ class SystolicGemm(wiring.Component):
         with m.If(self.valid):
             m.d.sync += count.eq(count + 1)
             for i in range(N):
-                m.d.sync += [a[i][0].eq(self.data[8 * i:8 * i + 8].as_signed()),
-                             b[0][i].eq(self.data[24 + 8 * i:32 + 8 * i].as_signed())]
+                m.d.sync += a[i][0].eq(self.data[8 * i:8 * i + 8].as_signed())
+                with m.If(~self.data[48]):
+                    m.d.sync += b[0][i].eq(self.data[24 + 8 * i:32 + 8 * i].as_signed())
             for i in range(N):
                 for j in range(N):
                     if j + 1 < N:

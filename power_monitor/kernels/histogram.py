@@ -13,10 +13,12 @@ class Histogram(wiring.Component):
     """Each valid input is two bytes: the first is counted in a 256-bin histogram
     (read-modify-write over two cycles, with forwarding when the same bin comes twice in a
     row), the pair is written into a 512-deep delay line; the output mixes the updated
-    count with the pair that left the line."""
+    count with the pair that left the line. ``data[16]``, the mode, holds the line's
+    pointer: each pair overwrites one slot, the line's block RAM as busy as before, its
+    output standing still."""
 
     valid: In(1)
-    data: In(16)
+    data: In(17)
     result: Out(32)
 
     def elaborate(self, platform):
@@ -41,9 +43,9 @@ class Histogram(wiring.Component):
             m.d.sync += [last_bin.eq(s1_bin), last_count.eq(count + 1)]
         # the delay line
         head = Signal(range(DELAY))
-        m.d.comb += [lwr.addr.eq(head), lwr.data.eq(self.data), lwr.en.eq(self.valid),
+        m.d.comb += [lwr.addr.eq(head), lwr.data.eq(self.data[:16]), lwr.en.eq(self.valid),
                      lrd.addr.eq(head + 1), lrd.en.eq(self.valid)]
-        with m.If(self.valid):
+        with m.If(self.valid & ~self.data[16]):
             m.d.sync += head.eq(head + 1)
         m.d.sync += self.result.eq((last_count << 16) ^ lrd.data)
         return m

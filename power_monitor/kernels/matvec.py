@@ -13,10 +13,13 @@ ROWS, COLS_PER_ROW = 64, 16  # a 64 x 64 matrix, 4 columns per input
 class MatVec(wiring.Component):
     """y = W x for a fixed 64 x 64 matrix of 8-bit weights: each valid input brings four
     elements of x; four multipliers take them with the current row's weights (block RAM),
-    an adder tree and an accumulator sum the row; the row's result is registered out."""
+    an adder tree and an accumulator sum the row; the row's result is registered out.
+    ``data[32]``, the mode, holds the weight address: every input meets the same four
+    weights (a dot product against one fixed row, as a correlator would run), the
+    multipliers and the accumulator as busy as before."""
 
     valid: In(1)
-    data: In(32)
+    data: In(33)
     result: Out(32)
 
     def elaborate(self, platform):
@@ -35,7 +38,9 @@ class MatVec(wiring.Component):
         m.d.comb += [rd.addr.eq(addr), rd.en.eq(self.valid)]
         m.d.sync += [x_valid.eq(self.valid), p_valid.eq(x_valid)]
         with m.If(self.valid):
-            m.d.sync += [x.eq(self.data), addr.eq(addr + 1)]
+            m.d.sync += x.eq(self.data[:32])
+            with m.If(~self.data[32]):
+                m.d.sync += addr.eq(addr + 1)
         with m.If(x_valid):
             for i in range(4):
                 m.d.sync += products[i].eq(x[8 * i:8 * i + 8].as_signed()
