@@ -114,9 +114,14 @@ def _top_ports_public(build_dir: Path, name: str, verilog_text: str) -> Path:
     return control
 
 
-def _build(runner, sources: list[Path], name: str, build_dir: Path, waves: bool, flags: str,
-           runtime: list[Path] | None) -> None:
-    """Verilate and compile, linking Verilator's cached run-time objects when given."""
+def _build(sources: list[Path], name: str, build_dir: Path, waves: bool, flags: str,
+           runtime: list[Path] | None):
+    """Verilate and compile, linking Verilator's cached run-time objects when given; returns
+    the cocotb runner that built (a fresh one each time: a runner keeps the environment of
+    its first build, ``LOADLIBES`` included)."""
+    from cocotb_tools.runner import get_runner
+
+    runner = get_runner("verilator")
     saved = {k: os.environ.get(k) for k in ("MAKEFLAGS", "LOADLIBES")}
     if runtime is None:
         os.environ["MAKEFLAGS"] = flags
@@ -137,6 +142,7 @@ def _build(runner, sources: list[Path], name: str, build_dir: Path, waves: bool,
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+    return runner
 
 
 def run_bench(component, name: str, config: Config, bench_module: str, build_dir: Path,
@@ -154,7 +160,6 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
     raises :class:`SimulationError` when the simulation could not run or any test failed.
     """
     from cocotb_tools.check_results import get_results
-    from cocotb_tools.runner import get_runner
 
     build_dir = Path(build_dir).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
@@ -166,19 +171,19 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
         source.write_text(text)
     (build_dir / "config.toml").write_text(config.to_toml())
     verilator_environment()
-    runner = get_runner("verilator")
     say("building with Verilator (log: build.log)")
     sources = [_top_ports_public(build_dir, name, text), source]
     flags = _compile_flags(long_run)
     key = runtime_cache.runtime_key(flags, waves)
     runtime = runtime_cache.cached_runtime(key)
     try:
-        _build(runner, sources, name, build_dir, waves, flags, runtime)
+        runner = _build(sources, name, build_dir, waves, flags, runtime)
     except SimulationError:
         if runtime is None:
             raise
         runtime_cache.forget_runtime(key)  # a stale entry: compile the run-time afresh
-        _build(runner, sources, name, build_dir, waves, flags, None)
+        runtime = None
+        runner = _build(sources, name, build_dir, waves, flags, runtime)
     if runtime is None:
         runtime_cache.store_runtime(build_dir, key)
     results = build_dir / "results.xml"

@@ -8,11 +8,31 @@ from sim.runner import SimulationError, run_bench
 
 
 @pytest.mark.sim
-def test_quantile_step_in_verilator(tmp_path):
+def test_quantile_step_in_verilator_with_the_run_time_library_compiled_once(tmp_path, monkeypatch):
+    """The bench passes; the first build compiles Verilator's run-time library and keeps it,
+    the next links the kept objects instead, and a kept object that no longer links is
+    dropped and compiled again. Only the top module's ports are made public."""
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
     cfg = Config(quantiles=4, word_bits=16, fraction_bits=14)
-    tests, failed = run_bench(QuantileStep(cfg), "quantile_step", cfg,
-                              "sim.quantile_step_bench", tmp_path)
-    assert (tests, failed) == (1, 0)
+
+    def build(name):
+        assert run_bench(QuantileStep(cfg), "quantile_step", cfg, "sim.quantile_step_bench",
+                         tmp_path / name) == (1, 0)
+        return (tmp_path / name / "build.log").read_text()
+
+    first = build("first")
+    kept = sorted((tmp_path / "cache" / "verilator-runtime").glob("*/*.o"))
+    assert {o.name for o in kept} >= {"verilated.o", "verilated_vpi.o"}
+    assert "verilated.cpp" in first
+    second = build("second")
+    assert "verilated.cpp" not in second and str(kept[0]) in second  # linked, not compiled
+    kept[0].write_bytes(b"not an object")
+    third = build("third")
+    assert "verilated.cpp" in third  # compiled afresh after the failed link
+    assert kept[0].read_bytes()[:4] == b"\x7fELF"  # and kept again
+    ports = (tmp_path / "first" / "top_ports.vlt").read_text().splitlines()[1:]
+    names = {line.split('"')[3] for line in ports}
+    assert {"x", "q", "q_next"} <= names and len(names) == len(ports) < 10  # ports, no nets
 
 
 @pytest.mark.sim
