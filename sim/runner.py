@@ -97,7 +97,7 @@ def _top_ports_public(build_dir: Path, name: str, verilog_text: str) -> Path:
     """A Verilator control file that makes only the top module's ports visible to cocotb.
 
     cocotb's runner passes ``--public-flat-rw``, which keeps every net of the design
-    public: 14.4 MB of C++ for a ten-class learner instead of 3.1 MB, most of a short
+    public: 14.4 MB of C++ for a ten-class learner instead of 3.2 MB, most of a short
     run's build time. The benches drive and read top-level ports only, so
     ``--no-public-flat-rw`` (in the build arguments, after the runner's) plus this file
     gives them all they use.
@@ -181,7 +181,7 @@ def run_bench(component, name: str, config: Config, bench_module: str, build_dir
     except SimulationError:
         if runtime is None:
             raise
-        runtime_cache.forget_runtime(key)  # a stale entry: compile the run-time afresh
+        runtime_cache.forget_runtime(key)  # perhaps the kept objects: compile them afresh
         runtime = None
         runner = _build(sources, name, build_dir, waves, flags, runtime)
     if runtime is None:
