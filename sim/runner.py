@@ -46,8 +46,10 @@ def _perl_free_shim(root: Path) -> Path:
             "os.execv(binary, [binary] + sys.argv[1:])\n")
     if not shim.is_file() or shim.read_text() != text:
         shim_dir.mkdir(parents=True, exist_ok=True)
-        shim.write_text(text)
-        shim.chmod(0o755)
+        staging = shim_dir / f".verilator-{os.getpid()}"  # test workers may write it at once
+        staging.write_text(text)
+        staging.chmod(0o755)
+        staging.replace(shim)
     return shim_dir
 
 

@@ -205,7 +205,15 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path):
     _model_predicts(cfg, report)
 
 
-def test_a_design_built_from_another_configuration_is_caught(tmp_path):
+@pytest.fixture(scope="module")
+def wrong_build(tmp_path_factory):
+    """One Verilator build of a design made from another configuration, for the two cases
+    that catch it (the second finds the same Verilog and keeps the build)."""
+    return tmp_path_factory.mktemp("wrong_design")
+
+
+def test_a_design_built_from_another_configuration_is_caught(wrong_build):
+    tmp_path = wrong_build
     stream = generate("sea", 2000, seed=3)
     good = stream.config(grace_period=50, split_delay=24, max_depth=4)
     wrong = good.replace(grace_period=51)
@@ -219,7 +227,7 @@ def test_a_design_built_from_another_configuration_is_caught(tmp_path):
     assert (tmp_path / "report.json").is_file()
 
 
-def test_a_mismatch_report_names_the_sample_and_both_leaves(tmp_path):
+def test_a_mismatch_report_names_the_sample_and_both_leaves(wrong_build):
     # The same wrong design through cosimulate: the error carries the report.
     stream = generate("sea", 2000, seed=3)
     good = stream.config(grace_period=50, split_delay=24, max_depth=4)
@@ -230,7 +238,7 @@ def test_a_mismatch_report_names_the_sample_and_both_leaves(tmp_path):
     cosim_module.HardODT = lambda cfg, preload=None: real(cfg.replace(grace_period=51), preload)
     try:
         with pytest.raises(CosimulationMismatch) as caught:
-            cosimulate(good, xn, xc, y, build_dir=tmp_path)
+            cosimulate(good, xn, xc, y, build_dir=wrong_build)
     finally:
         cosim_module.HardODT = real
     detail = caught.value.report["first_mismatch_detail"]

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.sim
 
 
 @seed(20261129)
-@fuzz_settings(3)
+@fuzz_settings(2)
 @given(case=cases(max_samples=1500))
 def test_random_configurations_agree_with_the_golden_model(case):
     with tempfile.TemporaryDirectory(prefix="hardodt-fuzz-") as tmp:
