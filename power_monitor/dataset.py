@@ -129,7 +129,7 @@ def build_dataset(name: str, workload: Workload | None = None, *, constants: Con
                  positions=[netlist.positions[r] for r in names],
                  toggles=res["registers"][:, named], power=parts.pop("total"), parts=parts,
                  phases=schedule(workload), phase_names=list(PHASES), window=workload.window,
-                 drift_window=int(workload.drift_at * workload.windows),
+                 drift_window=workload.drift_window,
                  cells=dict(netlist.cell_counts),
                  seconds={"synthesis": round(t1 - t0, 1), "build": round(t2 - t1, 1),
                           "simulation": round(t3 - t2, 1)})

@@ -9,7 +9,7 @@ drawn from one pool before ``drift_at`` (a fraction of the run) and from
 another after it: the workload changes character mid-run, the drift that
 motivates learning online. With ``reconfigure`` (the default) the drift also
 switches the kernel's mode, for kernels that have one (a ``mode`` bit above
-their data lanes, e.g. matvec's pruned weights): the same activity of the
+their data lanes, e.g. matvec's weight address held): the same activity of the
 watched registers then draws a different power, a change new phases alone do
 not make. The same seed gives the same cycles.
 """
@@ -66,13 +66,18 @@ class Workload:
         if not 1 <= self.min_phase <= self.max_phase:
             raise ValueError("phases need 1 <= min_phase <= max_phase windows")
 
+    @property
+    def drift_window(self) -> int:
+        """The first window after the drift."""
+        return int(self.drift_at * self.windows)
+
 
 def schedule(w: Workload) -> np.ndarray:
     """The phase index (into ``list(PHASES)``) of every window."""
     rng = np.random.default_rng(w.seed)
     names = list(PHASES)
     out = np.empty(w.windows, dtype=np.int64)
-    drift = int(w.drift_at * w.windows)
+    drift = w.drift_window
     k, last = 0, None
     while k < w.windows:
         pool = [p for p in (EARLY if k < drift else LATE) if p != last]
@@ -122,8 +127,7 @@ def stimulus(w: Workload, lanes: int, lane_bits: int, extra_bits: int = 0,
         data |= flags << np.uint64(lanes * lane_bits)
     data[valid == 0] = _hold(data, valid)[valid == 0]
     if mode_bit and w.reconfigure:  # a level, held whether or not an input arrives
-        drift_cycle = int(w.drift_at * w.windows) * w.window
-        data[drift_cycle:] |= np.uint64(1) << np.uint64(lanes * lane_bits + extra_bits)
+        data[w.drift_window * w.window:] |= np.uint64(1) << np.uint64(lanes * lane_bits + extra_bits)
     return np.stack([data, valid], axis=1)
 
 
