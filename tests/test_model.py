@@ -567,3 +567,43 @@ def test_congestion_heat_map_grouped_by_the_driving_cells_source_line():
                       "(net not in the netlist)": 2, "(driven by a port or a constant)": 4}
     with pytest.raises(ValueError, match="no top module"):
         congestion.congestion_by_source({"modules": {"sub": netlist["modules"]["sub"]}}, rows)
+
+
+def test_placed_wirelength_grouped_by_source_and_block_ram_spread():
+    import importlib.util
+
+    path = Path(__file__).parent.parent / "benchmarks" / "congestion.py"
+    spec = importlib.util.spec_from_file_location("congestion", path)
+    congestion = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(congestion)
+
+    def cell(kind, bel, conns, dirs, src=""):
+        return {"type": kind, "connections": conns, "port_directions": dirs,
+                "attributes": {"NEXTPNR_BEL": bel, "src": src}}
+
+    top = {"attributes": {"top": "00000000000000000000000000000001"}, "netnames": {}, "cells": {
+        # a register at (2, 3) driving a LUT at (30, 10) and one at (4, 3): HPWL 28 + 7 = 35
+        "learner.r": cell("TRELLIS_FF", "X2/Y3/FF0", {"Q": [5]}, {"Q": "output"},
+                          "/w/rtl/hardodt.py:307"),
+        "learner.level3.memory.0.0_DOA_LUT4": cell("TRELLIS_COMB", "X30/Y10/SLICEA",
+                                                   {"A": [5], "F": [6]},
+                                                   {"A": "input", "F": "output"}),
+        "learner.level3.x_LUT4": cell("TRELLIS_COMB", "X4/Y3/SLICEB", {"A": [5, 6]},
+                                      {"A": "input"}),
+        # the LUT's output reaches the other LUT: (30, 10) to (4, 3), 33 tiles
+        # a memory of two blocks, columns 4 and 40 of row 22; a global net is left out
+        "learner.level3.memory.0.0": cell("DP16KD", "X4/Y22/EBR0", {"CLK": [9]}, {"CLK": "input"}),
+        "learner.level3.memory.0.1": cell("DP16KD", "X40/Y22/EBR0", {"CLK": [9]},
+                                          {"CLK": "input"}),
+        "clkbuf": cell("DCCA", "X0/Y300/DCC", {"O": [9]}, {"O": "output"}),
+        "unplaced": {"type": "LUT4", "connections": {"Z": [7]}, "port_directions": {"Z": "output"},
+                     "attributes": {}},
+    }}
+    total, long, whole = congestion.wirelength_by_source({"modules": {"top": top}})
+    assert total == {"rtl/hardodt.py:307": 28 + 7, "TRELLIS_COMB (no source line) in level": 33}
+    assert long == {"rtl/hardodt.py:307": 35, "TRELLIS_COMB (no source line) in level": 33}
+    assert whole == 68
+    spread = congestion.block_ram_spread({"modules": {"top": top}})
+    assert spread == {"learner.level3.memory": {"blocks": 2, "columns": (4, 40), "rows": [22]}}
+    with pytest.raises(ValueError, match="no top module"):
+        congestion.wirelength_by_source({"modules": {}})
