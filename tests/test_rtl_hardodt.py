@@ -7,6 +7,7 @@ prediction and counter by counter against the golden model.
 """
 
 import numpy as np
+import pytest
 from amaranth.sim import Simulator
 
 from hardodt import Config
@@ -71,3 +72,57 @@ def test_back_to_back_samples_and_an_exhausted_pool_in_the_amaranth_simulator():
     sim.run()
     assert got == expected.tolist()
     assert golden.stats["inactive_leaves"] > 0 and golden.stats["splits"] >= 2
+
+
+@pytest.mark.parametrize("max_depth", [3, 7])
+def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
+    """The read-back port: every row of every level of a preloaded tree, and the
+    element counters, appear one cycle after ``debug_en`` (not before: the first
+    read's row is not there at once), in any order of levels."""
+    from amaranth.lib import data
+
+    from rtl.preload import preload_image
+
+    cfg = Config(numeric_attributes=1, classes=2, grace_period=20, split_delay=12,
+                 max_depth=max_depth, max_leaves=8, elements=4, quantiles=4, word_bits=16,
+                 fraction_bits=14, count_bits=10)
+    x, y = _stream(600)
+    golden = QuantileHoeffdingTree(cfg)
+    xn, xc = golden._encode_rows(x)
+    golden._run(xn, xc, y, np.ones(len(y), bool))
+    assert golden.stats["splits"] >= 2
+    dut = HardODT(cfg, preload=golden)
+    p = dut.params
+    image = preload_image(p, golden)
+    pair = data.ArrayLayout(p.node_layout, 2)
+    rows = [(lv, row, pair.const(list(words)).as_value().value)
+            for lv, level_rows in enumerate(image.levels) for row, words in enumerate(level_rows)]
+    assert len({want for _lv, _row, want in rows}) > 2  # rows that tell each other apart
+    assert rows[0][2] != 0  # the root (an internal node) is not the memories' idle output
+    counters = [p.counter_layout.const(c).as_value().value for c in image.counters]
+    assert any(counters)
+
+    async def bench(ctx):
+        ctx.set(dut.predictions.ready, 1)
+        for i, (lv, row, want) in enumerate(rows + rows[::-1]):
+            ctx.set(dut.debug_en, 1)
+            ctx.set(dut.debug_level, lv)
+            ctx.set(dut.debug_row, row)
+            early = ctx.get(dut.debug_node.as_value())
+            await ctx.tick()
+            assert ctx.get(dut.debug_node.as_value()) == want, (lv, row)
+            if i == 0:
+                assert early != want, "the first row came before its read"
+            ctx.set(dut.debug_en, 0)
+            await ctx.tick()
+        for element, want in enumerate(counters):
+            ctx.set(dut.debug_en, 1)
+            ctx.set(dut.debug_row, element)
+            await ctx.tick()
+            assert ctx.get(dut.debug_counter.as_value()) == want, element
+        ctx.set(dut.debug_en, 0)
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
