@@ -45,11 +45,17 @@ def source_label(cell: dict) -> str:
     return line or f"{cell.get('type', '?')} (no source line)"
 
 
-def drivers(netlist: dict) -> tuple[dict[int, str], dict[str, list]]:
-    """Bit -> the label of the cell driving it, and net name -> bits, for the top module."""
+def _top(netlist: dict) -> dict:
+    """The netlist's top module, or a ValueError."""
     top = top_module(netlist)
     if top is None:
         raise ValueError("the netlist has no top module")
+    return top
+
+
+def drivers(netlist: dict) -> tuple[dict[int, str], dict[str, list]]:
+    """Bit -> the label of the cell driving it, and net name -> bits, for the top module."""
+    top = _top(netlist)
     by_bit: dict[int, str] = {}
     for cell in top.get("cells", {}).values():
         dirs = cell.get("port_directions", {})
@@ -98,20 +104,16 @@ def _position(cell: dict) -> tuple[int, int] | None:
 def placed_label(name: str, cell: dict) -> str:
     """A cell's source line, or its type and the learner unit its name starts with
     (packed LUTs keep no line of their own, but their names keep the unit's)."""
-    line = source_line(cell.get("attributes", {}).get("src", ""))
-    if line:
-        return line
+    if source_line(cell.get("attributes", {}).get("src", "")):
+        return source_label(cell)
     unit = re.match(r"(?:learner\.)+([a-z_]+?)\d*\.", name)
-    return f"{cell.get('type', '?')} (no source line)" + (f" in {unit[1]}" if unit else "")
+    return source_label(cell) + (f" in {unit[1]}" if unit else "")
 
 
 def wirelength_by_source(placed: dict) -> tuple[Counter, Counter, int]:
     """Half-perimeter wirelength of every net of a placed design, by its driver's
     ``placed_label``; the part in nets longer than ``LONG_NET``; and the total."""
-    top = top_module(placed)
-    if top is None:
-        raise ValueError("the netlist has no top module")
-    cells = top.get("cells", {})
+    cells = _top(placed).get("cells", {})
     where = {name: _position(c) for name, c in cells.items()}
     driver: dict[int, str] = {}
     pins: dict[int, list] = defaultdict(list)
@@ -142,11 +144,8 @@ def wirelength_by_source(placed: dict) -> tuple[Counter, Counter, int]:
 def block_ram_spread(placed: dict, kind: str = "DP16KD") -> dict[str, dict]:
     """Each memory's blocks (cells ``NAME.i.j`` of type ``kind``): how many, and the
     columns and rows they were placed in."""
-    top = top_module(placed)
-    if top is None:
-        raise ValueError("the netlist has no top module")
     spots: dict[str, list] = defaultdict(list)
-    for name, cell in top.get("cells", {}).items():
+    for name, cell in _top(placed).get("cells", {}).items():
         at = _position(cell)
         if cell.get("type") == kind and at:
             spots[re.sub(r"(\.\d+)+$", "", name)].append(at)

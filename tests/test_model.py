@@ -542,13 +542,19 @@ def test_sweep_cli_writes_the_csv_and_resumes(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["points"] == 4
 
 
-def test_congestion_heat_map_grouped_by_the_driving_cells_source_line():
+def _congestion_module():
+    """benchmarks/congestion.py, which is a script, not a package module."""
     import importlib.util
 
     path = Path(__file__).parent.parent / "benchmarks" / "congestion.py"
     spec = importlib.util.spec_from_file_location("congestion", path)
     congestion = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(congestion)
+    return congestion
+
+
+def test_congestion_heat_map_grouped_by_the_driving_cells_source_line():
+    congestion = _congestion_module()
     netlist = {"modules": {
         "sub": {"attributes": {}, "cells": {}, "netnames": {}},
         "top": {"attributes": {"top": "00000000000000000000000000000001"},
@@ -570,12 +576,7 @@ def test_congestion_heat_map_grouped_by_the_driving_cells_source_line():
 
 
 def test_placed_wirelength_grouped_by_source_and_block_ram_spread():
-    import importlib.util
-
-    path = Path(__file__).parent.parent / "benchmarks" / "congestion.py"
-    spec = importlib.util.spec_from_file_location("congestion", path)
-    congestion = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(congestion)
+    congestion = _congestion_module()
 
     def cell(kind, bel, conns, dirs, src=""):
         return {"type": kind, "connections": conns, "port_directions": dirs,
