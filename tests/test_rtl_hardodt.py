@@ -6,14 +6,18 @@ an element pool of two that runs out (inactive leaves), checked prediction by
 prediction and counter by counter against the golden model.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
+from amaranth.hdl import Shape
 from amaranth.sim import Simulator
 
 from hardodt import Config
 from reference import QuantileHoeffdingTree
 from reference.kernels import STAT_NAMES
 from rtl import HardODT
+from rtl.params import HardwareParams
 from sim.readback import decode_stats, pack_samples
 
 
@@ -76,9 +80,10 @@ def test_back_to_back_samples_and_an_exhausted_pool_in_the_amaranth_simulator():
 
 @pytest.mark.parametrize("max_depth", [3, 7])
 def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
-    """The read-back port: every row of every level of a preloaded tree, and the
-    element counters, appear one cycle after ``debug_en`` (not before: the first
-    read's row is not there at once), in any order of levels."""
+    """The read-back port: every row of every level of a preloaded image (random node
+    words, a learned tree's counters) appears one cycle after ``debug_en`` (not before:
+    the first read's row is not there at once), in any order of levels, and so do the
+    element counters."""
     from amaranth.lib import data
 
     from rtl.preload import preload_image
@@ -91,14 +96,26 @@ def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
     xn, xc = golden._encode_rows(x)
     golden._run(xn, xc, y, np.ones(len(y), bool))
     assert golden.stats["splits"] >= 2
-    dut = HardODT(cfg, preload=golden)
-    p = dut.params
+    # the learned tree does not reach every level, so every row of every level gets
+    # its own random node words: a level whose row does not reach the port shows
+    p = HardwareParams(cfg)
     image = preload_image(p, golden)
+    rng = np.random.default_rng(max_depth)
+    shapes = {name: Shape.cast(f.shape) for name, f in p.node_layout}
+
+    def word():
+        return {name: int(rng.integers(-(1 << (sh.width - 1)) if sh.signed else 0,
+                                       1 << (sh.width - sh.signed)))
+                for name, sh in shapes.items()}
+
+    image = dataclasses.replace(image, levels=[[[word(), word()] for _ in level]
+                                               for level in image.levels])
+    dut = HardODT(cfg, preload=image)
     pair = data.ArrayLayout(p.node_layout, 2)
     rows = [(lv, row, pair.const(list(words)).as_value().value)
             for lv, level_rows in enumerate(image.levels) for row, words in enumerate(level_rows)]
-    assert len({want for _lv, _row, want in rows}) > 2  # rows that tell each other apart
-    assert rows[0][2] != 0  # the root (an internal node) is not the memories' idle output
+    assert len({want for _lv, _row, want in rows}) == len(rows)  # rows that tell each other apart
+    assert {lv for lv, _row, _want in rows} == set(range(p.levels))
     counters = [p.counter_layout.const(c).as_value().value for c in image.counters]
     assert any(counters)
 
