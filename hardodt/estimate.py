@@ -396,6 +396,11 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
         mems.append({**fifo, **mapped})
         ff_mapped += mapped["ff"]
         bram += mapped["bram"]
+    # the read-back port's registers, as they are (rtl.node_readback: with many levels the
+    # row comes down a byte chain and is assembled beside the port)
+    from rtl.node_readback import readback_registers
+
+    ff_mapped += readback_registers(p)
     mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
              for w, a, b in multipliers(cfg)]
     dsp = sum(m["dsp"] for m in mults)

@@ -38,6 +38,7 @@ from hardodt.config import Config, ConfigError
 from reference.kernels import STAT_NAMES
 from rtl.element_counters import ElementCounters, argmax
 from rtl.histogram import Histogram
+from rtl.node_readback import NodeReadback
 from rtl.params import (
     CATEGORICAL,
     INACTIVE,
@@ -79,10 +80,13 @@ class HardODT(wiring.Component):
         Leaves of the tree (inactive ones included).
     idle : Out(1)
         Nothing in flight and no split waiting to be inserted: read-back is safe.
-    debug_en, debug_level, debug_row : In; debug_node, debug_counter : Out
-        Read-back while idle: with ``debug_en`` the node row ``debug_row`` of
-        level ``debug_level`` and the counter row of element ``debug_row``
-        appear one cycle later (the input is held while ``debug_en`` is set).
+    debug_en, debug_level, debug_row : In; debug_node, debug_counter, debug_valid : Out
+        Read-back while idle: with ``debug_en`` held (and the address with it) the
+        node row ``debug_row`` of level ``debug_level`` and the counter row of
+        element ``debug_row`` are there once ``debug_valid`` rises
+        (``rtl.node_readback``: one cycle on a shallow tree, a few hundred on a deep
+        one), until ``debug_en`` falls. A read starts when ``debug_en`` rises: it falls
+        for a cycle between reads. The input is held while ``debug_en`` is set.
     load_en, load_target, load_row, load_data : In (with ``load=True``)
         A run-time load, while idle: with ``load_en`` (one cycle) ``load_data`` is
         written into row ``load_row`` of target ``load_target``
@@ -127,6 +131,7 @@ class HardODT(wiring.Component):
             "debug_row": In(row_bits),
             "debug_node": Out(data.ArrayLayout(p.node_layout, 2)),
             "debug_counter": Out(p.counter_layout),
+            "debug_valid": Out(1),
             **loads,
         })
 
@@ -334,7 +339,10 @@ class HardODT(wiring.Component):
             debug_nodes.append(level.data)
             m.d.sync += [r_valid[lv + 1].eq(r_valid[lv]), r[lv + 1].eq(level.next)]
             next_row = level.next.addr >> 1
-        m.d.comb += self.debug_node.eq(Array(debug_nodes)[self.debug_level])
+        readback = m.submodules.readback = NodeReadback(p)
+        m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
+                     *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
+                     self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
         entering = level.next  # the slot entering R_L
 
         # -- R_L: element counters, prediction, split-trial decision --------------------------------------

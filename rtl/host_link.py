@@ -383,9 +383,10 @@ class HostLink(wiring.Component):
                 with m.If(lrn.idle):
                     m.d.comb += lrn.debug_en.eq(1)
                     m.next = "READ_WAIT"
-            with m.State("READ_WAIT"):  # one cycle for the memories
+            with m.State("READ_WAIT"):  # until the rows are there (rtl.node_readback)
                 m.d.comb += lrn.debug_en.eq(1)
-                m.next = "COMPOSE"
+                with m.If(lrn.debug_valid):
+                    m.next = "COMPOSE"
             if self.load:
                 with m.State("LOAD"):  # the chunk into the row buffer; the row's last: write it
                     for i in range(len(buf) // 8):

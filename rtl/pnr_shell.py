@@ -46,7 +46,7 @@ class PinShell(wiring.Component):
         dut = m.submodules.learner = self.learner
         ins = Cat(dut.samples.payload, dut.debug_en, dut.debug_level, dut.debug_row)
         outs = Cat(dut.predictions.payload, dut.stats, dut.trial_cycles, dut.debug_node,
-                   dut.debug_counter)
+                   dut.debug_counter, dut.debug_valid)
         shift_in = Signal(len(ins))
         shift_out = Signal(len(outs))
         m.d.sync += shift_in.eq(Cat(self.sin, shift_in[:-1]))

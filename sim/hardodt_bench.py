@@ -170,11 +170,14 @@ async def stream_agrees(dut):
         dut.debug_level.value = level
         dut.debug_row.value = row
         await FallingEdge(dut.clk)
+        while not int(dut.debug_valid.value):  # one cycle, or the chain's bytes (rtl.node_readback)
+            await FallingEdge(dut.clk)
+        got = int(dut.debug_node.value), decode_counter(params, int(dut.debug_counter.value))
+        dut.debug_en.value = 0  # a read starts when debug_en rises
         await FallingEdge(dut.clk)
-        return int(dut.debug_node.value), decode_counter(params, int(dut.debug_counter.value))
+        return got
 
     hw_tree = await hardware_tree(params, read)
-    dut.debug_en.value = 0
     if first_bad is not None:  # the golden model as far as the hardware got
         start = max(a for a, _b in segments if a <= first_bad)
         golden = fresh(start)

@@ -28,7 +28,7 @@ def _stream(cfg_overrides, samples, seed=3):
     return cfg, xn, xc, y
 
 
-SMALL = dict(quantiles=4, split_points=4, max_depth=3, max_leaves=6, elements=6, grace_period=40,
+SMALL = dict(quantiles=4, split_points=4, max_depth=7, max_leaves=6, elements=6, grace_period=40,
              split_delay=24, word_bits=14, fraction_bits=12, count_bits=10, tau=0.2)
 
 

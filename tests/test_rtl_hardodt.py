@@ -79,13 +79,16 @@ def test_back_to_back_samples_and_an_exhausted_pool_in_the_amaranth_simulator():
 
 
 @pytest.mark.parametrize("max_depth", [3, 7])
-def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
+def test_read_back_rows_of_a_preloaded_tree_when_debug_valid_rises(max_depth):
     """The read-back port: every row of every level of a preloaded image (random node
-    words, a learned tree's counters) appears one cycle after ``debug_en`` (not before:
-    the first read's row is not there at once), in any order of levels, and so do the
-    element counters."""
+    words, a learned tree's counters) arrives with ``debug_valid``, exactly
+    ``readback_cycles`` after ``debug_en`` (one cycle through the multiplexer with 4
+    levels; down the byte chain with 8; not before: the first read's row is not there
+    at once), in any order of levels; ``debug_valid`` falls with ``debug_en``. The
+    element counters arrive one cycle after ``debug_en``."""
     from amaranth.lib import data
 
+    from rtl.node_readback import CHAIN_MIN_LEVELS, readback_cycles
     from rtl.preload import preload_image
 
     cfg = Config(numeric_attributes=1, classes=2, grace_period=20, split_delay=12,
@@ -97,7 +100,8 @@ def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
     golden._run(xn, xc, y, np.ones(len(y), bool))
     assert golden.stats["splits"] >= 2
     # the learned tree does not reach every level, so every row of every level gets
-    # its own random node words: a level whose row does not reach the port shows
+    # its own random node words: a level whose row does not reach the port (a broken
+    # hop anywhere in the chain) shows
     p = HardwareParams(cfg)
     image = preload_image(p, golden)
     rng = np.random.default_rng(max_depth)
@@ -118,6 +122,8 @@ def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
     assert {lv for lv, _row, _want in rows} == set(range(p.levels))
     counters = [p.counter_layout.const(c).as_value().value for c in image.counters]
     assert any(counters)
+    cycles = readback_cycles(p)
+    assert cycles == (1 if p.levels < CHAIN_MIN_LEVELS else -(-pair.size // 8) * (p.levels + 2))
 
     async def bench(ctx):
         ctx.set(dut.predictions.ready, 1)
@@ -126,12 +132,19 @@ def test_read_back_rows_of_a_preloaded_tree_one_cycle_after_debug_en(max_depth):
             ctx.set(dut.debug_level, lv)
             ctx.set(dut.debug_row, row)
             early = ctx.get(dut.debug_node.as_value())
+            for _ in range(cycles - 1):
+                await ctx.tick()
+                assert not ctx.get(dut.debug_valid), (lv, row)
             await ctx.tick()
+            assert ctx.get(dut.debug_valid), (lv, row)
             assert ctx.get(dut.debug_node.as_value()) == want, (lv, row)
+            await ctx.tick()  # held while debug_en stays set
+            assert ctx.get(dut.debug_valid) and ctx.get(dut.debug_node.as_value()) == want
             if i == 0:
                 assert early != want, "the first row came before its read"
             ctx.set(dut.debug_en, 0)
             await ctx.tick()
+            assert not ctx.get(dut.debug_valid)
         for element, want in enumerate(counters):
             ctx.set(dut.debug_en, 1)
             ctx.set(dut.debug_row, element)

@@ -1,0 +1,121 @@
+"""The read-back port's node rows: one level's row, gathered from the level's own memory.
+
+Each tree level keeps its node memory beside its own stage, and the placer
+spreads those memories' block RAMs over the device. A multiplexer of every
+level's whole row (the pair of node words) pulls a bus of that width out of
+every level to one place: on the default design on the LFE5U-85F it was the
+largest single cause of long wires found (docs/model.md, "Place and route").
+From ``CHAIN_MIN_LEVELS`` levels on, the row comes down a registered chain
+one byte wide instead: each level picks one byte of its own row, the chosen
+level's byte travels down the chain to level 0, and the bytes are assembled
+into the row next to the port. Fewer levels keep the multiplexer, which is
+smaller there (the iCEBreaker's design fills its part).
+
+Read-back happens only while the learner is idle, so the time it takes
+(``readback_cycles``) costs nothing while learning.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from rtl.params import HardwareParams
+
+__all__ = ["NodeReadback", "CHAIN_MIN_LEVELS", "CHAIN_BITS", "readback_cycles",
+           "readback_registers", "uses_chain"]
+
+#: From this many levels on the rows come down the byte chain.
+CHAIN_MIN_LEVELS = 8
+#: The chain's width: one byte per hop.
+CHAIN_BITS = 8
+
+
+def uses_chain(params: HardwareParams) -> bool:
+    """The byte chain (many levels) or the multiplexer (few)."""
+    return params.levels >= CHAIN_MIN_LEVELS
+
+
+def readback_cycles(params: HardwareParams) -> int:
+    """Cycles from ``en`` rising to ``valid``: one for the memories through the
+    multiplexer; down the chain ``levels + 2`` for each byte (the memories, its
+    pick, a hop per level below, its capture)."""
+    if not uses_chain(params):
+        return 1
+    pair_bits = 2 * params.node_layout.size
+    return -(-pair_bits // CHAIN_BITS) * (params.levels + 2)
+
+
+def readback_registers(params: HardwareParams) -> int:
+    """The port's flip-flops: ``valid``; with the chain also the assembled row, a byte
+    per level and the byte and wait counters (the resource model counts them as they are)."""
+    if not uses_chain(params):
+        return 1
+    n_bytes = -(-2 * params.node_layout.size // CHAIN_BITS)
+    L = params.levels
+    return n_bytes * CHAIN_BITS + L * CHAIN_BITS + (n_bytes - 1).bit_length() + (L + 1).bit_length() + 1
+
+
+class NodeReadback(wiring.Component):
+    """Members
+    -------
+    en : In(1)
+        Read-back requested; ``level`` (and the levels' read address) held while it is set.
+        A read starts when it rises (it falls for a cycle between reads).
+    level : In(range(levels))
+        The level whose row is read.
+    rows : In(ArrayLayout(pair, levels))
+        Each level's memory read data (the row at the read-back address one cycle after ``en``).
+    node : Out(pair)
+        The row read; valid while ``valid`` and ``en`` stay set.
+    valid : Out(1)
+        ``node`` holds the row: ``readback_cycles(params)`` cycles after ``en`` rose,
+        until ``en`` falls.
+    """
+
+    def __init__(self, params: HardwareParams) -> None:
+        self.p = params
+        self.pair = data.ArrayLayout(params.node_layout, 2)
+        self.chain = uses_chain(params)
+        self.n_bytes = -(-self.pair.size // CHAIN_BITS)
+        super().__init__({
+            "en": In(1), "level": In(range(params.levels)),
+            "rows": In(data.ArrayLayout(self.pair, params.levels)),
+            "node": Out(self.pair), "valid": Out(1),
+        })
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        L = self.p.levels
+        rows = [self.rows[lv].as_value() for lv in range(L)]
+        if not self.chain:
+            m.d.comb += self.node.eq(Array(rows)[self.level])
+            m.d.sync += self.valid.eq(self.en)
+            return m
+        nb, W = self.n_bytes, CHAIN_BITS
+        index = Signal(range(nb))  # the byte being read
+        wait = Signal(range(L + 2))  # cycles since it was chosen
+        node = Signal(nb * W)
+        done = Signal()
+        # hop[lv] holds what reached level lv: the byte of the chosen level, once it has
+        # passed every level between; only the chosen level puts a byte in, the rest pass zero
+        hop = [Signal(W, name=f"hop{lv}") for lv in range(L)]
+        for lv in range(L):
+            mine = Cat(rows[lv], Signal(nb * W - len(rows[lv]))).word_select(index, W)
+            below = hop[lv + 1] if lv + 1 < L else 0
+            m.d.sync += hop[lv].eq(below | Mux(self.level == lv, mine, 0))
+        with m.If(~self.en):
+            m.d.sync += [index.eq(0), wait.eq(0), done.eq(0)]
+        with m.Elif(~done):
+            # the memories answer one cycle after en; a byte chosen at level lv reaches
+            # hop[0] lv + 1 cycles later: after L + 1 cycles every level's has arrived
+            with m.If(wait == L + 1):
+                m.d.sync += [node.word_select(index, W).eq(hop[0]), wait.eq(0),
+                             index.eq(index + 1)]
+                with m.If(index == nb - 1):
+                    m.d.sync += done.eq(1)
+            with m.Else():
+                m.d.sync += wait.eq(wait + 1)
+        m.d.comb += [self.node.eq(node[:self.pair.size]), self.valid.eq(done & self.en)]
+        return m
