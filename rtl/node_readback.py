@@ -3,8 +3,9 @@
 Each tree level keeps its node memory beside its own stage, and the placer
 spreads those memories' block RAMs over the device. A multiplexer of every
 level's whole row (the pair of node words) pulls a bus of that width out of
-every level to one place: on the default design on the LFE5U-85F it was the
-largest single cause of long wires found (docs/model.md, "Place and route").
+every level to one place: with it nextpnr's router stalled near 13,000
+overused wires on the default design on the LFE5U-85F, with the chain it came
+down to 322 (docs/model.md, "Place and route").
 From ``CHAIN_MIN_LEVELS`` levels on, the row comes down a registered chain
 one byte wide instead: each level picks one byte of its own row, the chosen
 level's byte travels down the chain to level 0, and the bytes are assembled
@@ -17,7 +18,7 @@ Read-back happens only while the learner is idle, so the time it takes
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -37,14 +38,18 @@ def uses_chain(params: HardwareParams) -> bool:
     return params.levels >= CHAIN_MIN_LEVELS
 
 
+def _row_bytes(params: HardwareParams) -> int:
+    """Bytes of a level's row (the pair of node words), the last one padded."""
+    return -(-2 * params.node_layout.size // CHAIN_BITS)
+
+
 def readback_cycles(params: HardwareParams) -> int:
     """Cycles from ``en`` rising to ``valid``: one for the memories through the
     multiplexer; down the chain ``levels + 2`` for each byte (the memories, its
     pick, a hop per level below, its capture)."""
     if not uses_chain(params):
         return 1
-    pair_bits = 2 * params.node_layout.size
-    return -(-pair_bits // CHAIN_BITS) * (params.levels + 2)
+    return _row_bytes(params) * (params.levels + 2)
 
 
 def readback_registers(params: HardwareParams) -> int:
@@ -52,8 +57,7 @@ def readback_registers(params: HardwareParams) -> int:
     per level and the byte and wait counters (the resource model counts them as they are)."""
     if not uses_chain(params):
         return 1
-    n_bytes = -(-2 * params.node_layout.size // CHAIN_BITS)
-    L = params.levels
+    n_bytes, L = _row_bytes(params), params.levels
     return n_bytes * CHAIN_BITS + L * CHAIN_BITS + (n_bytes - 1).bit_length() + (L + 1).bit_length() + 1
 
 
@@ -78,7 +82,7 @@ class NodeReadback(wiring.Component):
         self.p = params
         self.pair = data.ArrayLayout(params.node_layout, 2)
         self.chain = uses_chain(params)
-        self.n_bytes = -(-self.pair.size // CHAIN_BITS)
+        self.n_bytes = _row_bytes(params)
         super().__init__({
             "en": In(1), "level": In(range(params.levels)),
             "rows": In(data.ArrayLayout(self.pair, params.levels)),
@@ -102,7 +106,7 @@ class NodeReadback(wiring.Component):
         # passed every level between; only the chosen level puts a byte in, the rest pass zero
         hop = [Signal(W, name=f"hop{lv}") for lv in range(L)]
         for lv in range(L):
-            mine = Cat(rows[lv], Signal(nb * W - len(rows[lv]))).word_select(index, W)
+            mine = Cat(rows[lv], Const(0, nb * W - len(rows[lv]))).word_select(index, W)
             below = hop[lv + 1] if lv + 1 < L else 0
             m.d.sync += hop[lv].eq(below | Mux(self.level == lv, mine, 0))
         with m.If(~self.en):
