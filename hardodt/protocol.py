@@ -134,7 +134,7 @@ class DesignInfo:
         p = HardwareParams(config)
         return cls(fingerprint=fingerprint(config), sample_bytes=(p.sample_layout.size + 7) // 8,
                    stat_words=len(stat_names(stats)), levels=p.levels,
-                   node_bytes=(2 * p.node_layout.size + 7) // 8,
+                   node_bytes=(p.pair_layout.size + 7) // 8,
                    counter_bytes=(p.counter_layout.size + 7) // 8, clock_hz=clock_hz,
                    divisor=divisor, flags=FLAG_LOAD if load else 0)
 

@@ -129,7 +129,7 @@ class HardODT(wiring.Component):
             "debug_en": In(1),
             "debug_level": In(range(p.levels)),
             "debug_row": In(row_bits),
-            "debug_node": Out(data.ArrayLayout(p.node_layout, 2)),
+            "debug_node": Out(p.pair_layout),
             "debug_counter": Out(p.counter_layout),
             "debug_valid": Out(1),
             **loads,
@@ -275,7 +275,7 @@ class HardODT(wiring.Component):
                     m.d.comb += [internal.kind.eq(CATEGORICAL), internal.attr.eq(trial.attr)]
                 with m.If(trial.attr >= N):
                     m.d.comb += internal.thr.eq(trial.value)
-                kids = Signal(data.ArrayLayout(node, 2))
+                kids = Signal(p.pair_layout)
                 m.d.comb += [kids.eq(0), kids[0].cls.eq(cls_l), kids[1].cls.eq(cls_r),
                              kids[0].kind.eq(LEAF), kids[1].kind.eq(LEAF)]
                 with m.If(keep_left):

@@ -40,7 +40,7 @@ def uses_chain(params: HardwareParams) -> bool:
 
 def _row_bytes(params: HardwareParams) -> int:
     """Bytes of a level's row (the pair of node words), the last one padded."""
-    return -(-2 * params.node_layout.size // CHAIN_BITS)
+    return -(-params.pair_layout.size // CHAIN_BITS)
 
 
 def readback_cycles(params: HardwareParams) -> int:
@@ -80,7 +80,7 @@ class NodeReadback(wiring.Component):
 
     def __init__(self, params: HardwareParams) -> None:
         self.p = params
-        self.pair = data.ArrayLayout(params.node_layout, 2)
+        self.pair = params.pair_layout
         self.chain = uses_chain(params)
         self.n_bytes = _row_bytes(params)
         super().__init__({

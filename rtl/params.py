@@ -182,6 +182,12 @@ class HardwareParams:
         })
 
     @cached_property
+    def pair_layout(self) -> data.ArrayLayout:
+        """A tree level's memory row: the two children of one split, side by side (a sample's
+        address picks one by its low bit; a split writes both at once)."""
+        return data.ArrayLayout(self.node_layout, 2)
+
+    @cached_property
     def counter_layout(self) -> data.StructLayout:
         """The per-element counter row: class counts, n, samples since the last trial,
         classes seen (the "first" rule) and the histogram status bit."""
@@ -231,7 +237,7 @@ class HardwareParams:
             "c_level": range(self.levels),  # commit slots: the split leaf's level and address,
             "c_addr": addr,
             "c_node": self.node_layout,  # its new internal node,
-            "c_children": data.ArrayLayout(self.node_layout, 2),  # its children,
+            "c_children": self.pair_layout,  # its children,
             "c_elem": ebits,  # the element this slot initialises (if c_active)
             "c_active": 1,
             "c_n": self.cb,
@@ -280,7 +286,7 @@ class HardwareParams:
         out = []
         for lv in range(self.levels):
             out.append({"name": f"node_level{lv}", "depth": self.level_rows(lv),
-                        "width": 2 * self.node_layout.size, "granules": 2})
+                        "width": self.pair_layout.size, "granules": 2})
         out.append({"name": "element_counters", "depth": self.n_elem,
                     "width": self.counter_layout.size})
         if self.n_num:

@@ -89,11 +89,10 @@ def load_rows(params: HardwareParams, image: Preload) -> list[tuple[int, int, in
     """``(target, row, bits)`` for every row a run-time load writes, the state row last
     (targets numbered as ``params.load_targets()``). Rows the tree does not use yet are
     not sent: the design rewrites them before their first use, as after a restart."""
-    from amaranth.lib import data
 
     out = []
     t = 0
-    pair = data.ArrayLayout(params.node_layout, 2)
+    pair = params.pair_layout
     for lv in range(params.levels):
         used = image.next_pair[lv] if lv else 1
         out += [(t, r, _bits_of(pair, image.levels[lv][r])) for r in range(used)]

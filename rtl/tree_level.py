@@ -12,7 +12,7 @@ whole row while the pipeline is idle.
 from __future__ import annotations
 
 from amaranth.hdl import Array, Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -46,7 +46,7 @@ class TreeLevel(wiring.Component):
 
     def __init__(self, params: HardwareParams, level: int, rows: list | None = None) -> None:
         self.p, self.level = params, level
-        pair = data.ArrayLayout(params.node_layout, 2)
+        pair = params.pair_layout
         super().__init__({
             "row": In(params.pair_bits), "valid": In(1), "slot": In(params.slot_layout),
             "next": Out(params.slot_layout), "data": Out(pair),

@@ -79,7 +79,7 @@ async def hardware_tree(params: HardwareParams, read, read_counter=None) -> list
     """Walk the hardware's node memories from the root; ``read(level, row)`` is awaited and
     returns ``(node row bits, counter row of element row)``, or with ``read_counter`` given
     the node row bits only, and ``read_counter(element)`` the decoded counter row."""
-    pair = data.ArrayLayout(params.node_layout, 2)
+    pair = params.pair_layout
     out = []
 
     async def walk(level: int, addr: int, depth: int) -> None:

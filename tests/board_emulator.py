@@ -145,14 +145,13 @@ class EmulatedBoard(FrameRules):
                          frames_rejected=0, rx_framing_errors=0, rx_overruns=0)
             return b"".join((words[n] & 0xFFFFFFFF).to_bytes(4, "little") for n in stat_names())
         if cmd == CMD_READ:
-            from amaranth.lib import data
 
             from rtl.preload import preload_image
 
             kind, level, row, chunk = payload[0], payload[1], payload[2] | payload[3] << 8, payload[4]
             image = preload_image(self.params, self.model)
             if kind == 0:
-                word = data.ArrayLayout(self.params.node_layout, 2).const(image.levels[level][row])
+                word = self.params.pair_layout.const(image.levels[level][row])
             else:
                 rows = image.counters
                 word = self.params.counter_layout.const(rows[row] if row < len(rows) else {})

@@ -86,7 +86,6 @@ def test_read_back_rows_of_a_preloaded_tree_when_debug_valid_rises(max_depth):
     levels; down the byte chain with 8; not before: the first read's row is not there
     at once), in any order of levels; ``debug_valid`` falls with ``debug_en``. The
     element counters arrive one cycle after ``debug_en``."""
-    from amaranth.lib import data
 
     from rtl.node_readback import CHAIN_MIN_LEVELS, readback_cycles
     from rtl.preload import preload_image
@@ -115,7 +114,7 @@ def test_read_back_rows_of_a_preloaded_tree_when_debug_valid_rises(max_depth):
     image = dataclasses.replace(image, levels=[[[word(), word()] for _ in level]
                                                for level in image.levels])
     dut = HardODT(cfg, preload=image)
-    pair = data.ArrayLayout(p.node_layout, 2)
+    pair = p.pair_layout
     rows = [(lv, row, pair.const(list(words)).as_value().value)
             for lv, level_rows in enumerate(image.levels) for row, words in enumerate(level_rows)]
     assert len({want for _lv, _row, want in rows}) == len(rows)  # rows that tell each other apart
