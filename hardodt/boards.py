@@ -121,14 +121,23 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
           stats: str | None = None, preload=None, load: bool | None = None,
-          progress=None, router: str = "router2", placer: str | None = None) -> dict[str, Any]:
+          progress=None, router: str = "router2", placer: str | None = None,
+          router_patience: int | None = None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
     ``build_dir/board.json``): files, utilisation, Fmax against the learner's clock, times.
     ``preload``: a golden model the board starts from (its memories' initial contents);
     ``load``: the link takes LOAD (default: the board's); ``router``, ``placer``: nextpnr's
-    (``hardodt.pnr.placement_args``)."""
-    from hardodt.pnr import _pnr_step, check_fits, first_error, out_of_cells, parse_report
-    from hardodt.synthesis import _last_step, run_tool, tool_command, yosys_script
+    (``hardodt.pnr.placement_args``); ``router_patience``: ``hardodt.pnr.RouterWatch``'s."""
+    from hardodt.pnr import (
+        ROUTER_PATIENCE,
+        RouterWatch,
+        _pnr_step,
+        check_fits,
+        first_error,
+        out_of_cells,
+        parse_report,
+    )
+    from hardodt.synthesis import ToolStopped, _last_step, run_tool, tool_command, yosys_script
     from rtl.board import BoardTop
 
     say = progress or (lambda text: None)
@@ -150,8 +159,9 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         from hardodt.pnr import PnrError, default_placer, placement_args
 
         dev = _device(platform)
-        try:  # a bad placer or router is refused before anything is built
+        try:  # a bad placer, router or patience is refused before anything is built
             placement_args(dev, router, placer)
+            RouterWatch(build_dir, ROUTER_PATIENCE if router_patience is None else router_patience)
         except PnrError as exc:
             raise BoardError(str(exc)) from None
         # the default placer's run placed again with the next seed if it fails (hardodt.pnr)
@@ -216,6 +226,22 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
     else:
         steps.append(("bitstream", "yowasp-ecppack", ["--compress", "--input", "top.config", "--bit",
                                                       "top.bit"], "pack.log", lambda lines: ""))
+    patience = ROUTER_PATIENCE if router_patience is None else router_patience
+
+    def run(command, args, what, log, step_of):
+        """The tool's exit status, stderr, and why its watch stopped it (router2 stalled)."""
+        watch = None
+        if what == "place and route":
+            (build_dir / log).unlink(missing_ok=True)  # the watch reads this run's log only
+            watch = RouterWatch(build_dir / log, patience)
+        try:
+            status, err = run_tool([*command, *args], build_dir, build_dir / log, step_of,
+                                   lambda text: say(f"{what}: {text}"), poll=1.0, stop=watch)
+            return status, err, None
+        except ToolStopped as exc:
+            say(f"{what}: {exc}")
+            return -1, "", str(exc)
+
     for what, tool, args, log, step_of in steps:
         command = tool_command(tool)
         if command is None:
@@ -223,10 +249,11 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             raise BoardError(f"{tool} is not installed (pip install {wheel.get(tool, tool)})")
         say(f"{what}: {tool} (log: {log})")
         t0 = time.perf_counter()
-        status, err = run_tool([*command, *args], build_dir, build_dir / log, step_of,
-                               lambda text, w=what: say(f"{w}: {text}"), poll=1.0)
-        if status != 0 and what == "place and route" and spec.open_flow and fallback:
-            first = first_error(err + (build_dir / log).read_text(errors="replace")) \
+        status, err, stopped = run(command, args, what, log, step_of)
+        # a failed placement, or one router2 stalls on (whatever the placer), is placed again
+        # once with the next seed
+        if status != 0 and what == "place and route" and spec.open_flow and (fallback or stopped):
+            first = stopped or first_error(err + (build_dir / log).read_text(errors="replace")) \
                 or f"exit status {status}"
             if not out_of_cells(first):
                 (build_dir / log).replace(build_dir / f"top-seed{seed}.tim")
@@ -237,14 +264,13 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                 seed, fallback = seed + 1, False
                 report["nextpnr"]["seed"] = seed
                 args = _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer)
-                status, err = run_tool([*command, *args], build_dir, build_dir / log, step_of,
-                                       lambda text, w=what: say(f"{w}: {text}"), poll=1.0)
+                status, err, stopped = run(command, args, what, log, step_of)
         report["seconds"][what] = round(time.perf_counter() - t0, 1)
         if status != 0:
             log_path = build_dir / log
             text = err + (log_path.read_text(errors="replace") if log_path.is_file() else "")
             errors = [ln for ln in text.splitlines() if "ERROR" in ln] or text.strip().splitlines()[-3:]
-            detail = "; ".join(errors[:2]) or f"exit status {status}"
+            detail = stopped or "; ".join(errors[:2]) or f"exit status {status}"
             if out_of_cells(detail):
                 detail += (f" (the design needs more logic cells than the {platform.device} has: a "
                            "smaller configuration, as hardodt/data/boards/icebreaker.toml, and "

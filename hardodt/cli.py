@@ -482,7 +482,8 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     build = args.build_dir or Path("results") / "pnr" / args.device
     res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
                           use_cache=not args.no_cache, progress=_synth_progress(args),
-                          router=args.router, placer=args.placer)
+                          router=args.router, placer=args.placer,
+                          router_patience=args.router_patience)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))
         return 0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -23,9 +24,10 @@ from typing import Any
 
 from hardodt.config import Config
 from hardodt.devices import Device, device
-from hardodt.synthesis import SynthesisError, cache_dir, run_tool, synthesize, tool_command
+from hardodt.synthesis import SynthesisError, ToolStopped, cache_dir, run_tool, synthesize, tool_command
 
-__all__ = ["CLOCK_PINS", "PLACERS", "ROUTERS", "PnrError", "PnrResult", "add_nextpnr_options",
+__all__ = ["CLOCK_PINS", "PLACERS", "ROUTER_PATIENCE", "ROUTERS", "PnrError", "PnrResult",
+           "RouterWatch", "add_nextpnr_options",
            "check_fits", "clock_constraint", "default_placer", "design_sources", "first_error",
            "nextpnr_args", "out_of_cells", "parse_report", "place_and_route", "placement_args",
            "source_line", "top_module"]
@@ -125,14 +127,72 @@ def out_of_cells(text: str) -> bool:
     return any(words in text for words in OUT_OF_CELLS)
 
 
+#: Iterations router2 may go without a new fewest count of overused wires (at least as many
+#: as it took to reach that count) before its run is ended as not converging: nextpnr itself
+#: never gives up. An iCEBreaker build that reached 3 at iteration 96 then took until 820 to
+#: reach 2 and was still at 2 at iteration 3,849; routed placements have got to 0 within
+#: 137 (iCE40) and 68 (ECP5) iterations.
+ROUTER_PATIENCE = 100
+
+
+class RouterWatch:
+    """Whether router2 still converges, read from nextpnr's log as it grows: the fewest
+    overused wires so far and the iteration that reached it. Called, it gives a reason to
+    stop once ``max(patience, that iteration)`` iterations have gone by without fewer
+    (``patience`` 0: never); ``run_tool`` then ends the run and the caller places again."""
+
+    _ITER = re.compile(r"iter=(\d+)\b.*\boverused=(\d+)")
+
+    def __init__(self, log: Path, patience: int = ROUTER_PATIENCE) -> None:
+        if patience < 0:
+            raise PnrError(f"router patience must be 0 (never stop) or more, not {patience}")
+        self.log, self.patience = Path(log), patience
+        self.best: int | None = None
+        self.best_iteration = self.iteration = 0
+        self._offset = 0
+
+    def _read(self) -> None:
+        try:
+            with self.log.open("rb") as f:
+                f.seek(self._offset)
+                text = f.read()
+        except OSError:
+            return
+        end = text.rfind(b"\n") + 1  # complete lines only
+        self._offset += end
+        for line in text[:end].decode(errors="replace").splitlines():
+            match = self._ITER.search(line)
+            if match:
+                self.iteration, overused = int(match[1]), int(match[2])
+                if self.best is None or overused < self.best:
+                    self.best, self.best_iteration = overused, self.iteration
+
+    def __call__(self) -> str | None:
+        self._read()
+        if not self.patience or not self.best:
+            return None
+        since = self.iteration - self.best_iteration
+        if since > max(self.patience, self.best_iteration):
+            return (f"router2 stopped converging: its fewest overused wires, {self.best:,}, at "
+                    f"iteration {self.best_iteration}, and none fewer in the {since} iterations "
+                    f"since (--router-patience {self.patience})")
+        return None
+
+
 def add_nextpnr_options(parser) -> None:
-    """``--placer`` and ``--router`` for the commands that run nextpnr (pnr, build, power build)."""
+    """``--placer``, ``--router`` and ``--router-patience`` for the commands that run nextpnr
+    (pnr, build, power build)."""
     parser.add_argument("--placer", choices=PLACERS, default=None,
                         help="nextpnr's placer (default: static on ECP5, heap on iCE40; "
                              "docs/model.md, 'Place and route')")
     parser.add_argument("--router", choices=ROUTERS, default=ROUTERS[0],
                         help="nextpnr's router (default router2; router1 may finish a small "
                              "design router2 does not converge on)")
+    parser.add_argument("--router-patience", type=int, default=ROUTER_PATIENCE, metavar="N",
+                        help="end a router2 run whose overused wires have not reached a new "
+                             "low in max(N, the iteration of the last low) iterations, and "
+                             f"place again with the next seed (default {ROUTER_PATIENCE}; 0: "
+                             "never)")
 
 
 #: A dedicated clock input per package: the pin the boards of amaranth-boards feed their
@@ -281,15 +341,17 @@ def check_fits(cfg: Config, dev: Device) -> list[str]:
 def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
                     seed: int = 1, use_cache: bool = True,
                     progress: Callable[[str], None] | None = None, top=None,
-                    router: str = "router2", placer: str | None = None) -> PnrResult:
+                    router: str = "router2", placer: str | None = None,
+                    router_patience: int = ROUTER_PATIENCE) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
     package) and place and route it on ``device_name`` (``placer``: the device's
-    :func:`default_placer` unless given)."""
+    :func:`default_placer` unless given; ``router_patience``: :class:`RouterWatch`)."""
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
     placement_args(dev, router, placer)  # a bad choice is refused before synthesis
+    RouterWatch(build_dir, router_patience)  # ... and a bad patience
     version = tool_version(dev)
     fit_notes = check_fits(cfg, dev)
     build_dir = Path(build_dir)
@@ -335,12 +397,20 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         if progress:
             progress(f"{cmd_name} {' '.join(args[:6])} --placer {used} --seed {used_seed} ... started")
         report_path.unlink(missing_ok=True)
-        status, err = run_tool([*command, *args], build_dir, log, _pnr_step, progress, poll=1.0)
+        log.unlink(missing_ok=True)  # the watch reads this run's log only
+        stopped = None
+        try:
+            status, err = run_tool([*command, *args], build_dir, log, _pnr_step, progress,
+                                   poll=1.0, stop=RouterWatch(log, router_patience))
+        except ToolStopped as exc:
+            status, err, stopped = -1, "", str(exc)
         if status == 0 and report_path.is_file():
             break
-        detail = first_error(err + (log.read_text(errors="replace") if log.is_file() else "")) \
-            or "no report written"
+        detail = stopped or first_error(
+            err + (log.read_text(errors="replace") if log.is_file() else "")) or "no report written"
         full = out_of_cells(detail)
+        if stopped and attempt + 1 == len(attempts) and len(attempts) == 1:
+            attempts.append((used, used_seed + 1))  # a stall is placement luck: once more
         if not full and attempt + 1 < len(attempts):
             kept = log.with_name(f"pnr-{used}-{used_seed}.log")
             log.replace(kept)
@@ -352,7 +422,8 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
             detail += (f" (the design needs more logic cells than the {dev.name} has; "
                        f"for a small FPGA: judge = \"serial\" and a larger "
                        f"divider_stage_bits, as in benchmarks/configs/up5k.toml)")
-        raise PnrError(f"nextpnr failed (exit {status}): {detail}; see {log}")
+        raise PnrError(f"nextpnr failed ({'stopped' if stopped else f'exit {status}'}): "
+                       f"{detail}; see {log}")
     parsed = parse_report(json.loads(report_path.read_text()), json.loads(netlist.read_text()))
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")

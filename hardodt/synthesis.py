@@ -146,10 +146,17 @@ def _log_tail(log: Path, size: int = 20000) -> list[str]:
         return []
 
 
+class ToolStopped(RuntimeError):
+    """A tool run stopped by its watch (``run_tool``'s ``stop``): the message says why."""
+
+
 def run_tool(command: list[str], cwd: Path, log: Path, step_of: Callable[[list[str]], str],
-             progress: Callable[[str], None] | None = None, poll: float = 0.5) -> tuple[int, str]:
+             progress: Callable[[str], None] | None = None, poll: float = 0.5,
+             stop: Callable[[], str | None] | None = None) -> tuple[int, str]:
     """Run a tool in ``cwd`` (its output goes to ``log``), reporting the step ``step_of``
-    finds in the log's last lines whenever it changes; return the exit status and stderr."""
+    finds in the log's last lines whenever it changes; return the exit status and stderr.
+    ``stop`` is asked at every poll: a reason from it ends the tool and raises
+    :class:`ToolStopped` (a run that would never finish, e.g. a router that stalls)."""
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     err: list[str] = []
@@ -163,6 +170,16 @@ def run_tool(command: list[str], cwd: Path, log: Path, step_of: Callable[[list[s
             if step and step != last:
                 progress(step)
                 last = step
+        reason = stop() if stop else None
+        if reason:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            reader.join(timeout=5)
+            raise ToolStopped(reason)
     reader.join(timeout=5)
     return proc.returncode, "".join(err)
 

@@ -255,6 +255,51 @@ def test_stream_refuses_a_tree_of_another_configuration_before_anything_runs(tmp
     assert not (tmp_path / "b").exists()
 
 
+def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer(tmp_path,
+                                                                               monkeypatch):
+    """HeAP asked for by name is not replaced after a failure, but a stall is placement luck:
+    the next seed (the iCEBreaker's design stalled at 2-3 overused wires with seed 1)."""
+    import hardodt.synthesis as synthesis
+
+    data = Path(__file__).parent / "data"
+    stall = (data / "nextpnr_router2_stall_up5k.log").read_text()
+    seeds, stalls = [], [2]  # the runs to come that stall
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
+        if "top.ys" in command:  # synthesis
+            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
+            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
+        elif "--placer" in command:
+            seeds.append(int(command[command.index("--seed") + 1]))
+            if stalls[0]:  # stalls, as the watch sees it in the log
+                stalls[0] -= 1
+                log.write_text(stall)
+                raise synthesis.ToolStopped(stop())
+            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
+        log.write_text("Info: done\n")
+        return 0, ""
+
+    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
+    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+    cfg = Config.from_toml("benchmarks/configs/small.toml")
+    # the next seed stalls too: the build stops with the reason, once, not forever
+    with pytest.raises(BoardError, match="place and route failed: router2 stopped converging: "
+                                         "its fewest overused wires, 3, at iteration 96"):
+        build(cfg, board("ulx3s-25f"), tmp_path / "a", placer="heap")
+    assert seeds == [1, 2]
+    assert "iter=197 " in (tmp_path / "a" / "top-seed1.tim").read_text()
+    seeds.clear()
+    stalls[0] = 1  # the next build's first run stalls, its second routes
+    report = build(cfg, board("ulx3s-25f"), tmp_path / "b", placer="heap")
+    assert seeds == [1, 2] and report["nextpnr"] == {"placer": "heap", "router": "router2", "seed": 2}
+    assert any("seed 1, failed (router2 stopped converging" in n and "placed again with seed 2" in n
+               for n in report["notes"])
+    assert report["fmax_mhz"] > 0
+    with pytest.raises(BoardError, match="router patience"):
+        build(cfg, board("ulx3s-25f"), tmp_path / "c", router_patience=-1)
+    assert not (tmp_path / "c").exists()
+
+
 def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_path, monkeypatch):
     """The tools stand in (a real build is a benchmark): the flow around them is checked."""
     import hardodt.synthesis as synthesis
@@ -262,7 +307,7 @@ def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_pa
     data = Path(__file__).parent / "data"
     seeds = []
 
-    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0):
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
         if "top.ys" in command:  # synthesis
             (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
             (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())

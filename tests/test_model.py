@@ -413,7 +413,7 @@ def test_the_shell_clock_sits_on_the_package_clock_pin_of_its_board(tmp_path, mo
         types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0))[-1])
     seen = []
 
-    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0):
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
         seen.append((build_dir / command[command.index("--lpf") + 1]).read_text())
         log.write_text("Info: Program finished normally.\n")
         (build_dir / "report.json").write_text((DATA / "nextpnr_report_ecp5_small.json").read_text())
@@ -440,7 +440,7 @@ def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
 
     runs = []
 
-    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0):
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
         placer = command[command.index("--placer") + 1]
         runs.append(placer)
         if placer == "static":  # as nextpnr 0.11 did on benchmarks/configs/small.toml
@@ -473,6 +473,119 @@ def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
     with pytest.raises(PnrError, match="more logic cells than the LFE5U-85F has"):
         pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "d", use_cache=False)
     assert runs == ["x"]
+
+
+def _grow(log: Path, lines: list[str], watch) -> tuple[int, str] | None:
+    """Append ``lines`` to ``log`` one at a time, asking ``watch`` after each, as
+    ``run_tool`` does while nextpnr writes: the line count and reason of the first stop."""
+    with log.open("w") as f:
+        for n, line in enumerate(lines, 1):
+            f.write(line + "\n")
+            f.flush()
+            reason = watch()
+            if reason:
+                return n, reason
+    return None
+
+
+def test_router_watch_ends_a_router2_run_that_stopped_converging(tmp_path):
+    """Stored real logs of router2 on the iCEBreaker's design (nextpnr-ice40 0.11): one
+    placement reached 3 overused wires at iteration 96 and then stalled (2 at iteration 820,
+    still 2 at 3,849); another routed at iteration 137 after 1 overused wire from 123 on."""
+    from hardodt.pnr import ROUTER_PATIENCE, RouterWatch
+
+    stall = (DATA / "nextpnr_router2_stall_up5k.log").read_text().splitlines()
+    stop = _grow(tmp_path / "a.log", stall, RouterWatch(tmp_path / "a.log"))
+    assert stop is not None
+    n, reason = stop
+    assert n == 96 + ROUTER_PATIENCE + 1  # the first iteration past the patience
+    assert "fewest overused wires, 3, at iteration 96" in reason and "101 iterations" in reason
+    # a longer patience waits; 0 never stops
+    assert _grow(tmp_path / "b.log", stall, RouterWatch(tmp_path / "b.log", 150))[0] == 96 + 151
+    assert _grow(tmp_path / "c.log", stall, RouterWatch(tmp_path / "c.log", 0)) is None
+    # a run that routes is never stopped, however long its tail of one overused wire
+    routed = (DATA / "nextpnr_router2_routed_up5k.log").read_text().splitlines()
+    watch = RouterWatch(tmp_path / "d.log", 10)
+    assert _grow(tmp_path / "d.log", routed, watch) is None
+    assert (watch.best, watch.best_iteration) == (0, 137)
+    # the patience is at least the iteration of the last low: slow progress is progress
+    late = [f"Info:     iter={i} wires=9 overused={500 - i if i <= 300 else 200} overuse=9 "
+            "archfail=NA" for i in range(1, 700)]
+    assert _grow(tmp_path / "e.log", late, RouterWatch(tmp_path / "e.log", 100))[0] == 300 + 301
+    with pytest.raises(PnrError, match="router patience must be 0"):
+        RouterWatch(tmp_path / "f.log", -1)
+
+
+def test_run_tool_ends_a_tool_its_watch_stops(tmp_path):
+    """A stand-in tool that logs router2 lines, stalls and would then sleep for a minute."""
+    import subprocess
+    import sys
+    import time
+
+    from hardodt.pnr import RouterWatch
+    from hardodt.synthesis import ToolStopped, run_tool
+
+    script = ("import sys, time\n"
+              "with open(sys.argv[1], 'w') as f:\n"
+              "    for i in range(1, 12):\n"
+              "        f.write(f'Info:     iter={i} wires=9 overused={max(5, 9 - i)} overuse=9\\n')\n"
+              "        f.flush(); time.sleep(0.05)\n"
+              "time.sleep(60)\n")
+    log = tmp_path / "tool.log"
+    t0 = time.perf_counter()
+    with pytest.raises(ToolStopped, match="fewest overused wires, 5, at iteration 4"):
+        run_tool([sys.executable, "-c", script, str(log)], tmp_path, log, lambda lines: "",
+                 poll=0.1, stop=RouterWatch(log, 2))
+    assert time.perf_counter() - t0 < 20
+    out = subprocess.run(["pgrep", "-f", str(log)], capture_output=True, text=True)
+    assert out.stdout.strip() == ""  # the tool is gone
+
+
+def test_a_stalled_route_is_placed_again_with_the_next_seed(tmp_path, monkeypatch):
+    """``place_and_route`` treats a run its RouterWatch ends like a failed one."""
+    import types
+
+    import hardodt.pnr as pnr
+    from hardodt.synthesis import ToolStopped
+
+    report = (DATA / "nextpnr_report_ecp5_small.json").read_text()
+    stall = (DATA / "nextpnr_router2_stall_up5k.log").read_text()
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+
+    def fake_synthesize(cfg, family, build_dir, **kw):
+        (build_dir / "netlist.json").parent.mkdir(parents=True, exist_ok=True)
+        (build_dir / "netlist.json").write_text((DATA / "yosys_netlist_ecp5_small_path.json").read_text())
+        return types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0)
+
+    seeds = []
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
+        seeds.append(int(command[command.index("--seed") + 1]))
+        if len(seeds) == 1:  # the stalled log, as the watch would see it
+            log.write_text(stall)
+            reason = stop()
+            assert reason
+            raise ToolStopped(reason)
+        log.write_text("Info: Program finished normally.\n")
+        (build_dir / "report.json").write_text(report)
+        return 0, ""
+
+    monkeypatch.setattr(pnr, "synthesize", fake_synthesize)
+    monkeypatch.setattr(pnr, "run_tool", fake_run_tool)
+    monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
+    res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
+    assert seeds == [1, 2] and (res.placer, res.seed) == ("static", 2)
+    assert any("seed 1, failed (router2 stopped converging" in n for n in res.notes)
+    assert "iter=300 " in (tmp_path / "b" / "pnr-static-1.log").read_text()
+    # a placer asked for by name (no other attempt planned) gets the next seed too, once
+    seeds.clear()
+    res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "h", placer="heap")
+    assert seeds == [1, 2] and (res.placer, res.seed) == ("heap", 2)
+    # a patience that is not a count is refused before anything runs
+    seeds.clear()
+    with pytest.raises(PnrError, match="router patience"):
+        pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "c", router_patience=-5)
+    assert seeds == []
 
 
 def test_a_yosys_failure_names_its_log(tmp_path, monkeypatch):
