@@ -130,6 +130,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
     (``hardodt.pnr.placement_args``); ``router_patience``: ``hardodt.pnr.RouterWatch``'s."""
     from hardodt.pnr import (
         ROUTER_PATIENCE,
+        STALL_RESEEDS,
         RouterWatch,
         _pnr_step,
         check_fits,
@@ -250,21 +251,25 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         say(f"{what}: {tool} (log: {log})")
         t0 = time.perf_counter()
         status, err, stopped = run(command, args, what, log, step_of)
-        # a failed placement, or one router2 stalls on (whatever the placer), is placed again
-        # once with the next seed
-        if status != 0 and what == "place and route" and spec.open_flow and (fallback or stopped):
+        # a failed placement is placed again once with the next seed, one router2 stalls on
+        # (whatever the placer) up to STALL_RESEEDS times
+        tries = 0
+        while (status != 0 and what == "place and route" and spec.open_flow
+               and (fallback or stopped) and tries < STALL_RESEEDS):
+            tries += 1
             first = stopped or first_error(err + (build_dir / log).read_text(errors="replace")) \
                 or f"exit status {status}"
-            if not out_of_cells(first):
-                (build_dir / log).replace(build_dir / f"top-seed{seed}.tim")
-                report["notes"].append(f"nextpnr with the {placer} placer, seed {seed}, failed "
-                                       f"({first}; top-seed{seed}.tim); placed again with seed "
-                                       f"{seed + 1}")
-                say(f"{what}: the {placer} placer failed with seed {seed}; again with {seed + 1}")
-                seed, fallback = seed + 1, False
-                report["nextpnr"]["seed"] = seed
-                args = _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer)
-                status, err, stopped = run(command, args, what, log, step_of)
+            if out_of_cells(first):
+                break
+            (build_dir / log).replace(build_dir / f"top-seed{seed}.tim")
+            report["notes"].append(f"nextpnr with the {placer} placer, seed {seed}, failed "
+                                   f"({first}; top-seed{seed}.tim); placed again with seed "
+                                   f"{seed + 1}")
+            say(f"{what}: the {placer} placer failed with seed {seed}; again with {seed + 1}")
+            seed, fallback = seed + 1, False
+            report["nextpnr"]["seed"] = seed
+            args = _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer)
+            status, err, stopped = run(command, args, what, log, step_of)
         report["seconds"][what] = round(time.perf_counter() - t0, 1)
         if status != 0:
             log_path = build_dir / log

@@ -26,7 +26,8 @@ from hardodt.config import Config
 from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, ToolStopped, cache_dir, run_tool, synthesize, tool_command
 
-__all__ = ["CLOCK_PINS", "PLACERS", "ROUTER_PATIENCE", "ROUTERS", "PnrError", "PnrResult",
+__all__ = ["CLOCK_PINS", "PLACERS", "ROUTER_PATIENCE", "ROUTERS", "STALL_RESEEDS", "PnrError",
+           "PnrResult",
            "RouterWatch", "add_nextpnr_options",
            "check_fits", "clock_constraint", "default_placer", "design_sources", "first_error",
            "nextpnr_args", "out_of_cells", "parse_report", "place_and_route", "placement_args",
@@ -133,6 +134,9 @@ def out_of_cells(text: str) -> bool:
 #: reach 2 and was still at 2 at iteration 3,849; routed placements have got to 0 within
 #: 137 (iCE40) and 68 (ECP5) iterations.
 ROUTER_PATIENCE = 100
+#: Placements with the next seeds after router2 stalls (placement luck: the iCEBreaker's
+#: design of 2026-12-01 stalled with seeds 1 and 2 and routed with seed 3).
+STALL_RESEEDS = 3
 
 
 class RouterWatch:
@@ -392,6 +396,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     log = build_dir / "pnr.log"
     report_path = build_dir / "report.json"
     notes = list(fit_notes)
+    reseeds = 0
     for attempt, (used, used_seed) in enumerate(attempts):
         args = nextpnr_args(dev, clock_mhz, used_seed, router, used)
         if progress:
@@ -409,8 +414,9 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         detail = stopped or first_error(
             err + (log.read_text(errors="replace") if log.is_file() else "")) or "no report written"
         full = out_of_cells(detail)
-        if stopped and attempt + 1 == len(attempts) and len(attempts) == 1:
-            attempts.append((used, used_seed + 1))  # a stall is placement luck: once more
+        if stopped and attempt + 1 == len(attempts) and reseeds < STALL_RESEEDS:
+            attempts.append((used, used_seed + 1))  # a stall is placement luck: the next seed
+            reseeds += 1
         if not full and attempt + 1 < len(attempts):
             kept = log.with_name(f"pnr-{used}-{used_seed}.log")
             log.replace(kept)

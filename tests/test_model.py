@@ -561,7 +561,7 @@ def test_a_stalled_route_is_placed_again_with_the_next_seed(tmp_path, monkeypatc
 
     def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
         seeds.append(int(command[command.index("--seed") + 1]))
-        if len(seeds) == 1:  # the stalled log, as the watch would see it
+        if len(seeds) == 1 or seeds[0] == 0:  # the stalled log, as the watch would see it
             log.write_text(stall)
             reason = stop()
             assert reason
@@ -577,10 +577,15 @@ def test_a_stalled_route_is_placed_again_with_the_next_seed(tmp_path, monkeypatc
     assert seeds == [1, 2] and (res.placer, res.seed) == ("static", 2)
     assert any("seed 1, failed (router2 stopped converging" in n for n in res.notes)
     assert "iter=300 " in (tmp_path / "b" / "pnr-static-1.log").read_text()
-    # a placer asked for by name (no other attempt planned) gets the next seed too, once
+    # a placer asked for by name (no other attempt planned) gets the next seeds too
     seeds.clear()
     res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "h", placer="heap")
     assert seeds == [1, 2] and (res.placer, res.seed) == ("heap", 2)
+    # ... up to three: then the stall is the answer
+    seeds[:] = [0]  # every run stalls from here
+    with pytest.raises(PnrError, match=r"nextpnr failed \(stopped\): router2 stopped converging"):
+        pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "i", placer="heap", use_cache=False)
+    assert seeds == [0, 1, 2, 3, 4]
     # a patience that is not a count is refused before anything runs
     seeds.clear()
     with pytest.raises(PnrError, match="router patience"):
