@@ -127,6 +127,10 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
                    "--baud or --clock-divide"),
     "board-clock-divide": ({}, ["build", "--board", "icebreaker", "--clock-divide", "3", "-o", "out"],
                            2, "hardodt: error: --clock-divide must be a power of two, not 3"),
+    "board-router-patience": ({}, ["build", "--board", "icebreaker", "--router-patience", "-1",
+                                   "-o", "out"], 2,
+                              "hardodt: error: router patience must be 0 (never stop) or more, "
+                              "not -1"),
     "board-too-small": ({}, ["build", "--board", "icebreaker", "-q", "4", "-o", "out"], 2,
                         "hardodt: error: icebreaker: iCE40UP5K: the design needs 9 DSP blocks and the "
                         "device has 8 (elements=4, word_bits=10, quantiles=4); try a narrower "
