@@ -134,6 +134,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         RouterWatch,
         _pnr_step,
         check_fits,
+        check_patience,
         first_error,
         out_of_cells,
         parse_report,
@@ -143,6 +144,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
 
     say = progress or (lambda text: None)
     build_dir = Path(build_dir).resolve()
+    patience = ROUTER_PATIENCE if router_patience is None else router_patience
     divide = clock_divide or spec.clock_divide
     platform = spec.platform_class()()
     if divide < 1 or divide & (divide - 1):
@@ -162,7 +164,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         dev = _device(platform)
         try:  # a bad placer, router or patience is refused before anything is built
             placement_args(dev, router, placer)
-            RouterWatch(build_dir, ROUTER_PATIENCE if router_patience is None else router_patience)
+            check_patience(patience)
         except PnrError as exc:
             raise BoardError(str(exc)) from None
         # the default placer's run placed again with the next seed if it fails (hardodt.pnr)
@@ -227,8 +229,6 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
     else:
         steps.append(("bitstream", "yowasp-ecppack", ["--compress", "--input", "top.config", "--bit",
                                                       "top.bit"], "pack.log", lambda lines: ""))
-    patience = ROUTER_PATIENCE if router_patience is None else router_patience
-
     def run(command, args, what, log, step_of):
         """The tool's exit status, stderr, and why its watch stopped it (router2 stalled)."""
         watch = None

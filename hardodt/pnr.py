@@ -27,9 +27,8 @@ from hardodt.devices import Device, device
 from hardodt.synthesis import SynthesisError, ToolStopped, cache_dir, run_tool, synthesize, tool_command
 
 __all__ = ["CLOCK_PINS", "PLACERS", "ROUTER_PATIENCE", "ROUTERS", "STALL_RESEEDS", "PnrError",
-           "PnrResult",
-           "RouterWatch", "add_nextpnr_options",
-           "check_fits", "clock_constraint", "default_placer", "design_sources", "first_error",
+           "PnrResult", "RouterWatch", "add_nextpnr_options", "check_fits", "check_patience",
+           "clock_constraint", "default_placer", "design_sources", "first_error",
            "nextpnr_args", "out_of_cells", "parse_report", "place_and_route", "placement_args",
            "source_line", "top_module"]
 
@@ -139,6 +138,13 @@ ROUTER_PATIENCE = 100
 STALL_RESEEDS = 3
 
 
+def check_patience(patience: int) -> int:
+    """``patience`` if it is a count of iterations (0: never stop), else :class:`PnrError`."""
+    if patience < 0:
+        raise PnrError(f"router patience must be 0 (never stop) or more, not {patience}")
+    return patience
+
+
 class RouterWatch:
     """Whether router2 still converges, read from nextpnr's log as it grows: the fewest
     overused wires so far and the iteration that reached it. Called, it gives a reason to
@@ -148,9 +154,7 @@ class RouterWatch:
     _ITER = re.compile(r"iter=(\d+)\b.*\boverused=(\d+)")
 
     def __init__(self, log: Path, patience: int = ROUTER_PATIENCE) -> None:
-        if patience < 0:
-            raise PnrError(f"router patience must be 0 (never stop) or more, not {patience}")
-        self.log, self.patience = Path(log), patience
+        self.log, self.patience = Path(log), check_patience(patience)
         self.best: int | None = None
         self.best_iteration = self.iteration = 0
         self._offset = 0
@@ -355,7 +359,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
     placement_args(dev, router, placer)  # a bad choice is refused before synthesis
-    RouterWatch(build_dir, router_patience)  # ... and a bad patience
+    check_patience(router_patience)  # ... and a bad patience
     version = tool_version(dev)
     fit_notes = check_fits(cfg, dev)
     build_dir = Path(build_dir)
