@@ -169,23 +169,17 @@ class HardwareParams:
         return data.StructLayout({"label": unsigned(_bits(self.n_cls))})
 
     @cached_property
-    def node_layout(self) -> data.FlexibleLayout:
-        """A node word: kind, and per kind either attribute + threshold/value + child pair
-        (a split) or element + class (a leaf; the class an inactive or still empty leaf
-        predicts). The two kinds' fields share their bits: every reader looks at ``kind``
-        first, and the narrower word keeps each level's block RAMs and read bus smaller."""
-        split = {"attr": unsigned(self.attr_bits),
-                 "thr": signed(self.w),  # numeric threshold; a categorical value in its low bits
-                 "child": unsigned(self.pair_bits)}
-        leaf = {"elem": unsigned(_bits(self.n_elem)), "cls": unsigned(_bits(self.n_cls))}
-        fields = {"kind": data.Field(unsigned(2), 0)}
-        for part in (split, leaf):
-            offset = 2
-            for name, shape in part.items():
-                fields[name] = data.Field(shape, offset)
-                offset += shape.width
-        width = 2 + max(sum(s.width for s in part.values()) for part in (split, leaf))
-        return data.FlexibleLayout(width, fields)
+    def node_layout(self) -> data.StructLayout:
+        """A node word: kind, and per kind: attribute + threshold/value + child pair, or
+        element + class (the class an inactive or still empty leaf predicts)."""
+        return data.StructLayout({
+            "kind": unsigned(2),
+            "attr": unsigned(self.attr_bits),
+            "thr": signed(self.w),  # numeric threshold; a categorical value in its low bits
+            "child": unsigned(self.pair_bits),
+            "elem": unsigned(_bits(self.n_elem)),
+            "cls": unsigned(_bits(self.n_cls)),
+        })
 
     @cached_property
     def pair_layout(self) -> data.ArrayLayout:

@@ -21,14 +21,14 @@ _KINDS = {LEAF: "leaf", INACTIVE: "inactive", NUMERIC: "numeric", CATEGORICAL: "
 
 def decode(layout, word: int):
     """A Python value (dict / list / int) from the bits of ``layout``."""
+    if isinstance(layout, data.StructLayout):
+        return {name: decode(f.shape, (word >> f.offset) & ((1 << f.width) - 1))
+                for name, f in layout}
     if isinstance(layout, data.ArrayLayout):
         w = Shape.cast(layout.elem_shape).width if not isinstance(
             layout.elem_shape, data.Layout) else layout.elem_shape.size
         return [decode(layout.elem_shape, (word >> (i * w)) & ((1 << w) - 1))
                 for i in range(layout.length)]
-    if isinstance(layout, data.Layout):  # struct or flexible (fields may share bits)
-        return {name: decode(f.shape, (word >> f.offset) & ((1 << f.width) - 1))
-                for name, f in layout}
     shape = Shape.cast(layout)
     if shape.signed and word >> (shape.width - 1):
         return word - (1 << shape.width)

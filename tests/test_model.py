@@ -334,7 +334,7 @@ def test_compact_design_on_ice40_ultraplus_agrees_with_the_block_ram_and_dsp_mod
     res = synthesize(cfg, "iCE40UP5K", tmp_path / "build")
     est = estimate(cfg, "iCE40UP5K")
     assert res.target == est.target == "ice40up"
-    assert res.bram == est.bram == 10 and res.dsp == est.dsp == 7
+    assert res.bram == est.bram == 11 and res.dsp == est.dsp == 7
     assert res.lut <= device("iCE40UP5K").luts
 
 
