@@ -133,8 +133,8 @@ def out_of_cells(text: str) -> bool:
 #: reach 2 and was still at 2 at iteration 3,849; routed placements have got to 0 within
 #: 137 (iCE40) and 68 (ECP5) iterations.
 ROUTER_PATIENCE = 100
-#: Placements with the next seeds after router2 stalls (placement luck: the iCEBreaker's
-#: design of 2026-12-01 stalled with seeds 1 and 2 and routed with seed 3).
+#: Placements with the next seeds after router2 stalls (placement luck: an iCEBreaker
+#: design tried on 2026-12-01 stalled with seeds 1 and 2 and routed with seed 3).
 STALL_RESEEDS = 3
 
 

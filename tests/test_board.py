@@ -258,7 +258,7 @@ def test_stream_refuses_a_tree_of_another_configuration_before_anything_runs(tmp
 def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer(tmp_path,
                                                                                monkeypatch):
     """HeAP asked for by name is not replaced after a failure, but a stall is placement luck:
-    the next seeds (the iCEBreaker's design stalled with seeds 1 and 2, routed with 3)."""
+    the next seeds (an iCEBreaker design stalled with seeds 1 and 2, routed with 3)."""
     import hardodt.synthesis as synthesis
 
     data = Path(__file__).parent / "data"

@@ -489,7 +489,7 @@ def _grow(log: Path, lines: list[str], watch) -> tuple[int, str] | None:
 
 
 def test_router_watch_ends_a_router2_run_that_stopped_converging(tmp_path):
-    """Stored real logs of router2 on the iCEBreaker's design (nextpnr-ice40 0.11): one
+    """Stored real logs of router2 on iCEBreaker designs (nextpnr-ice40 0.11): one
     placement reached 3 overused wires at iteration 96 and then stalled (2 at iteration 820,
     still 2 at 3,849); another routed at iteration 137 after 1 overused wire from 123 on."""
     from hardodt.pnr import ROUTER_PATIENCE, RouterWatch
