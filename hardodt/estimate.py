@@ -80,9 +80,10 @@ def trial_cycles(cfg: Config) -> int:
     """Cycles of one split trial, start to result (``rtl.split_trial``): one candidate
     per cycle (``P`` per numeric attribute, one per value of each categorical one),
     the null split first, then two passes through the divider pipeline (the candidates'
-    qualities, then the gain), the judge and the FSM's fixed steps."""
+    qualities, then the gain; each pass one more cycle for the quotients' sum), the judge
+    and the FSM's fixed steps."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return candidates + 2 * divider_latency(cfg) + judge_latency(cfg) + 14
+    return candidates + 2 * (divider_latency(cfg) + 1) + judge_latency(cfg) + 14
 
 
 @dataclass(frozen=True)
@@ -283,7 +284,7 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
               + L * (N * w + NC * vb))
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
-             # divider stages: compare and subtract, per quotient bit
+             # divider stages: subtract and select, per quotient bit
              + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)
              + wd["serial_judge"]  # its adder and the operand shifts
              + (C + 2) * cb + NC * cb  # counters, histogram increments

@@ -51,6 +51,7 @@ class PnrResult:
     build_dir: str
     notes: list[str] = field(default_factory=list)
     placer: str = ""  # nextpnr's (results cached before it was recorded: empty)
+    placement: str = "timing"  # what the placer minimised (PLACEMENTS)
     router: str = ""
     seed: int = 0
 
@@ -101,8 +102,16 @@ def default_placer(dev: Device) -> str:
     return "static" if dev.family == "ecp5" else "heap"
 
 
-def placement_args(dev: Device, router: str = "router2", placer: str | None = None) -> list[str]:
-    """nextpnr's ``--placer`` and ``--router``, checked (``hardodt pnr``, board builds)."""
+#: What the placer minimises: nextpnr's default weighs each net by its timing criticality;
+#: ``wirelength`` (nextpnr ``--no-tmdriv``) minimises wire alone, for a design whose routing
+#: does not converge and whose clock has slack (docs/model.md, "Place and route")
+PLACEMENTS = ("timing", "wirelength")
+
+
+def placement_args(dev: Device, router: str = "router2", placer: str | None = None,
+                   placement: str = "timing") -> list[str]:
+    """nextpnr's ``--placer``, ``--router`` and what the placer minimises, checked
+    (``hardodt pnr``, board builds)."""
     # router2 by default: router1 stalls for hours on the default design (45k LUTs on an 85F);
     # on smaller designs that router2 does not converge on, router1 may finish
     if router not in ROUTERS:
@@ -110,7 +119,9 @@ def placement_args(dev: Device, router: str = "router2", placer: str | None = No
     placer = placer or default_placer(dev)
     if placer not in PLACERS:
         raise PnrError(f"placer must be one of {', '.join(PLACERS)}, not {placer!r}")
-    return ["--placer", placer, "--router", router]
+    if placement not in PLACEMENTS:
+        raise PnrError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
+    return ["--placer", placer, "--router", router, *(["--no-tmdriv"] if placement == "wirelength" else [])]
 
 
 #: nextpnr's words for a design with more cells than the device: no other placement helps
@@ -188,11 +199,15 @@ class RouterWatch:
 
 
 def add_nextpnr_options(parser) -> None:
-    """``--placer``, ``--router`` and ``--router-patience`` for the commands that run nextpnr
-    (pnr, build, power build)."""
+    """``--placer``, ``--placement``, ``--router`` and ``--router-patience`` for the commands
+    that run nextpnr (pnr, build, power build)."""
     parser.add_argument("--placer", choices=PLACERS, default=None,
                         help="nextpnr's placer (default: static on ECP5, heap on iCE40; "
                              "docs/model.md, 'Place and route')")
+    parser.add_argument("--placement", choices=PLACEMENTS, default=None,
+                        help="what the placer minimises: timing (nextpnr's default) or "
+                             "wirelength (--no-tmdriv: less wire, a slower clock; for a design "
+                             "whose routing does not converge). Default: timing, or the board's")
     parser.add_argument("--router", choices=ROUTERS, default=ROUTERS[0],
                         help="nextpnr's router (default router2; router1 may finish a small "
                              "design router2 does not converge on)")
@@ -226,7 +241,7 @@ def clock_constraint(dev: Device) -> tuple[str, str] | None:
 
 
 def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2",
-                 placer: str | None = None) -> list[str]:
+                 placer: str | None = None, placement: str = "timing") -> list[str]:
     """Arguments for nextpnr (run in the build folder: relative paths; the clock
     constraint file, if the package has one, written there by :func:`place_and_route`)."""
     args = [f"--{dev.pnr_device}"]
@@ -239,7 +254,7 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
         kind = constraint[0].rsplit(".", 1)[1]
         args += [f"--{kind}", constraint[0], f"--{kind}-allow-unconstrained"]
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            *placement_args(dev, router, placer), "--report", "report.json",
+            *placement_args(dev, router, placer, placement), "--report", "report.json",
             "--seed", str(seed), "-q", "-l", "pnr.log"]
 
 
@@ -350,15 +365,17 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                     seed: int = 1, use_cache: bool = True,
                     progress: Callable[[str], None] | None = None, top=None,
                     router: str = "router2", placer: str | None = None,
+                    placement: str = "timing",
                     router_patience: int = ROUTER_PATIENCE) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
     package) and place and route it on ``device_name`` (``placer``: the device's
-    :func:`default_placer` unless given; ``router_patience``: :class:`RouterWatch`)."""
+    :func:`default_placer` unless given; ``placement``: :data:`PLACEMENTS`;
+    ``router_patience``: :class:`RouterWatch`)."""
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
-    placement_args(dev, router, placer)  # a bad choice is refused before synthesis
+    placement_args(dev, router, placer, placement)  # a bad choice is refused before synthesis
     check_patience(router_patience)  # ... and a bad patience
     version = tool_version(dev)
     fit_notes = check_fits(cfg, dev)
@@ -376,7 +393,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     if placer is None and attempts[0][0] != "heap":
         attempts += [(attempts[0][0], seed + 1), ("heap", seed)]
     placers = [f"{pl}/{sd}" for pl, sd in attempts]
-    args = nextpnr_args(dev, clock_mhz, seed, router, attempts[0][0])
+    args = nextpnr_args(dev, clock_mhz, seed, router, attempts[0][0], placement)
     netlist = build_dir / "netlist.json"
     h = hashlib.sha256()
     with netlist.open("rb") as f:
@@ -402,7 +419,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     notes = list(fit_notes)
     reseeds = 0
     for attempt, (used, used_seed) in enumerate(attempts):
-        args = nextpnr_args(dev, clock_mhz, used_seed, router, used)
+        args = nextpnr_args(dev, clock_mhz, used_seed, router, used, placement)
         if progress:
             progress(f"{cmd_name} {' '.join(args[:6])} --placer {used} --seed {used_seed} ... started")
         report_path.unlink(missing_ok=True)
@@ -443,7 +460,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        synth={k: getattr(syn, k) for k in ("lut", "ff", "bram", "dsp", "lutram")},
                        tool=f"{syn.tool}; {version}", seconds=round(time.perf_counter() - t0, 1),
                        cached=False, build_dir=str(build_dir), notes=notes,
-                       placer=used, router=router, seed=used_seed)
+                       placer=used, placement=placement, router=router, seed=used_seed)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1))
     (build_dir / "pnr.json").write_text(json.dumps(result.to_dict(), indent=1))

@@ -102,7 +102,8 @@ def _cmd_build(args) -> int:
     out = Path(args.output or "results/power") / "monitor" / args.kernel
     report = overhead(args.kernel, res.signals, res.config, out, window=ds.window,
                       positions=res.positions, pnr=not args.no_pnr, router=args.router,
-                      placer=args.placer, router_patience=args.router_patience,
+                      placer=args.placer, placement=args.placement or "timing",
+                      router_patience=args.router_patience,
                       progress=_say(args))
     # the kernel's own figures under "alone" (its name takes the "kernel" key)
     report = {"kernel": args.kernel, "signals": res.signals,

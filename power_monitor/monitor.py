@@ -168,8 +168,8 @@ class MonitoredKernel(wiring.Component):
 
 def overhead(kernel_name: str, registers: list[str], config: Config, build_dir: Path, *,
              window: int = 256, positions: list[list[int]] | None = None, pnr: bool = True,
-             router: str = "router2", placer: str | None = None, progress=None,
-             router_patience: int | None = None) -> dict:
+             router: str = "router2", placer: str | None = None, placement: str = "timing",
+             progress=None, router_patience: int | None = None) -> dict:
     """Resources (``synth_ecp5``) and, with ``pnr``, Fmax on an LFE5U-85F of the kernel alone
     and with the monitor; the overhead in percent of the kernel alone."""
     from hardodt.pnr import place_and_route
@@ -193,7 +193,8 @@ def overhead(kernel_name: str, registers: list[str], config: Config, build_dir: 
                 progress(f"{kernel_name}: placing and routing the {label} design")
             res = place_and_route(config, "lfe5u-85f", build_dir / f"{label}-pnr",
                                   top=make(), progress=progress, router=router,
-                                  placer=placer, **({} if router_patience is None else
+                                  placer=placer, placement=placement,
+                                  **({} if router_patience is None else
                                                     {"router_patience": router_patience}))
             row["fmax_mhz"] = res.fmax_mhz
         out[label] = row

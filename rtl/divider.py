@@ -11,7 +11,7 @@ A divisor of 0 gives an all-ones quotient (callers mask that case).
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
@@ -59,11 +59,15 @@ class PipelinedDivider(wiring.Component):
                 bit = qb - 1 - done
                 shifted = Signal(db + 2, name=f"shifted_{bit}")
                 m.d.comb += shifted.eq((r << 1) | low[bit])
+                # one subtraction per bit: its sign is the comparison (a second carry chain
+                # for ``shifted >= div`` would double the stage's path)
+                diff = Signal(signed(db + 3), name=f"diff_{bit}")
+                m.d.comb += diff.eq(shifted - div)
                 take = Signal(name=f"take_{bit}")
-                m.d.comb += take.eq(shifted >= div)
+                m.d.comb += take.eq(~diff[-1])
                 nr = Signal(db + 1, name=f"rem_{bit}")
                 nq = Signal(qb, name=f"quo_{bit}")
-                m.d.comb += [nr.eq(shifted - (take * div)), nq.eq(q | (take << bit))]
+                m.d.comb += [nr.eq(Mux(take, diff[:db + 1], shifted)), nq.eq(q | (take << bit))]
                 r, q = nr, nq
                 done += 1
             rem_r = Signal(db + 1, name=f"s{stage}_rem")

@@ -8,7 +8,7 @@ Candidates go through a pipeline at one per cycle:
     issue -> threshold (span; span * p/(P+1); lo + that)
           -> estimates below it per class -> left class counts
           -> left/right sums, sums of squares
-          -> two pipelined divisions (the Gini terms) -> fold into best / second
+          -> two pipelined divisions (the Gini terms) -> their sum -> fold into best / second
 
 then one more division gives the gain and ``gain^2 * n > K`` (or the tie rule)
 decides. The arithmetic and the order of every comparison are those of
@@ -189,10 +189,11 @@ class SplitTrial(wiring.Component):
         nn = Signal(cb)
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
+        # registered: the sums (and squares) take a cycle, off the dividers' first stage
         learned = Signal(cb + 1)
-        ssq = Signal(2 * cb + 4)  # registered: the squares and their sum take a cycle
-        m.d.comb += learned.eq(sum(cnt[j] for j in range(C)))
-        m.d.sync += ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))
+        ssq = Signal(2 * cb + 4)
+        m.d.sync += [learned.eq(sum(cnt[j] for j in range(C))),
+                     ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))]
 
         tag_layout = data.StructLayout({
             "kind": 2,  # 0 candidate, 1 the null split, 2 the gain
@@ -229,6 +230,8 @@ class SplitTrial(wiring.Component):
         a_val = Signal(signed(w))
         a_left = Signal(data.ArrayLayout(unsigned(cb), C))
         gain = Signal(self.quo_bits)
+        margin = Signal(qbits)  # best minus second best, registered: final in DRAIN, used in GAIN
+        m.d.sync += margin.eq(best_q - second_q)
         judge_kind = SerialHoeffdingJudge if cfg.judge == "serial" else HoeffdingJudge
         judge = m.submodules.judge = judge_kind(p, self.quo_bits)
         m.d.comb += [judge.gain.eq(gain), judge.n.eq(nn)]
@@ -297,7 +300,7 @@ class SplitTrial(wiring.Component):
                         m.next = "GAIN"
             with m.State("GAIN"):
                 m.d.comb += [div_a.valid.eq(1),
-                             div_a.numerator.eq((best_q - second_q) << G),
+                             div_a.numerator.eq(margin << G),
                              div_a.divisor.eq(learned),
                              div_a.tag.eq(tag_layout.const({"kind": 2}).as_value()),
                              launch.eq(1)]
@@ -406,18 +409,22 @@ class SplitTrial(wiring.Component):
                          div_a.tag.eq(tag.as_value()),
                          div_b.valid.eq(1), div_b.numerator.eq(qr << G), div_b.divisor.eq(sr)]
 
-        # -- fold -------------------------------------------------------------------------------
+        # -- quality: the two quotients' sum, registered (the add stays off the fold's path) --
         out = Signal(tag_layout)
-        m.d.comb += out.eq(div_a.out_tag)
+        out_valid = Signal()
+        quo_a = Signal(self.quo_bits)
         qual = Signal(qbits)
-        m.d.comb += qual.eq(div_a.quotient + div_b.quotient)
-        m.d.sync += in_flight.eq(in_flight + launch - div_a.out_valid)
-        with m.If(div_a.out_valid):
+        m.d.sync += [out_valid.eq(div_a.out_valid), out.eq(div_a.out_tag), quo_a.eq(div_a.quotient),
+                     qual.eq(div_a.quotient + div_b.quotient)]
+
+        # -- fold -------------------------------------------------------------------------------
+        m.d.sync += in_flight.eq(in_flight + launch - out_valid)
+        with m.If(out_valid):
             with m.Switch(out.kind):
                 with m.Case(1):
-                    m.d.sync += [null_q.eq(div_a.quotient), second_q.eq(div_a.quotient)]
+                    m.d.sync += [null_q.eq(quo_a), second_q.eq(quo_a)]
                 with m.Case(2):
-                    m.d.sync += gain.eq(div_a.quotient)
+                    m.d.sync += gain.eq(quo_a)
                 with m.Case(0):
                     n_ok, n_q, n_val = Signal(), Signal(qbits), Signal(signed(w))
                     n_left = Signal(data.ArrayLayout(unsigned(cb), C))

@@ -263,7 +263,7 @@ def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer
 
     data = Path(__file__).parent / "data"
     stall = (data / "nextpnr_router2_stall_up5k.log").read_text()
-    seeds, stalls = [], [4]  # the runs to come that stall
+    seeds, stalls, commands = [], [4], []  # the runs to come that stall
 
     def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
         if "top.ys" in command:  # synthesis
@@ -271,6 +271,7 @@ def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer
             (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
         elif "--placer" in command:
             seeds.append(int(command[command.index("--seed") + 1]))
+            commands.append(command)
             if stalls[0]:  # stalls, as the watch sees it in the log
                 stalls[0] -= 1
                 log.write_text(stall)
@@ -288,10 +289,14 @@ def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer
         build(cfg, board("ulx3s-25f"), tmp_path / "a", placer="heap")
     assert seeds == [1, 2, 3, 4]
     assert "iter=197 " in (tmp_path / "a" / "top-seed3.tim").read_text()
+    assert not any("--no-tmdriv" in c for c in commands)  # timing-driven unless asked
     seeds.clear()
+    commands.clear()
     stalls[0] = 1  # the next build's first run stalls, its second routes
-    report = build(cfg, board("ulx3s-25f"), tmp_path / "b", placer="heap")
-    assert seeds == [1, 2] and report["nextpnr"] == {"placer": "heap", "router": "router2", "seed": 2}
+    report = build(cfg, board("ulx3s-25f"), tmp_path / "b", placer="heap", placement="wirelength")
+    assert seeds == [1, 2] and report["nextpnr"] == {"placer": "heap", "placement": "wirelength",
+                                                     "router": "router2", "seed": 2}
+    assert all("--no-tmdriv" in c for c in commands)  # the placement kept for the next seed
     assert any("seed 1, failed (router2 stopped converging" in n and "placed again with seed 2" in n
                for n in report["notes"])
     assert report["fmax_mhz"] > 0
@@ -324,7 +329,8 @@ def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_pa
     monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
     monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
     report = build(Config.from_toml("benchmarks/configs/small.toml"), board("ulx3s-25f"), tmp_path)
-    assert seeds == [1, 2] and report["nextpnr"] == {"placer": "static", "router": "router2", "seed": 2}
+    assert seeds == [1, 2] and report["nextpnr"] == {"placer": "static", "placement": "timing",
+                                                     "router": "router2", "seed": 2}
     assert any("seed 1, failed" in n and "placed again with seed 2" in n for n in report["notes"])
     assert "Failed to route arc" in (tmp_path / "top-seed1.tim").read_text()
     assert report["fmax_mhz"] > 0 and report["critical_path"]["from_source"] == ["rtl/divider.py:70"]

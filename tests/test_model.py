@@ -51,12 +51,12 @@ def test_trial_and_latency_are_counted_by_hand():
     cfg = small()
     # 3 numeric x 4 points + 3 + 5 categorical values; quotient of 12 + 10 bits, 2 per stage
     assert divider_latency(cfg) == 11
-    assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * 11 + 16
+    assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * (11 + 1) + 16
     assert latency_cycles(cfg) == 4 + 1 + 3
     # the compact trial: 5 quotient bits a stage, the serial judge (22 + 12 + 2 cycles)
     compact = small(divider_stage_bits=5, judge="serial")
     assert divider_latency(compact) == 5 and judge_latency(compact) == 36
-    assert trial_cycles(compact) == 3 * 4 + 3 + 5 + 2 * 5 + 36 + 14
+    assert trial_cycles(compact) == 3 * 4 + 3 + 5 + 2 * (5 + 1) + 36 + 14
 
 
 def test_performance_counts_commit_slots_and_stalls():
@@ -380,6 +380,14 @@ def test_placer_and_router_per_device_and_checked_before_any_tool_runs(tmp_path)
         nextpnr_args(ecp5, 100, placer="sa")
     with pytest.raises(PnrError, match="router must be one of"):
         placement_args(up5k, router="router3")
+    # placed for wire length alone (nextpnr --no-tmdriv) only when asked, on either flow
+    assert "--no-tmdriv" not in nextpnr_args(ecp5, 100) and "--no-tmdriv" not in args
+    assert nextpnr_args(up5k, 12, placement="wirelength").count("--no-tmdriv") == 1
+    assert "--no-tmdriv" in _nextpnr_args(spec, platform, 25, 1, placement="wirelength")
+    with pytest.raises(PnrError, match="placement must be one of timing, wirelength, not 'area'"):
+        placement_args(ecp5, placement="area")
+    with pytest.raises(BoardError, match="placement must be one of"):
+        build(Config(), spec, tmp_path / "b", placement="area")
     # a board build refuses a bad choice before it writes anything
     with pytest.raises(BoardError, match="placer must be one of"):
         build(Config(), spec, tmp_path / "b", placer="annealing")
@@ -462,6 +470,11 @@ def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
     # a rerun is the cached result (keyed by the request, fallback included)
     runs.clear()
     assert pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b").cached and runs == []
+    # placed for wire length, the same request is another cache entry, and says so
+    res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b", placer="heap",
+                              placement="wirelength")
+    assert not res.cached and runs == ["heap"] and res.placement == "wirelength"
+    runs.clear()
     # asked for by name, a placer is not replaced: its failure is the answer
     with pytest.raises(PnrError, match="Failed to route arc"):
         pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "c", placer="static")
