@@ -317,6 +317,7 @@ def describe() -> list[dict[str, Any]]:
                     "output": "bitstream" if spec.open_flow else "Verilog + constraints",
                     "learner_clock_mhz": spec.oscillator_hz / spec.clock_divide / 1e6,
                     "config": spec.config or "default", "stats": spec.stats, "load": spec.load,
+                    "placement": spec.placement if spec.open_flow else None,
                     "board_description": spec.what})
     return out
 

@@ -151,6 +151,10 @@ def test_boards_lists_every_board_and_flow(capsys):
     assert {r["board"] for r in rows} == set(BOARDS)
     assert {r["board"]: r["output"] for r in rows}["icebreaker"] == "bitstream"
     assert {r["board"]: r["output"] for r in rows}["arty-a7-35"] == "Verilog + constraints"
+    # what the placer minimises, for the open flows only (Vivado places by its own rules)
+    assert {r["board"]: r["placement"] for r in rows} == {
+        name: spec.placement if spec.open_flow else None for name, spec in BOARDS.items()}
+    assert all(r["placement"] in ("timing", "wirelength") for r in rows if r["flow"] != "vivado")
 
 
 @pytest.mark.parametrize("name,constraints", [("icebreaker", "top.pcf"), ("ulx3s-25f", "top.lpf"),
