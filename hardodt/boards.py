@@ -103,7 +103,7 @@ def _device(platform):
 
 
 def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router: str = "router2",
-                  placer: str | None = None, placement: str = "timing") -> list[str]:
+                  placer: str | None = None, placement: str | None = None) -> list[str]:
     from hardodt.pnr import placement_args
 
     dev = _device(platform)
@@ -116,8 +116,7 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router
     # the placer and router as hardodt.pnr's (the device's default placer, router2)
     return [*args, "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
             *placement_args(dev, router, placer, placement), "--report", "report.json",
-            "--seed", str(seed),
-            "-q", "-l", "top.tim"]
+            "--seed", str(seed), "-q", "-l", "top.tim"]
 
 
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,

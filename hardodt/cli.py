@@ -483,7 +483,7 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
                           use_cache=not args.no_cache, progress=_synth_progress(args),
                           router=args.router, placer=args.placer,
-                          placement=args.placement or "timing",
+                          placement=args.placement,
                           router_patience=args.router_patience)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))

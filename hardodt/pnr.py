@@ -109,9 +109,9 @@ PLACEMENTS = ("timing", "wirelength")
 
 
 def placement_args(dev: Device, router: str = "router2", placer: str | None = None,
-                   placement: str = "timing") -> list[str]:
-    """nextpnr's ``--placer``, ``--router`` and what the placer minimises, checked
-    (``hardodt pnr``, board builds)."""
+                   placement: str | None = None) -> list[str]:
+    """nextpnr's ``--placer``, ``--router`` and what the placer minimises (the first of
+    :data:`PLACEMENTS` unless given), checked (``hardodt pnr``, board builds)."""
     # router2 by default: router1 stalls for hours on the default design (45k LUTs on an 85F);
     # on smaller designs that router2 does not converge on, router1 may finish
     if router not in ROUTERS:
@@ -119,6 +119,7 @@ def placement_args(dev: Device, router: str = "router2", placer: str | None = No
     placer = placer or default_placer(dev)
     if placer not in PLACERS:
         raise PnrError(f"placer must be one of {', '.join(PLACERS)}, not {placer!r}")
+    placement = placement or PLACEMENTS[0]
     if placement not in PLACEMENTS:
         raise PnrError(f"placement must be one of {', '.join(PLACEMENTS)}, not {placement!r}")
     return ["--placer", placer, "--router", router, *(["--no-tmdriv"] if placement == "wirelength" else [])]
@@ -241,7 +242,7 @@ def clock_constraint(dev: Device) -> tuple[str, str] | None:
 
 
 def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2",
-                 placer: str | None = None, placement: str = "timing") -> list[str]:
+                 placer: str | None = None, placement: str | None = None) -> list[str]:
     """Arguments for nextpnr (run in the build folder: relative paths; the clock
     constraint file, if the package has one, written there by :func:`place_and_route`)."""
     args = [f"--{dev.pnr_device}"]
@@ -365,17 +366,19 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                     seed: int = 1, use_cache: bool = True,
                     progress: Callable[[str], None] | None = None, top=None,
                     router: str = "router2", placer: str | None = None,
-                    placement: str = "timing",
+                    placement: str | None = None,
                     router_patience: int = ROUTER_PATIENCE) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
     package) and place and route it on ``device_name`` (``placer``: the device's
-    :func:`default_placer` unless given; ``placement``: :data:`PLACEMENTS`;
+    :func:`default_placer` unless given; ``placement``: one of :data:`PLACEMENTS`, the
+    first unless given;
     ``router_patience``: :class:`RouterWatch`)."""
     from rtl.pnr_shell import PinShell
 
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
     placement_args(dev, router, placer, placement)  # a bad choice is refused before synthesis
+    placement = placement or PLACEMENTS[0]
     check_patience(router_patience)  # ... and a bad patience
     version = tool_version(dev)
     fit_notes = check_fits(cfg, dev)

@@ -102,7 +102,7 @@ def _cmd_build(args) -> int:
     out = Path(args.output or "results/power") / "monitor" / args.kernel
     report = overhead(args.kernel, res.signals, res.config, out, window=ds.window,
                       positions=res.positions, pnr=not args.no_pnr, router=args.router,
-                      placer=args.placer, placement=args.placement or "timing",
+                      placer=args.placer, placement=args.placement,
                       router_patience=args.router_patience,
                       progress=_say(args))
     # the kernel's own figures under "alone" (its name takes the "kernel" key)

@@ -168,7 +168,7 @@ class MonitoredKernel(wiring.Component):
 
 def overhead(kernel_name: str, registers: list[str], config: Config, build_dir: Path, *,
              window: int = 256, positions: list[list[int]] | None = None, pnr: bool = True,
-             router: str = "router2", placer: str | None = None, placement: str = "timing",
+             router: str = "router2", placer: str | None = None, placement: str | None = None,
              progress=None, router_patience: int | None = None) -> dict:
     """Resources (``synth_ecp5``) and, with ``pnr``, Fmax on an LFE5U-85F of the kernel alone
     and with the monitor; the overhead in percent of the kernel alone."""
