@@ -290,12 +290,16 @@ class HardODT(wiring.Component):
                 n_keep = Mux(keep_left, sum_l, sum_r) if inherit_n else 0
                 n_other = Mux(keep_left, sum_r, sum_l) if inherit_n else 0
                 m.d.sync += [
+                    # the first slot turns the leaf into the internal node, the second
+                    # (right behind it, before any sample) writes the two children below
                     tok.eq(0), tok.op.eq(OP_COMMIT_OTHER), tok.c_level.eq(t_level),
-                    tok.c_addr.eq(t_addr), tok.c_node.eq(internal), tok.c_children.eq(kids),
+                    tok.c_row.eq(t_addr >> 1), tok.c_mask.eq(Mux(t_addr[0], 0b10, 0b01)),
+                    tok.c_data[0].eq(internal), tok.c_data[1].eq(internal),
                     tok.c_elem.eq(other), tok.c_active.eq(other_ok), tok.c_n.eq(n_other),
                     tok_keep.eq(0), tok_keep.op.eq(OP_COMMIT_KEEP), tok_keep.c_elem.eq(t_elem),
                     tok_keep.c_active.eq(1), tok_keep.c_n.eq(n_keep),
-                    tok_keep.c_level.eq(t_level),
+                    tok_keep.c_level.eq(t_level + 1), tok_keep.c_row.eq(pair),
+                    tok_keep.c_mask.eq(0b11), tok_keep.c_data.eq(kids),
                     ins_state.eq(1),
                 ]
         with m.If((ins_state == 1) & (sub == G - 1)):
@@ -304,7 +308,8 @@ class HardODT(wiring.Component):
             m.d.sync += ins_state.eq(0)
         restart_tok = Signal(slot_layout)
         m.d.comb += [restart_tok.eq(0), restart_tok.op.eq(OP_RESTART), restart_tok.c_active.eq(1),
-                     restart_tok.c_node.kind.eq(LEAF)]  # level 0, row 0, element 0, class 0
+                     restart_tok.c_mask.eq(0b01),  # level 0, row 0, node 0: a leaf of
+                     restart_tok.c_data[0].kind.eq(LEAF)]  # element 0, class 0
 
         # -- R_0: the slot entering the pipeline --------------------------------------------------
         QS = p.quantile_stage

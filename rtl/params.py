@@ -234,10 +234,10 @@ class HardwareParams:
             "leaf_cls": _bits(self.n_cls),
             "leaf_level": range(self.levels),
             "leaf_addr": addr,
-            "c_level": range(self.levels),  # commit slots: the split leaf's level and address,
-            "c_addr": addr,
-            "c_node": self.node_layout,  # its new internal node,
-            "c_children": self.pair_layout,  # its children,
+            "c_level": range(self.levels),  # commit slots: the one row each writes (the split
+            "c_row": self.pair_bits,  # leaf's new internal node, or its two children),
+            "c_mask": 2,  # which of the row's two nodes,
+            "c_data": self.pair_layout,
             "c_elem": ebits,  # the element this slot initialises (if c_active)
             "c_active": 1,
             "c_n": self.cb,

@@ -4,9 +4,12 @@ Each level has its own memory (a row holds a sibling pair), so a sample can
 enter every cycle while earlier ones are deeper. A sample that has not met its
 leaf yet reads its node here: at a leaf it keeps the leaf's element, class and
 address; at an internal node it compares one attribute and moves to a child
-one level down. A commit slot writes the split leaf's new internal node at
-its level and the two children at the level below. A run-time load writes a
-whole row while the pipeline is idle.
+one level down. A split's two commit slots each carry the one row they write,
+with its level, address and node mask: the first turns the split leaf into an
+internal node, the second, right behind it, writes the two children one level
+down; the level's write port takes them as they come, with no multiplexer
+between a node and a pair. A run-time load writes a whole row while the
+pipeline is idle.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from rtl.params import (
     CATEGORICAL,
     INACTIVE,
     LEAF,
-    OP_COMMIT_OTHER,
-    OP_RESTART,
     OP_SAMPLE,
     HardwareParams,
 )
@@ -87,16 +88,9 @@ class TreeLevel(wiring.Component):
                         m.d.comb += go_left.eq(
                             xcs[word.attr] == word.thr.as_unsigned()[:p.value_bits])
                 m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
-        rewrite = (cur.op == OP_COMMIT_OTHER) | (cur.op == OP_RESTART)
-        with m.If(self.valid & rewrite & (cur.g == 0)):
-            with m.If(cur.c_level == lv):  # the split leaf becomes an internal node
-                m.d.comb += [wr.addr.eq(cur.c_addr >> 1),  # (a restart: the root a leaf)
-                             wr.en.eq(Mux(cur.c_addr[0], 0b10, 0b01)),
-                             wr.data[0].eq(cur.c_node), wr.data[1].eq(cur.c_node)]
-            if lv > 0:
-                with m.If((cur.c_level + 1 == lv) & (cur.op == OP_COMMIT_OTHER)):  # its children
-                    m.d.comb += [wr.addr.eq(cur.c_node.child), wr.en.eq(0b11),
-                                 wr.data.eq(cur.c_children)]
+        # a commit slot writes its one row, data and mask as they come: no multiplexer here
+        with m.If(self.valid & (cur.op != OP_SAMPLE) & (cur.g == 0) & (cur.c_level == lv)):
+            m.d.comb += [wr.addr.eq(cur.c_row), wr.en.eq(cur.c_mask), wr.data.eq(cur.c_data)]
         with m.If(self.load_en):
             m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(0b11), wr.data.eq(self.load_data)]
         return m
