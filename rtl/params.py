@@ -19,7 +19,8 @@ from reference.fixedpoint import QUALITY_FRACTION_BITS
 from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
-           "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "trigger_latency"]
+           "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
+           "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -134,7 +135,7 @@ class HardwareParams:
         """Rows (sibling pairs) of the node memory of ``level``; the root's row holds one node."""
         if level == 0:
             return 1
-        return max(1, min(2 ** (level - 1), self.config.max_leaves - 1))
+        return max(1, min(2 ** (level - 1), max_pairs_per_level(self.config.max_leaves)))
 
     @property
     def pair_bits(self) -> int:
@@ -300,3 +301,28 @@ class HardwareParams:
             m.setdefault("granules", 1)
             m["bits"] = m["depth"] * m["width"]
         return out
+
+
+def max_pairs_per_level(max_leaves: int) -> int:
+    """The most sibling pairs any one tree level can hold with at most ``max_leaves`` leaves.
+
+    Each split adds one leaf, so a tree has at most ``max_leaves - 1`` splits, and each
+    puts one pair on the level below its leaf. ``S`` pairs on one level need ``S`` splits
+    on the level above, which need at least ``ceil(S / 2)`` pairs there, and so on up to
+    the root's one split: ``S + ceil(S / 2) + ... + 1`` splits in all. The largest ``S``
+    whose chain fits is the bound (512 for 1,024 leaves, where ``max_leaves - 1`` rows per
+    level would have doubled the deep levels' memories)."""
+    def splits_needed(pairs: int) -> int:
+        total = 0
+        while True:
+            total += pairs
+            if pairs == 1:
+                return total
+            pairs = (pairs + 1) // 2
+
+    best, step = 0, 1 << max(0, max_leaves.bit_length())
+    while step:  # the largest S with splits_needed(S) <= max_leaves - 1 (it grows with S)
+        if splits_needed(best + step) <= max_leaves - 1:
+            best += step
+        step >>= 1
+    return best

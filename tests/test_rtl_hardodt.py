@@ -155,3 +155,23 @@ def test_read_back_rows_of_a_preloaded_tree_when_debug_valid_rises(max_depth):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
+
+
+def test_a_tree_with_max_leaves_fits_the_levels_sized_for_it():
+    """A learned tree that reaches ``max_leaves`` loads into level memories sized by
+    ``rtl.params.max_pairs_per_level`` (``preload_image`` refuses a level that overflows)."""
+    from rtl.params import max_pairs_per_level
+    from rtl.preload import preload_image
+
+    cfg = Config(numeric_attributes=1, classes=2, grace_period=20, split_delay=12,
+                 max_depth=8, max_leaves=8, elements=8, quantiles=4, word_bits=16,
+                 fraction_bits=14, count_bits=10)
+    x, y = _stream(4000, seed=5)
+    golden = QuantileHoeffdingTree(cfg)
+    xn, xc = golden._encode_rows(x)
+    golden._run(xn, xc, y, np.ones(len(y), bool))
+    assert golden.stats["splits"] == cfg.max_leaves - 1
+    p = HardwareParams(cfg)
+    assert max(p.level_rows(lv) for lv in range(p.levels)) == max_pairs_per_level(8) == 4
+    image = preload_image(p, golden)
+    assert sum(len(level) for level in image.levels) == sum(map(p.level_rows, range(p.levels)))

@@ -144,3 +144,31 @@ def test_verilator_lint_has_no_unjustified_warning(tmp_path, fields):
     codes = set(re.findall(r"%Warning-([A-Z0-9_]+)", run.stderr))
     assert "%Error" not in run.stderr, run.stderr[-2000:]
     assert codes <= set(JUSTIFIED_LINT), sorted(codes - set(JUSTIFIED_LINT))
+
+
+def _most_pairs_on_a_level(max_leaves: int, depth: int = 8) -> int:
+    """Brute force over every tree shape: ``max_leaves - 1`` splits at most, a level's
+    splits at most its nodes (twice the splits above it), the root one node; the most
+    splits on any one level is the most sibling pairs the level below it receives."""
+    from functools import cache
+
+    @cache
+    def most(above: int, budget: int, levels: int) -> int:
+        if levels == 0:
+            return 0
+        return max((max(s, most(s, budget - s, levels - 1))
+                    for s in range(min(2 * above, budget) + 1)), default=0)
+
+    return 0 if max_leaves < 2 else max(1, most(1, max_leaves - 2, depth))
+
+
+def test_a_levels_rows_are_the_most_pairs_any_tree_puts_there():
+    """``level_rows`` sizes the deep levels by ``max_pairs_per_level``, not by
+    ``max_leaves - 1``: half the block RAM of the default design's five deepest levels.
+    A bound one too small would let a tree overflow a level; one too large wastes it."""
+    from rtl.params import max_pairs_per_level
+
+    for max_leaves in range(1, 65):
+        assert max_pairs_per_level(max_leaves) == _most_pairs_on_a_level(max_leaves), max_leaves
+    p = HardwareParams(Config())
+    assert [p.level_rows(lv) for lv in (0, 1, 2, 9, 10, 15)] == [1, 1, 2, 256, 512, 512]
