@@ -27,7 +27,9 @@ def _board_design(args: argparse.Namespace, spec):
         if overrides:
             from hardodt.config import Config
 
-            return f"{spec.name} default", Config.from_dict({**base.to_dict(), **overrides})
+            changed = ", ".join(f"{k} = {v!r}" for k, v in sorted(overrides.items()))
+            return (f"{spec.name} default with {changed}",
+                    Config.from_dict({**base.to_dict(), **overrides}))
         return f"{spec.name} default ({spec.config or 'Electricity schema'})", base
     return _design_config(args)
 

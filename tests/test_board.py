@@ -338,3 +338,13 @@ def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_pa
     assert any("seed 1, failed" in n and "placed again with seed 2" in n for n in report["notes"])
     assert "Failed to route arc" in (tmp_path / "top-seed1.tim").read_text()
     assert report["fmax_mhz"] > 0 and report["critical_path"]["from_source"] == ["rtl/divider.py:70"]
+
+
+def test_a_board_default_with_overrides_is_reported_with_them(tmp_path, capsys):
+    """`hardodt build --board B --max-depth 4` builds the board's design with one field
+    changed: the report's design names the change, not just "B default"."""
+    assert main(["build", "--board", "arty-a7-35", "--max-depth", "4", "--no-bitstream",
+                 "-o", str(tmp_path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["design"] == "arty-a7-35 default with max_depth = 4"
+    assert Config.from_toml(tmp_path / "config.toml").max_depth == 4
