@@ -117,7 +117,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
     "preload-missing": ({}, ["generate", "--preload", "t.json", "-o", "out"], 2,
                         "hardodt: error: t.json: no such file"),
     "device-too-small": ({}, ["pnr", "--device", "LFE5U-25F", "--build-dir", "b"], 2,
-                         "hardodt: error: LFE5U-25F: the design needs 150 block RAMs and the "
+                         "hardodt: error: LFE5U-25F: the design needs 135 block RAMs and the "
                          "device has 56 (elements=512, word_bits=32, quantiles=8); try fewer "
                          "elements (-E), a narrower word_bits or fewer quantiles, or a larger "
                          "device"),
