@@ -309,20 +309,18 @@ def max_pairs_per_level(max_leaves: int) -> int:
     Each split adds one leaf, so a tree has at most ``max_leaves - 1`` splits, and each
     puts one pair on the level below its leaf. ``S`` pairs on one level need ``S`` splits
     on the level above, which need at least ``ceil(S / 2)`` pairs there, and so on up to
-    the root's one split: ``S + ceil(S / 2) + ... + 1`` splits in all. The largest ``S``
-    whose chain fits is the bound (512 for 1,024 leaves, where ``max_leaves - 1`` rows per
-    level would have doubled the deep levels' memories)."""
+    the root's one split: ``S + ceil(S / 2) + ... + 1`` splits in all, at least ``2S - 1``,
+    so ``S <= max_leaves // 2``. The largest ``S`` whose chain fits is the bound (512 for
+    1,024 leaves, where ``max_leaves - 1`` rows per level would have doubled the deep
+    levels' memories)."""
     def splits_needed(pairs: int) -> int:
-        total = 0
-        while True:
-            total += pairs
-            if pairs == 1:
-                return total
+        total = pairs
+        while pairs > 1:
             pairs = (pairs + 1) // 2
+            total += pairs
+        return total
 
-    best, step = 0, 1 << max(0, max_leaves.bit_length())
-    while step:  # the largest S with splits_needed(S) <= max_leaves - 1 (it grows with S)
-        if splits_needed(best + step) <= max_leaves - 1:
-            best += step
-        step >>= 1
-    return best
+    pairs = max_leaves // 2
+    while pairs and splits_needed(pairs) > max_leaves - 1:
+        pairs -= 1
+    return pairs
