@@ -61,8 +61,9 @@ __all__ = ["HardODT"]
 
 
 def _element(slot):
-    """The element a slot works on: its leaf's (a sample) or the one it initialises (a commit)."""
-    return Mux(slot.op == OP_SAMPLE, slot.leaf_elem, slot.c_elem)
+    """The element a slot works on: its leaf's (a sample) or the one it initialises (a
+    commit); the two share their bits in the slot (``params.slot_layout``)."""
+    return slot.leaf_elem
 
 
 class HardODT(wiring.Component):

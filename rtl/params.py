@@ -218,31 +218,50 @@ class HardwareParams:
         return min(32, _bits(self.config.split_delay + 2 * (self.levels + 4)) + 1)
 
     @cached_property
-    def slot_layout(self) -> data.StructLayout:
+    def slot_layout(self) -> data.FlexibleLayout:
         """What travels down the pipeline: a sample (and where it has got to), or a
-        commit slot (a split's node writes and an element to initialise)."""
+        commit slot (a split's node writes and an element to initialise).
+
+        A slot is one or the other, so the two share their bits (a union after ``op``
+        and ``g``): every level's slot register is as wide as the wider of the two, not
+        their sum. A commit's element sits on a sample's leaf element, so the stages
+        after the levels read the element a slot works on without a multiplexer."""
         addr = self.pair_bits + 1
         ebits = _bits(self.n_elem)
-        return data.StructLayout({
-            "op": 2,
-            "g": range(max(2, self.groups)),  # quantile group (a sample takes one slot per group)
+        common = {"op": 2,
+                  "g": range(max(2, self.groups))}  # quantile group (a sample takes one slot per group)
+        sample = {
+            "leaf_elem": ebits,  # first: shared with c_elem
             "seq": self.seq_bits,  # the sample's index in the stream, modulo 2^seq_bits
             "s": self.sample_layout,
             "addr": addr,  # node address at the level being read: row = addr >> 1, lane = addr & 1
             "found": 1,
             "leaf_kind": 2,
-            "leaf_elem": ebits,
             "leaf_cls": _bits(self.n_cls),
             "leaf_level": range(self.levels),
             "leaf_addr": addr,
-            "c_level": range(self.levels),  # commit slots: the one row each writes (the split
-            "c_row": self.pair_bits,  # leaf's new internal node, or its two children),
-            "c_mask": 2,  # which of the row's two nodes,
-            "c_data": self.pair_layout,
+        }
+        commit = {
             "c_elem": ebits,  # the element this slot initialises (if c_active)
+            "c_data": self.pair_layout,  # the one row each commit slot writes (the split
+            "c_level": range(self.levels),  # leaf's new internal node, or its two children),
+            "c_row": self.pair_bits,
+            "c_mask": 2,  # which of the row's two nodes
             "c_active": 1,
             "c_n": self.cb,
-        })
+        }
+        fields, offset = {}, 0
+        for name, shape in common.items():
+            fields[name] = data.Field(shape, offset)
+            offset += fields[name].width
+        ends = []
+        for part in (sample, commit):
+            at = offset
+            for name, shape in part.items():
+                fields[name] = data.Field(shape, at)
+                at += fields[name].width
+            ends.append(at)
+        return data.FlexibleLayout(max(ends), fields)
 
     def histogram_row_layout(self, c: int) -> data.ArrayLayout:
         """Per element and categorical attribute ``c``: a class count per value."""
