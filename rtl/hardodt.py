@@ -93,6 +93,8 @@ class HardODT(wiring.Component):
         written into row ``load_row`` of target ``load_target``
         (``params.load_targets()``: the memories, then the state registers, which
         also end any trial under way). Rows first, the state last (``rtl.preload.load_rows``).
+        A tree level's row travels down the pipeline as a slot and is written when it
+        reaches its level: ``idle`` falls until then.
     """
 
     def __init__(self, config: Config, preload=None, load: bool = False) -> None:
@@ -312,6 +314,15 @@ class HardODT(wiring.Component):
                      restart_tok.c_mask.eq(0b01),  # level 0, row 0, node 0: a leaf of
                      restart_tok.c_data[0].kind.eq(LEAF)]  # element 0, class 0
 
+        # A run-time load of a tree level's row enters the pipeline as a slot (a commit that
+        # initialises no element) and is written when it reaches its level, like a split's
+        # rows: the levels' write ports need no second source. ``idle`` stays low until it
+        # is written.
+        level_load = Signal()
+        load_target, load_row, load_data = (
+            (self.load_target, self.load_row, self.load_data) if self.load else (0, 0, 0))
+        if self.load:
+            m.d.comb += level_load.eq(self.load_en & (self.load_target < L))
         # -- R_0: the slot entering the pipeline --------------------------------------------------
         QS = p.quantile_stage
         r_valid = [Signal(name=f"r{lv}_valid") for lv in range(QS + 1)]
@@ -322,6 +333,10 @@ class HardODT(wiring.Component):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok_keep), r[0].g.eq(sub)]
         with m.Elif(ins_state == 3):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(restart_tok), r[0].g.eq(sub)]
+        with m.Elif(level_load):  # a tree level's row, written by a slot on its way down
+            m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_COMMIT_KEEP),
+                         r[0].c_level.eq(load_target), r[0].c_row.eq(load_row),
+                         r[0].c_mask.eq(0b11), r[0].c_data.eq(load_data)]
         with m.Elif(cont):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(sub),
                          r[0].seq.eq(entered - 1), r[0].s.eq(held)]  # taken last
@@ -339,7 +354,6 @@ class HardODT(wiring.Component):
         debug_nodes = []
         for lv in range(L):
             level = m.submodules[f"level{lv}"] = TreeLevel(p, lv, pre.levels[lv] if pre else None)
-            loads(level, lv)
             m.d.comb += [level.row.eq(Mux(self.debug_en, self.debug_row, next_row)),
                          level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
             debug_nodes.append(level.data)

@@ -8,8 +8,8 @@ one level down. A split's two commit slots each carry the one row they write,
 with its level, address and node mask: the first turns the split leaf into an
 internal node, the second, right behind it, writes the two children one level
 down; the level's write port takes them as they come, with no multiplexer
-between a node and a pair. A run-time load writes a whole row while the
-pipeline is idle.
+between a node and a pair. A run-time load of a row comes the same way, as a
+slot (``rtl.hardodt``): the write port has one source.
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ class TreeLevel(wiring.Component):
         The slot for the next level (combinational).
     data : Out
         The row read (for the read-back port).
-    load_en, load_row, load_data : In
-        Write ``load_data`` into row ``load_row`` (a run-time load; the pipeline is idle).
     """
 
     def __init__(self, params: HardwareParams, level: int, rows: list | None = None) -> None:
@@ -51,7 +49,6 @@ class TreeLevel(wiring.Component):
         super().__init__({
             "row": In(params.pair_bits), "valid": In(1), "slot": In(params.slot_layout),
             "next": Out(params.slot_layout), "data": Out(pair),
-            "load_en": In(1), "load_row": In(params.pair_bits), "load_data": In(pair),
         })
         init = []
         node = params.node_layout
@@ -88,9 +85,9 @@ class TreeLevel(wiring.Component):
                         m.d.comb += go_left.eq(
                             xcs[word.attr] == word.thr.as_unsigned()[:p.value_bits])
                 m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
-        # a commit slot writes its one row, data and mask as they come: no multiplexer here
+        # a commit (or load) slot writes its one row, data and mask as they come: no
+        # multiplexer here
+        m.d.comb += [wr.addr.eq(cur.c_row), wr.data.eq(cur.c_data)]
         with m.If(self.valid & (cur.op != OP_SAMPLE) & (cur.g == 0) & (cur.c_level == lv)):
-            m.d.comb += [wr.addr.eq(cur.c_row), wr.en.eq(cur.c_mask), wr.data.eq(cur.c_data)]
-        with m.If(self.load_en):
-            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(0b11), wr.data.eq(self.load_data)]
+            m.d.comb += wr.en.eq(cur.c_mask)
         return m
