@@ -319,8 +319,6 @@ class HardODT(wiring.Component):
         # rows: the levels' write ports need no second source. ``idle`` stays low until it
         # is written.
         level_load = Signal()
-        load_target, load_row, load_data = (
-            (self.load_target, self.load_row, self.load_data) if self.load else (0, 0, 0))
         if self.load:
             m.d.comb += level_load.eq(self.load_en & (self.load_target < L))
         # -- R_0: the slot entering the pipeline --------------------------------------------------
@@ -333,10 +331,11 @@ class HardODT(wiring.Component):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok_keep), r[0].g.eq(sub)]
         with m.Elif(ins_state == 3):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(restart_tok), r[0].g.eq(sub)]
-        with m.Elif(level_load):  # a tree level's row, written by a slot on its way down
-            m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_COMMIT_KEEP),
-                         r[0].c_level.eq(load_target), r[0].c_row.eq(load_row),
-                         r[0].c_mask.eq(0b11), r[0].c_data.eq(load_data)]
+        if self.load:
+            with m.Elif(level_load):  # a tree level's row, written by a slot on its way down
+                m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_COMMIT_KEEP),
+                             r[0].c_level.eq(self.load_target), r[0].c_row.eq(self.load_row),
+                             r[0].c_mask.eq(0b11), r[0].c_data.eq(self.load_data)]
         with m.Elif(cont):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_SAMPLE), r[0].g.eq(sub),
                          r[0].seq.eq(entered - 1), r[0].s.eq(held)]  # taken last
