@@ -314,13 +314,6 @@ class HardODT(wiring.Component):
                      restart_tok.c_mask.eq(0b01),  # level 0, row 0, node 0: a leaf of
                      restart_tok.c_data[0].kind.eq(LEAF)]  # element 0, class 0
 
-        # A run-time load of a tree level's row enters the pipeline as a slot (a commit that
-        # initialises no element) and is written when it reaches its level, like a split's
-        # rows: the levels' write ports need no second source. ``idle`` stays low until it
-        # is written.
-        level_load = Signal()
-        if self.load:
-            m.d.comb += level_load.eq(self.load_en & (self.load_target < L))
         # -- R_0: the slot entering the pipeline --------------------------------------------------
         QS = p.quantile_stage
         r_valid = [Signal(name=f"r{lv}_valid") for lv in range(QS + 1)]
@@ -332,7 +325,11 @@ class HardODT(wiring.Component):
         with m.Elif(ins_state == 3):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(restart_tok), r[0].g.eq(sub)]
         if self.load:
-            with m.Elif(level_load):  # a tree level's row, written by a slot on its way down
+            # A run-time load of a tree level's row enters as a slot (a commit that
+            # initialises no element) and is written when it reaches its level, like a
+            # split's rows: the levels' write ports need no second source. ``idle`` stays
+            # low until it is written.
+            with m.Elif(self.load_en & (self.load_target < L)):
                 m.d.sync += [r_valid[0].eq(1), r[0].eq(0), r[0].op.eq(OP_COMMIT_KEEP),
                              r[0].c_level.eq(self.load_target), r[0].c_row.eq(self.load_row),
                              r[0].c_mask.eq(0b11), r[0].c_data.eq(self.load_data)]

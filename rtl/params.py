@@ -250,18 +250,16 @@ class HardwareParams:
             "c_active": 1,
             "c_n": self.cb,
         }
-        fields, offset = {}, 0
-        for name, shape in common.items():
-            fields[name] = data.Field(shape, offset)
-            offset += fields[name].width
-        ends = []
-        for part in (sample, commit):
-            at = offset
+        fields = {}
+
+        def place(part: dict, at: int) -> int:  # one after another from ``at``; returns the end
             for name, shape in part.items():
                 fields[name] = data.Field(shape, at)
                 at += fields[name].width
-            ends.append(at)
-        return data.FlexibleLayout(max(ends), fields)
+            return at
+
+        base = place(common, 0)
+        return data.FlexibleLayout(max(place(sample, base), place(commit, base)), fields)
 
     def histogram_row_layout(self, c: int) -> data.ArrayLayout:
         """Per element and categorical attribute ``c``: a class count per value."""
