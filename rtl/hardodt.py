@@ -317,9 +317,7 @@ class HardODT(wiring.Component):
         # -- R_0: the slot entering the pipeline --------------------------------------------------
         QS = p.quantile_stage
         r_valid = [Signal(name=f"r{lv}_valid") for lv in range(QS + 1)]
-        # the slots themselves take no reset: only ``r_valid`` says a slot is there, and a
-        # reset net reaching every bit of every stage is wire the levels' pipeline can spare
-        r = [Signal(slot_layout, name=f"r{lv}", reset_less=True) for lv in range(QS + 1)]
+        r = [Signal(slot_layout, name=f"r{lv}") for lv in range(QS + 1)]
         with m.If(ins_state == 1):
             m.d.sync += [r_valid[0].eq(1), r[0].eq(tok), r[0].g.eq(sub)]
         with m.Elif(ins_state == 2):
