@@ -9,12 +9,13 @@ RAM start-up, the reset button, the LEDs and the UART pins.
 
 from __future__ import annotations
 
-from amaranth.hdl import ClockDomain, ClockSignal, Module, ResetInserter, ResetSignal, Signal
+from amaranth.hdl import ClockDomain, ClockSignal, DomainRenamer, Module, ResetSignal, Signal
 from amaranth.lib import fifo, io, wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
 from hardodt.protocol import LOAD_LEN, WINDOW
+from rtl.global_reset import global_reset
 from rtl.hardodt import HardODT
 from rtl.host_link import HostLink
 from rtl.uart import UARTReceiver, UARTTransmitter, check_divisor
@@ -83,7 +84,13 @@ class LinkedLearner(wiring.Component):
         buffer = m.submodules.rx_fifo = fifo.SyncFIFOBuffered(
             width=8, depth=rx_fifo_depth(self.link.info.sample_bytes, self.link.load))
         link = m.submodules.link = self.link
-        m.submodules.learner = ResetInserter(link.learner_reset)(self.learner)
+        # The learner's own domain: the same clock, reset also by the link (RESET, LOAD).
+        m.domains.learner = ClockDomain("learner", local=True)
+        m.d.comb += [ClockSignal("learner").eq(ClockSignal("sync")),
+                     ResetSignal("learner").eq(global_reset(m, getattr(platform, "family", None),
+                                                            ResetSignal("sync") | link.learner_reset,
+                                                            name="learner_rst"))]
+        m.submodules.learner = DomainRenamer("learner")(self.learner)
         m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx),
                      buffer.w_data.eq(rx.bytes.payload), buffer.w_en.eq(rx.bytes.valid),
                      rx.bytes.ready.eq(buffer.w_rdy),

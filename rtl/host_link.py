@@ -95,7 +95,7 @@ class HostLink(wiring.Component):
     learner : Out(learner.signature.flip())
         Connect to the learner with ``wiring.connect``.
     learner_reset : Out(1)
-        Pulsed by RESET: drive the learner's reset with it (``ResetInserter``).
+        Pulsed by RESET: the learner's reset, with the domain's own (``rtl.board``).
     leaves : In(32)
         The learner's leaf count, reported by STATS.
     rx_framing_errors, rx_overruns : In(16)
