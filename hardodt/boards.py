@@ -44,6 +44,7 @@ class BoardSpec:
     stats: str = "all"  # what STATS reports (hardodt.protocol.stat_names): "basic" on small FPGAs
     load: bool = True  # the link takes LOAD (a tree at run time); off where it does not fit
     placement: str = "timing"  # what nextpnr's placer minimises (hardodt.pnr.PLACEMENTS)
+    router: str = "router2"  # nextpnr's router (hardodt.pnr.ROUTERS)
 
     @property
     def open_flow(self) -> bool:
@@ -58,10 +59,11 @@ class BoardSpec:
                 from None
 
 
-def _ulx3s(size: str, config: str | None, divide: int) -> BoardSpec:
+def _ulx3s(size: str, config: str | None, divide: int, **options) -> BoardSpec:
     return BoardSpec(f"ulx3s-{size.lower()}", f"ulx3s:ULX3S_{size.upper()}_Platform", "trellis", 25e6,
                      ("led", 0), ("led", 1), ("button", 0), divide, config,
-                     f"Radiona ULX3S, Lattice LFE5U-{size.upper()} (CABGA381, speed 6), 25 MHz, FTDI UART")
+                     f"Radiona ULX3S, Lattice LFE5U-{size.upper()} (CABGA381, speed 6), 25 MHz, FTDI UART",
+                     **options)
 
 
 BOARDS: dict[str, BoardSpec] = {b.name: b for b in [
@@ -71,7 +73,10 @@ BOARDS: dict[str, BoardSpec] = {b.name: b for b in [
               load=False),
     _ulx3s("25f", "small.toml", 1),
     _ulx3s("45f", None, 2),
-    _ulx3s("85f", None, 2),
+    # the default design routes on the 85F with router1, where router2 stalls at a few
+    # thousand overused wires, and without LOAD: with it (--load) it has not routed yet
+    # (docs/model.md, "The default design on the ULX3S-85F")
+    _ulx3s("85f", None, 2, router="router1", load=False),
     BoardSpec("arty-a7-35", "arty_a7:ArtyA7_35Platform", "vivado", 100e6, ("led", 0), ("led", 1),
               ("button", 0), 4, None, "Digilent Arty A7-35T, Xilinx XC7A35T, 100 MHz, FTDI UART"),
     BoardSpec("arty-a7-100", "arty_a7:ArtyA7_100Platform", "vivado", 100e6, ("led", 0), ("led", 1),
@@ -122,14 +127,14 @@ def _nextpnr_args(spec: BoardSpec, platform, clock_mhz: float, seed: int, router
 def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 115200,
           clock_divide: int | None = None, bitstream: bool = True, seed: int = 1,
           stats: str | None = None, preload=None, load: bool | None = None,
-          progress=None, router: str = "router2", placer: str | None = None,
+          progress=None, router: str | None = None, placer: str | None = None,
           placement: str | None = None,
           router_patience: int | None = None) -> dict[str, Any]:
     """Build ``config`` for ``spec`` in ``build_dir``; return the report (also written to
     ``build_dir/board.json``): files, utilisation, Fmax against the learner's clock, times.
     ``preload``: a golden model the board starts from (its memories' initial contents);
     ``load``: the link takes LOAD (default: the board's); ``router``, ``placer``,
-    ``placement`` (default: the board's): nextpnr's (``hardodt.pnr.placement_args``);
+    ``placement`` (router and placement default to the board's): nextpnr's (``hardodt.pnr.placement_args``);
     ``router_patience``: ``hardodt.pnr.RouterWatch``'s."""
     from hardodt.pnr import (
         ROUTER_PATIENCE,
@@ -148,6 +153,7 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
     say = progress or (lambda text: None)
     build_dir = Path(build_dir).resolve()
     placement = placement or spec.placement
+    router = router or spec.router
     patience = ROUTER_PATIENCE if router_patience is None else router_patience
     divide = clock_divide or spec.clock_divide
     platform = spec.platform_class()()
@@ -317,6 +323,7 @@ def describe() -> list[dict[str, Any]]:
                     "learner_clock_mhz": spec.oscillator_hz / spec.clock_divide / 1e6,
                     "config": spec.config or "default", "stats": spec.stats, "load": spec.load,
                     "placement": spec.placement if spec.open_flow else None,
+                    "router": spec.router if spec.open_flow else None,
                     "board_description": spec.what})
     return out
 

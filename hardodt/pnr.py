@@ -209,9 +209,9 @@ def add_nextpnr_options(parser) -> None:
                         help="what the placer minimises: timing (nextpnr's default) or "
                              "wirelength (--no-tmdriv: less wire, a slower clock; for a design "
                              "whose routing does not converge). Default: timing, or the board's")
-    parser.add_argument("--router", choices=ROUTERS, default=ROUTERS[0],
-                        help="nextpnr's router (default router2; router1 may finish a small "
-                             "design router2 does not converge on)")
+    parser.add_argument("--router", choices=ROUTERS, default=None,
+                        help="nextpnr's router (default router2, or the board's; router1 may "
+                             "finish a design router2 does not converge on, slowly)")
     parser.add_argument("--router-patience", type=int, default=ROUTER_PATIENCE, metavar="N",
                         help="end a router2 run whose overused wires have not reached a new "
                              "low in max(N, the iteration of the last low) iterations, and "

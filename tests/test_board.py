@@ -156,6 +156,8 @@ def test_boards_lists_every_board_and_flow(capsys):
     assert {r["board"]: r["placement"] for r in rows} == {
         name: spec.placement if spec.open_flow else None for name, spec in BOARDS.items()}
     assert all(r["placement"] in ("timing", "wirelength") for r in rows if r["flow"] != "vivado")
+    assert {r["board"]: r["router"] for r in rows} == {
+        name: spec.router if spec.open_flow else None for name, spec in BOARDS.items()}
 
 
 @pytest.mark.parametrize("name,constraints", [("icebreaker", "top.pcf"), ("ulx3s-25f", "top.lpf"),
@@ -339,6 +341,36 @@ def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_pa
     assert any("seed 1, failed" in n and "placed again with seed 2" in n for n in report["notes"])
     assert "Failed to route arc" in (tmp_path / "top-seed1.tim").read_text()
     assert report["fmax_mhz"] > 0 and report["critical_path"]["from_source"] == ["rtl/divider.py:70"]
+
+
+@pytest.mark.parametrize("name,router,expected", [("ulx3s-85f", None, "router1"),
+                                                  ("ulx3s-85f", "router2", "router2"),
+                                                  ("ulx3s-25f", None, "router2")])
+def test_a_board_is_routed_with_its_own_router_unless_told(tmp_path, monkeypatch, name, router,
+                                                         expected):
+    """The ULX3S-85F's default is router1 (router2 stalls on its default design); the tools
+    stand in, as above, and the router nextpnr is given is checked."""
+    import hardodt.synthesis as synthesis
+
+    data = Path(__file__).parent / "data"
+    routers = []
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
+        if "top.ys" in command:
+            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
+            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
+        elif "--router" in command:
+            routers.append(command[command.index("--router") + 1])
+            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
+        log.write_text("Info: done\n")
+        return 0, ""
+
+    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
+    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+    cfg = Config.from_toml("benchmarks/configs/up5k.toml")
+    report = build(cfg, board(name), tmp_path, router=router)
+    assert routers == [expected] and report["nextpnr"]["router"] == expected
+    assert board(name).router == ("router1" if name == "ulx3s-85f" else "router2")
 
 
 def test_a_board_default_with_overrides_is_reported_with_them(tmp_path, capsys):
