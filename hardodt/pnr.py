@@ -158,17 +158,22 @@ def check_patience(patience: int) -> int:
 
 
 class RouterWatch:
-    """Whether router2 still converges, read from nextpnr's log as it grows: the fewest
+    """Whether the router still converges, read from nextpnr's log as it grows: the fewest
     overused wires so far and the iteration that reached it. Called, it gives a reason to
     stop once ``max(patience, that iteration)`` iterations have gone by without fewer
-    (``patience`` 0: never); ``run_tool`` then ends the run and the caller places again."""
+    (``patience`` 0: never); ``run_tool`` then ends the run and the caller places again.
+    router1 logs no iterations: for it an "iteration" is a thousand arc routings and the
+    count watched is the arcs still queued (a routed run of the default design on the 85F
+    never went more than 6 of them without a new low)."""
 
     _ITER = re.compile(r"iter=(\d+)\b.*\boverused=(\d+)")
+    _ROUTER1 = re.compile(r"^Info:\s+(\d+) \|\s+\d+\s+\d+ \|\s+\d+\s+\d+ \|\s+(\d+)\|")
 
     def __init__(self, log: Path, patience: int = ROUTER_PATIENCE) -> None:
         self.log, self.patience = Path(log), check_patience(patience)
         self.best: int | None = None
         self.best_iteration = self.iteration = 0
+        self.router = "router2"
         self._offset = 0
 
     def _read(self) -> None:
@@ -182,8 +187,13 @@ class RouterWatch:
         self._offset += end
         for line in text[:end].decode(errors="replace").splitlines():
             match = self._ITER.search(line)
-            if match:
+            router1 = None if match else self._ROUTER1.match(line)
+            if router1:
+                self.router = "router1"
+                self.iteration, overused = int(router1[1]) // 1000, int(router1[2])
+            elif match:
                 self.iteration, overused = int(match[1]), int(match[2])
+            if match or router1:
                 if self.best is None or overused < self.best:
                     self.best, self.best_iteration = overused, self.iteration
 
@@ -193,6 +203,10 @@ class RouterWatch:
             return None
         since = self.iteration - self.best_iteration
         if since > max(self.patience, self.best_iteration):
+            if self.router == "router1":
+                return (f"router1 stopped converging: its fewest queued arcs, {self.best:,}, "
+                        f"after {self.best_iteration},000 routings, and none fewer in the "
+                        f"{since},000 since (--router-patience {self.patience})")
             return (f"router2 stopped converging: its fewest overused wires, {self.best:,}, at "
                     f"iteration {self.best_iteration}, and none fewer in the {since} iterations "
                     f"since (--router-patience {self.patience})")
@@ -214,7 +228,8 @@ def add_nextpnr_options(parser) -> None:
                              "finish a design router2 does not converge on, slowly)")
     parser.add_argument("--router-patience", type=int, default=ROUTER_PATIENCE, metavar="N",
                         help="end a router2 run whose overused wires have not reached a new "
-                             "low in max(N, the iteration of the last low) iterations, and "
+                             "low in max(N, the iteration of the last low) iterations (router1: "
+                             "queued arcs, per thousand routings), and "
                              f"place again with the next seed (default {ROUTER_PATIENCE}; 0: "
                              "never)")
 

@@ -529,6 +529,24 @@ def test_router_watch_ends_a_router2_run_that_stopped_converging(tmp_path):
         RouterWatch(tmp_path / "f.log", -1)
 
 
+def test_router_watch_follows_router1_by_its_queued_arcs(tmp_path):
+    """router1 logs arc routings and the arcs still queued, not iterations: a stored real
+    log (the default design's ULX3S-85F board, routed 2026-12-06) is never stopped, and a
+    queue that stops shrinking is, once the patience (in thousands of routings) is out."""
+    from hardodt.pnr import RouterWatch
+
+    routed = (DATA / "nextpnr_router1_routed_85f.log").read_text().splitlines()
+    watch = RouterWatch(tmp_path / "a.log", 5)
+    assert _grow(tmp_path / "a.log", routed, watch) is None
+    assert (watch.router, watch.best, watch.best_iteration) == ("router1", 0, 630)
+    row = "Info: {:>10} |      396        603 |  396   603 |{:>10}|       4.18       4.18|"
+    stall = [row.format(1000 * i, 5000 - 10 * i if i <= 200 else 3000) for i in range(1, 600)]
+    n, reason = _grow(tmp_path / "b.log", stall, RouterWatch(tmp_path / "b.log", 100))
+    assert n == 200 + 201  # the low, 3,000 at 200,000 routings; then max(100, 200) + 1 more
+    assert reason.startswith("router1 stopped converging: its fewest queued arcs, 3,000, after "
+                             "200,000 routings, and none fewer in the 201,000 since")
+
+
 def test_run_tool_ends_a_tool_its_watch_stops(tmp_path):
     """A stand-in tool that logs router2 lines, stalls and would then sleep for a minute."""
     import subprocess
