@@ -400,7 +400,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     build_dir = Path(build_dir)
     try:
         syn = synthesize(cfg, dev.family, build_dir, use_cache=use_cache, progress=progress,
-                         top=top if top is not None else PinShell(cfg, dev.family), netlist=True)
+                         top=top if top is not None else PinShell(cfg), netlist=True)
     except SynthesisError as exc:
         raise PnrError(str(exc)) from None
     # the device's default placer; if that run fails, the same placer with the next seed,

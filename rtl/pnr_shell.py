@@ -7,18 +7,16 @@ every port in use with a few pins: a serial-in shift register supplies the
 sample and the read-back controls, a parallel-load, serial-out shift register
 carries every output, and the stream handshakes are single pins. Every path
 into and out of the learner is registered, so the clock found is the
-learner's own. The shell costs about one flip-flop per port bit. On an ECP5 the
-learner's reset goes through a global buffer, as on the boards (``rtl.global_reset``).
+learner's own. The shell costs about one flip-flop per port bit.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, ClockDomain, ClockSignal, DomainRenamer, Module, ResetSignal, Signal
+from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config
-from rtl.global_reset import global_reset
 from rtl.hardodt import HardODT
 
 __all__ = ["PinShell"]
@@ -37,21 +35,15 @@ class PinShell(wiring.Component):
         Serial output, the sample stream's ready, the prediction's valid, idle.
     """
 
-    def __init__(self, config: Config, family: str | None = None) -> None:
+    def __init__(self, config: Config) -> None:
         self.learner = HardODT(config)
-        self.family = family  # the device family it is placed on (``global_reset``)
         super().__init__({"sin": In(1), "valid": In(1), "ready": In(1), "load": In(1),
                           "sout": Out(1), "accepted": Out(1), "predicted": Out(1),
                           "idle": Out(1)})
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        m.domains.learner = ClockDomain("learner", local=True)
-        m.d.comb += [ClockSignal("learner").eq(ClockSignal("sync")),
-                     ResetSignal("learner").eq(global_reset(m, self.family, ResetSignal("sync"),
-                                                            name="learner_rst"))]
-        dut = self.learner
-        m.submodules.learner = DomainRenamer("learner")(dut)
+        dut = m.submodules.learner = self.learner
         ins = Cat(dut.samples.payload, dut.debug_en, dut.debug_level, dut.debug_row)
         outs = Cat(dut.predictions.payload, dut.stats, dut.trial_cycles, dut.debug_node,
                    dut.debug_counter, dut.debug_valid)

@@ -385,29 +385,14 @@ def test_a_board_default_with_overrides_is_reported_with_them(tmp_path, capsys):
 
 def _learner_reset_source(rtlil: str, module: str) -> str | None:
     """In ``module`` of ``rtlil``, the cell that drives the learner's ``learner_rst`` port:
-    the type of the cell whose output wire it is (``DCCA``), ``"port"`` for the module's
-    own reset, else None."""
+    the type of the cell whose output wire it is (``DCCA``), else None."""
     body = rtlil.split(f"module {module}\n", 1)[1].split("\nend\n", 1)[0]
     learner = re.search(r"cell \\[^ ]+\.learner \\learner\n((?:    connect .*\n)+)", body)
     wire = re.search(r"connect \\learner_rst (\S+)", learner.group(1)).group(1).split(" [")[0]
     for kind, outputs in re.findall(r"cell \\(\w+) \\\S+\n((?:    connect .*\n)+)", body):
         if re.search(rf"connect \\CLKO {re.escape(wire)}\b", outputs):
             return kind
-    return "port" if wire in (r"\rst", r"\learner_rst") else None
-
-
-@pytest.mark.parametrize("family,buffer", [("ecp5", "DCCA"), ("ice40", "port"), (None, "port")])
-def test_the_learners_reset_is_on_a_global_buffer_on_ecp5(family, buffer):
-    """The learner's reset (every flip-flop with one) takes an ECP5 global network through a
-    DCCA (rtl.global_reset); elsewhere it is the domain's reset as it was."""
-    from amaranth.back import rtlil
-
-    from rtl.pnr_shell import PinShell
-
-    cfg = Config.from_toml("benchmarks/configs/up5k.toml")
-    text = rtlil.convert(PinShell(cfg, family), name="shell")
-    assert text.count("cell \\DCCA ") == (family == "ecp5")
-    assert _learner_reset_source(text, "\\shell") == buffer
+    return None
 
 
 @pytest.mark.parametrize("name,buffer", [("ulx3s-25f", "DCCA"), ("icebreaker", None)])
