@@ -473,7 +473,7 @@ def _cmd_paper(args: argparse.Namespace) -> int:
 
 
 def _cmd_pnr(args: argparse.Namespace) -> int:
-    from hardodt.pnr import ROUTERS, place_and_route
+    from hardodt.pnr import place_and_route
 
     source, cfg = _design_config(args)
     from rtl.params import HardwareParams
@@ -482,7 +482,7 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     build = args.build_dir or Path("results") / "pnr" / args.device
     res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
                           use_cache=not args.no_cache, progress=_synth_progress(args),
-                          router=args.router or ROUTERS[0], placer=args.placer,
+                          router=args.router, placer=args.placer,
                           placement=args.placement,
                           router_patience=args.router_patience)
     if args.json:

@@ -186,16 +186,15 @@ class RouterWatch:
         end = text.rfind(b"\n") + 1  # complete lines only
         self._offset += end
         for line in text[:end].decode(errors="replace").splitlines():
-            match = self._ITER.search(line)
-            router1 = None if match else self._ROUTER1.match(line)
+            router1 = self._ROUTER1.match(line)
+            match = router1 or self._ITER.search(line)
+            if not match:
+                continue
             if router1:
                 self.router = "router1"
-                self.iteration, overused = int(router1[1]) // 1000, int(router1[2])
-            elif match:
-                self.iteration, overused = int(match[1]), int(match[2])
-            if match or router1:
-                if self.best is None or overused < self.best:
-                    self.best, self.best_iteration = overused, self.iteration
+            self.iteration, overused = int(match[1]) // (1000 if router1 else 1), int(match[2])
+            if self.best is None or overused < self.best:
+                self.best, self.best_iteration = overused, self.iteration
 
     def __call__(self) -> str | None:
         self._read()
@@ -380,16 +379,17 @@ def check_fits(cfg: Config, dev: Device) -> list[str]:
 def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz: float = 100.0,
                     seed: int = 1, use_cache: bool = True,
                     progress: Callable[[str], None] | None = None, top=None,
-                    router: str = "router2", placer: str | None = None,
+                    router: str | None = None, placer: str | None = None,
                     placement: str | None = None,
                     router_patience: int = ROUTER_PATIENCE) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
     package) and place and route it on ``device_name`` (``placer``: the device's
-    :func:`default_placer` unless given; ``placement``: one of :data:`PLACEMENTS`, the
-    first unless given;
+    :func:`default_placer` unless given; ``placement``, ``router``: one of
+    :data:`PLACEMENTS`, :data:`ROUTERS`, the first unless given;
     ``router_patience``: :class:`RouterWatch`)."""
     from rtl.pnr_shell import PinShell
 
+    router = router or ROUTERS[0]
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
     placement_args(dev, router, placer, placement)  # a bad choice is refused before synthesis

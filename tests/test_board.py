@@ -262,6 +262,31 @@ def test_stream_refuses_a_tree_of_another_configuration_before_anything_runs(tmp
     assert not (tmp_path / "b").exists()
 
 
+def _stand_in_tools(monkeypatch, nextpnr):
+    """The tools of a board build stand in (a real build is a benchmark): synthesis writes
+    the stored ECP5 statistics and netlist; ``nextpnr(command, log, stop)`` sees each
+    place-and-route run and returns its exit status and stderr to fail it, or None for a
+    run that routes (the stored report)."""
+    import hardodt.synthesis as synthesis
+
+    data = Path(__file__).parent / "data"
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
+        if "top.ys" in command:  # synthesis
+            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
+            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
+        elif "--placer" in command:
+            failed = nextpnr(command, log, stop)
+            if failed is not None:
+                return failed
+            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
+        log.write_text("Info: done\n")
+        return 0, ""
+
+    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
+    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+
+
 def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer(tmp_path,
                                                                                monkeypatch):
     """HeAP asked for by name is not replaced after a failure, but a stall is placement luck:
@@ -272,23 +297,16 @@ def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer
     stall = (data / "nextpnr_router2_stall_up5k.log").read_text()
     seeds, stalls, commands = [], [4], []  # the runs to come that stall
 
-    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
-        if "top.ys" in command:  # synthesis
-            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
-            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
-        elif "--placer" in command:
-            seeds.append(int(command[command.index("--seed") + 1]))
-            commands.append(command)
-            if stalls[0]:  # stalls, as the watch sees it in the log
-                stalls[0] -= 1
-                log.write_text(stall)
-                raise synthesis.ToolStopped(stop())
-            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
-        log.write_text("Info: done\n")
-        return 0, ""
+    def nextpnr(command, log, stop):
+        seeds.append(int(command[command.index("--seed") + 1]))
+        commands.append(command)
+        if stalls[0]:  # stalls, as the watch sees it in the log
+            stalls[0] -= 1
+            log.write_text(stall)
+            raise synthesis.ToolStopped(stop())
+        return None
 
-    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
-    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+    _stand_in_tools(monkeypatch, nextpnr)
     cfg = Config.from_toml("benchmarks/configs/small.toml")
     # the next seeds stall too: the build stops with the reason after three more, not never
     with pytest.raises(BoardError, match="place and route failed: router2 stopped converging: "
@@ -314,27 +332,17 @@ def test_a_board_placement_router2_stalls_on_is_placed_again_whatever_the_placer
 
 def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_path, monkeypatch):
     """The tools stand in (a real build is a benchmark): the flow around them is checked."""
-    import hardodt.synthesis as synthesis
-
-    data = Path(__file__).parent / "data"
     seeds = []
 
-    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
-        if "top.ys" in command:  # synthesis
-            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
-            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
-        elif "--placer" in command:
-            seeds.append(int(command[command.index("--seed") + 1]))
-            assert command[command.index("--placer") + 1] == "static"
-            if len(seeds) == 1:
-                log.write_text("ERROR: Failed to route arc 0.0 of net 'clk$TRELLIS_IO_IN'\n")
-                return 1, ""
-            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
-        log.write_text("Info: done\n")
-        return 0, ""
+    def nextpnr(command, log, stop):
+        seeds.append(int(command[command.index("--seed") + 1]))
+        assert command[command.index("--placer") + 1] == "static"
+        if len(seeds) == 1:
+            log.write_text("ERROR: Failed to route arc 0.0 of net 'clk$TRELLIS_IO_IN'\n")
+            return 1, ""
+        return None
 
-    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
-    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+    _stand_in_tools(monkeypatch, nextpnr)
     report = build(Config.from_toml("benchmarks/configs/small.toml"), board("ulx3s-25f"), tmp_path)
     assert seeds == [1, 2] and report["nextpnr"] == {"placer": "static", "placement": "timing",
                                                      "router": "router2", "seed": 2}
@@ -350,23 +358,12 @@ def test_a_board_is_routed_with_its_own_router_unless_told(tmp_path, monkeypatch
                                                          expected):
     """The ULX3S-85F's default is router1 (router2 stalls on its default design); the tools
     stand in, as above, and the router nextpnr is given is checked."""
-    import hardodt.synthesis as synthesis
-
-    data = Path(__file__).parent / "data"
     routers = []
 
-    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
-        if "top.ys" in command:
-            (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
-            (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
-        elif "--router" in command:
-            routers.append(command[command.index("--router") + 1])
-            (build_dir / "report.json").write_text((data / "nextpnr_report_ecp5_small.json").read_text())
-        log.write_text("Info: done\n")
-        return 0, ""
+    def nextpnr(command, log, stop):
+        routers.append(command[command.index("--router") + 1])  # and it routes
 
-    monkeypatch.setattr(synthesis, "run_tool", fake_run_tool)
-    monkeypatch.setattr(synthesis, "tool_command", lambda name: [name])
+    _stand_in_tools(monkeypatch, nextpnr)
     cfg = Config.from_toml("benchmarks/configs/up5k.toml")
     report = build(cfg, board(name), tmp_path, router=router)
     assert routers == [expected] and report["nextpnr"]["router"] == expected
