@@ -402,6 +402,12 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     from rtl.node_readback import readback_registers
 
     ff_mapped += readback_registers(p)
+    # the quantile lanes' registered rows, as they are (rtl.quantile_lane)
+    from rtl.quantile_lane import registered_row_cost
+
+    fetch = registered_row_cost(p)
+    ff_mapped += fetch["ff"]
+    lut_mapped += fetch["lut"]
     mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
              for w, a, b in multipliers(cfg)]
     dsp = sum(m["dsp"] for m in mults)

@@ -471,10 +471,15 @@ class HardODT(wiring.Component):
                      trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))]
         for k in range(p.lanes if N else 0):
             lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(
-                p, k, pre.quantiles[k] if pre else None)
+                p, k, pre.quantiles[k] if pre else None, registered=p.schedule_stage)
             loads(lane, L + 1 + k)
-            m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(r[QS - 1].g),
-                         lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
+            if p.schedule_stage:  # the rows are read two stages ahead and registered
+                m.d.comb += [lane.read_element.eq(_element(r[QS - 2])),
+                             lane.read_group.eq(r[QS - 2].g),
+                             lane.fetch_element.eq(q_addr_next), lane.fetch_group.eq(r[QS - 1].g)]
+            else:
+                m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(r[QS - 1].g)]
+            m.d.comb += [lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
                          lane.label.eq(yq), lane.moves.eq(u_moves), lane.first.eq(u_first),
                          lane.learn.eq(u_learn & q_sample), lane.init.eq(q_is_commit)]
             for i in lane.members:

@@ -4,9 +4,18 @@ Memory-based sharing: one :class:`~rtl.quantile.QuantileStep` serves every
 element and class of its attributes; a memory row holds one element's min, max
 and the ``Q`` estimates of every class of one attribute, at address
 ``element * groups + group`` (a lane serves attributes ``lane``,
-``lane + lanes``, ... in successive groups). The read-modify-write takes one
-cycle: the read port is transparent for the write port, so the next slot's
-read sees this slot's write (the forwarding back-to-back samples need).
+``lane + lanes``, ... in successive groups).
+
+With ``registered`` (a learner with a schedule stage, ``params.schedule_stage``)
+the row is read two stages ahead and registered, so the memory's output is off
+the update's loop: the loop runs from a register through the class's estimates,
+the compare and add, back to a register. The write of the slot just ahead is
+then too late for that read and is forwarded from a register when it was to
+the same row (only what it changed: the class's estimates, min and max); the
+write two ahead is seen by the transparent read port. Without it the
+read-modify-write takes one cycle (the read port transparent for the write
+port, so the next slot's read sees this slot's write): fewer registers, for
+the small iCE40 designs.
 """
 
 from __future__ import annotations
@@ -19,14 +28,31 @@ from amaranth.lib.wiring import In, Out
 from rtl.params import HardwareParams, _bits
 from rtl.quantile import QuantileStep, move_layout
 
-__all__ = ["QuantileLane"]
+__all__ = ["QuantileLane", "registered_row_cost"]
+
+
+def registered_row_cost(params: HardwareParams) -> dict[str, int]:
+    """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
+    ``params.schedule_stage``): per lane the row fetched, what the last write changed (min,
+    max, ``Q`` estimates) and its hit flags, and a multiplexer per row bit. The resource
+    model counts them as they are, outside its fitted weights."""
+    if not (params.n_num and params.schedule_stage):
+        return {"ff": 0, "lut": 0}
+    row = params.quantile_row_layout.size
+    change = (2 + params.config.quantiles) * params.w
+    return {"ff": params.lanes * (row + change + params.n_cls + 2),
+            "lut": params.lanes * row}
 
 
 class QuantileLane(wiring.Component):
     """Members
     -------
     read_element, read_group : In
-        The row the *next* slot needs (its read is issued a cycle ahead).
+        The row the *next* slot needs (its read is issued a cycle ahead); with
+        ``registered``, the row of the slot two stages ahead.
+    fetch_element, fetch_group : In (with ``registered``)
+        The row of the next slot, being fetched: the same row as this slot's write
+        means the write is forwarded to it.
     element, group, x, label, moves, first : In
         The slot in this stage: its sample's numeric values, class, the moves of
         its class's estimates (``rtl.quantile.StepSchedule``, shared by the lanes)
@@ -41,12 +67,15 @@ class QuantileLane(wiring.Component):
         The row after this sample (the split trial's snapshot takes it).
     """
 
-    def __init__(self, params: HardwareParams, lane: int, rows: list | None = None) -> None:
+    def __init__(self, params: HardwareParams, lane: int, rows: list | None = None,
+                 registered: bool = False) -> None:
         self.p = params
+        self.registered = registered
         self.members = [i for i in range(params.n_num) if params.lane_of(i)[0] == lane]
         ebits, gbits = _bits(params.n_elem), _bits(max(2, params.groups))
         super().__init__({
             "read_element": In(ebits), "read_group": In(gbits),
+            **({"fetch_element": In(ebits), "fetch_group": In(gbits)} if registered else {}),
             "element": In(ebits), "group": In(gbits),
             "x": In(data.ArrayLayout(signed(params.w), params.n_num)),
             "label": In(_bits(params.n_cls)), "moves": In(move_layout(params.config)),
@@ -72,15 +101,41 @@ class QuantileLane(wiring.Component):
         rd = self.memory.read_port(transparent_for=(wr,))
         m.d.comb += rd.addr.eq(self.read_element * G + self.read_group)
         row = Signal(p.quantile_row_layout)
-        m.d.comb += row.eq(rd.data)
-
         x = Signal(signed(p.w))
+        step = m.submodules.step = QuantileStep(p.config, scheduled=True)
+        if self.registered:
+            fetched = Signal(p.quantile_row_layout)  # the next slot's row, as read
+            # What this slot's write changes, kept for the next slot when it is to the same
+            # row: the rest of that row is as the next slot fetched it (the same row this
+            # slot started from), so the class's estimates, min and max are enough.
+            change = Signal(data.StructLayout({
+                "lo": signed(p.w), "hi": signed(p.w),
+                "q": data.ArrayLayout(signed(p.w), p.config.quantiles)}))
+            hit = Signal()  # the next slot's row: its min and max are this slot's
+            hit_q = Signal(p.n_cls)  # ... and the estimates of these classes
+            hit_init = Signal()  # ... or this slot emptied it
+            same = Signal()
+            m.d.comb += same.eq(wr.en & ~self.load_en
+                                & (wr.addr == self.fetch_element * G + self.fetch_group))
+            m.d.sync += [fetched.eq(rd.data), change.lo.eq(self.updated.lo),
+                         change.hi.eq(self.updated.hi), change.q.eq(step.q_next),
+                         hit.eq(same), hit_init.eq(same & self.init)]
+            m.d.sync += [hit_q[j].eq(same & (self.label == j)) for j in range(p.n_cls)]
+            empty = self.empty_row
+            m.d.comb += [
+                row.lo.eq(Mux(hit_init, empty.lo, Mux(hit, change.lo, fetched.lo))),
+                row.hi.eq(Mux(hit_init, empty.hi, Mux(hit, change.hi, fetched.hi)))]
+            for j in range(p.n_cls):
+                m.d.comb += row.q[j].eq(Mux(hit_init, 0, Mux(hit_q[j], change.q.as_value(),
+                                                            fetched.q[j].as_value())))
+        else:
+            m.d.comb += row.eq(rd.data)
+
         present = Signal()  # the last group may leave the lane idle
         with m.Switch(self.group):
             for g, i in enumerate(self.members):
                 with m.Case(g):
                     m.d.comb += [x.eq(self.x[i]), present.eq(1)]
-        step = m.submodules.step = QuantileStep(p.config, scheduled=True)
         m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.moves.eq(self.moves),
                      step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])]
         upd = self.updated

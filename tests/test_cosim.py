@@ -21,6 +21,7 @@ from hardodt.estimate import latency_cycles, performance, trial_cycles
 from hardodt.streams.generators import generate
 from reference import QuantileHoeffdingTree
 from rtl import HardODT
+from rtl.params import HardwareParams
 from sim.cosim import CosimulationMismatch, cosimulate, encode_stream
 from sim.runner import run_bench
 
@@ -180,9 +181,14 @@ def test_categorical_only_ten_classes(tmp_path):
     assert r["stats_hardware"]["splits"] >= 1
 
 
-def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path):
+@pytest.mark.parametrize("attributes", [1, 3], ids=["one_lane", "registered_rows"])
+def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
     """After the first split, runs of 1, 2, 3, 4 and 7 samples alternate between the two
-    leaves at one sample per cycle: every read-modify-write sees its predecessor's write."""
+    leaves at one sample per cycle: every read-modify-write sees its predecessor's write.
+    With three attributes in three lanes the quantile rows are read two stages ahead and
+    registered (``rtl.quantile_lane``): a run's second sample takes the first's row from
+    the forwarding register, its third from the transparent read; the other attributes
+    reach a new maximum or minimum at every sample, so a stale min or max shows too."""
     rng = np.random.default_rng(11)
     first = rng.uniform(-1, 1, 600)
     runs = []
@@ -193,8 +199,13 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path):
         side ^= 1
     x = np.concatenate([first, *runs])[:, None]
     y = (x[:, 0] > 0).astype(np.int64) ^ (rng.random(len(x)) < 0.1)
-    cfg = Config(numeric_attributes=1, classes=2, grace_period=100, split_delay=80, max_depth=4,
-                 max_leaves=16, elements=16)
+    if attributes > 1:  # beside the attribute that splits, new extremes at every sample:
+        t = np.arange(len(x)) / len(x)  # each sample moves its row's max or min, and
+        side = np.where(np.arange(len(x)) % 2 == 0, 1.0, -1.0) * t  # the next the other
+        x = np.hstack([x, np.column_stack([side] * (attributes - 1))])
+    cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=80,
+                 max_depth=4, max_leaves=16, elements=16)
+    assert HardwareParams(cfg).schedule_stage == (attributes > 1)
     m = QuantileHoeffdingTree(cfg)
     xn, xc = m._encode_rows(x)
     report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path)

@@ -172,3 +172,88 @@ def test_a_levels_rows_are_the_most_pairs_any_tree_puts_there():
         assert max_pairs_per_level(max_leaves) == _most_pairs_on_a_level(max_leaves), max_leaves
     p = HardwareParams(Config())
     assert [p.level_rows(lv) for lv in (0, 1, 2, 9, 10, 15)] == [1, 1, 2, 256, 512, 512]
+
+
+@pytest.mark.parametrize("fields", [
+    dict(numeric_attributes=3, classes=2, quantiles=4, word_bits=16, fraction_bits=14),
+    dict(numeric_attributes=6, classes=3, quantiles=5, lanes=2),  # two groups a lane
+    dict(numeric_attributes=1),  # one lane: no schedule stage, rows not registered
+])
+def test_the_model_counts_a_lanes_registered_rows_as_the_rtl_has_them(fields):
+    """``registered_row_cost`` (what ``hardodt.estimate`` adds for the registered rows)
+    against the registers the lane's RTLIL declares, registered or not."""
+    from amaranth.back import rtlil
+
+    from rtl.quantile_lane import QuantileLane, registered_row_cost
+
+    def register_bits(lane):  # Amaranth gives every register an init attribute
+        text = rtlil.convert(lane, name="lane")
+        return sum(int(w) for w in re.findall(r"attribute \\init [^\n]*\n\s*wire width (\d+)", text))
+
+    p = HardwareParams(Config(elements=16, max_depth=4, max_leaves=16, **fields))
+    plain = register_bits(QuantileLane(p, 0))
+    registered = register_bits(QuantileLane(p, 0, registered=p.schedule_stage))
+    assert plain == 0
+    assert registered * p.lanes == registered_row_cost(p)["ff"]
+    assert (registered > 0) == p.schedule_stage
+
+
+def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
+    """The registered rows (``QuantileLane(registered=True)``: read two slots ahead, the
+    last write forwarded) against the one-cycle read-modify-write, side by side on one
+    random slot sequence over three rows: back-to-back writes to one row, learned samples
+    (the "first" rule among them) and empty-row inits. Every slot's updated row must agree."""
+    from amaranth.hdl import Module
+
+    from rtl.quantile_lane import QuantileLane
+
+    p = HardwareParams(Config(numeric_attributes=2, lanes=2, classes=3, quantiles=3,
+                              word_bits=16, fraction_bits=14, elements=4, max_depth=3,
+                              max_leaves=4))
+    assert p.schedule_stage and p.groups == 1
+    m = Module()
+    plain = m.submodules.plain = QuantileLane(p, 0)
+    fast = m.submodules.fast = QuantileLane(p, 0, registered=True)
+    fx = p.config.fixed
+    rng = random.Random(6)
+    slots = []
+    for _ in range(600):
+        kind = rng.choices(["learn", "init", "idle"], [6, 1, 1])[0]
+        slots.append({"element": rng.choice([0, 0, 1, 2]), "label": rng.randrange(3),
+                      "x": rng.randint(fx.word_min, fx.word_max) >> rng.choice([0, 4, 8]),
+                      "first": int(rng.random() < 0.1), "learn": int(kind == "learn"),
+                      "init": int(kind == "init"),
+                      "moves": [{"up": rng.randint(0, fx.one), "down": rng.randint(0, fx.one)}
+                                for _ in range(3)]})
+    idle = {"element": 3, "label": 0, "x": 0, "first": 0, "learn": 0, "init": 0,
+            "moves": [{"up": 0, "down": 0}] * 3}
+    stream = slots + [idle, idle]
+    seen = []
+
+    async def bench(ctx):
+        # before slot 0 is in the update: the registered lane issues its reads of slots
+        # 0 and 1, the one-cycle lane of slot 0
+        ctx.set(fast.read_element, slots[0]["element"])
+        await ctx.tick()
+        ctx.set(fast.read_element, slots[1]["element"])
+        ctx.set(fast.fetch_element, slots[0]["element"])
+        ctx.set(plain.read_element, slots[0]["element"])
+        await ctx.tick()
+        for t, s in enumerate(slots):
+            for lane in (plain, fast):
+                for name in ("element", "label", "first", "learn", "init", "moves"):
+                    ctx.set(getattr(lane, name), s[name])
+                ctx.set(lane.group, 0)
+                ctx.set(lane.x, [s["x"], 0])
+            ctx.set(plain.read_element, stream[t + 1]["element"])
+            ctx.set(fast.read_element, stream[t + 2]["element"])
+            ctx.set(fast.fetch_element, stream[t + 1]["element"])
+            if s["learn"] or s["init"]:
+                assert ctx.get(fast.updated) == ctx.get(plain.updated), f"slot {t}: {s}"
+                seen.append(s)
+            await ctx.tick()
+
+    _run(m, bench)
+    same_row_next = sum(a["element"] == b["element"] for a, b in zip(slots, slots[1:], strict=False)
+                        if (a["learn"] or a["init"]))
+    assert len(seen) > 500 and same_row_next > 100
