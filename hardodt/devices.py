@@ -57,6 +57,9 @@ class Family:
     #: block RAM (``ram_block``) instead of letting yosys weigh it against registers:
     #: for a family with no distributed RAM, where logic cells are scarcer than blocks.
     memories_in_bram: bool = False
+    #: A block RAM's write-enable byte: a row written in separately enabled parts takes
+    #: each part in whole bytes (ECP5 and Xilinx block RAMs: 9 bits; 1: a mask per bit).
+    bram_byte: int = 1
     #: LUTs per partial-product bit (``a * b``) of a multiplier left in LUTs, measured
     #: (where DSPs take every wide one, the few narrow ones are in the fitted terms).
     soft_multiplier_luts: float = 0.0
@@ -80,7 +83,8 @@ FAMILIES = {f.name: f for f in [
                                                 (1024, 18), (512, 36))),
            ((16, 4, 4, 2),), 18, 18, "MULT18X18D",
            (("LUT4", 1), ("CCU2C", 2), ("TRELLIS_DPR16X4", 2)), ("TRELLIS_FF",),
-           (("DP16KD", 1.0), ("PDPW16KD", 1.0)), ("MULT18X18D", "ALU54B"), "ecp5", 1.0),
+           (("DP16KD", 1.0), ("PDPW16KD", 1.0)), ("MULT18X18D", "ALU54B"), "ecp5", 1.0,
+           bram_byte=9),
     # iCE40 LP/HX: SB_RAM40_4K, 4 Kbit, 256 x 16 .. 2048 x 2, no distributed RAM, no
     # DSP: multipliers in LUTs (1.9 LUTs per partial-product bit, measured on
     # benchmarks/configs/tiny.toml: 2,073 LUTs for 1,095 bits).
@@ -99,12 +103,12 @@ FAMILIES = {f.name: f for f in [
     Family("xilinx", "synth_xilinx", ("-family", "xc7"), 6, "RAMB36E1", _XILINX_BRAM,
            ((32, 6, 8, 4), (64, 3, 8, 4)), 24, 17, "DSP48E1", _XILINX_LUTS, _XILINX_FFS,
            (("RAMB36E1", 1.0), ("RAMB18E1", 0.5)), ("DSP48E1",), None, dsp_partial=17,
-           dsp_min_chunk=1),
+           dsp_min_chunk=1, bram_byte=9),
     # Xilinx UltraScale+: as 7 series; DSP48E2 27 x 18 signed (26 x 17 unsigned).
     Family("xcup", "synth_xilinx", ("-family", "xcup"), 6, "RAMB36E2", _XILINX_BRAM,
            ((32, 6, 8, 4), (64, 3, 8, 4)), 26, 17, "DSP48E2", _XILINX_LUTS, _XILINX_FFS,
            (("RAMB36E2", 1.0), ("RAMB18E2", 0.5)), ("DSP48E2",), None, dsp_partial=17,
-           dsp_min_chunk=1),
+           dsp_min_chunk=1, bram_byte=9),
 ]}
 
 @dataclass(frozen=True)

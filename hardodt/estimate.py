@@ -141,22 +141,28 @@ def sample_bits(cfg: Config) -> int:
 
 # -- memories ------------------------------------------------------------------------------
 
-def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[str, Any]:
+def memory_map(depth: int, width: int, fam: Family, granules: int = 1,
+               parts: list[int] | None = None) -> dict[str, Any]:
     """How yosys implements one memory: ``kind`` (``ff``, ``lutram`` or ``bram``) with its
     flip-flops, LUTs and blocks, chosen as ``memory_libmap`` chooses: a memory of one row
     is registers; otherwise the cheapest, by the costs of yosys' memory libraries (the
     family table; registers cost one per bit), of registers, distributed RAM primitives
-    and block RAM shapes. A row written in ``granules`` separately enabled parts is tiled
-    part by part."""
+    and block RAM shapes. A row written in ``granules`` separately enabled parts (of the
+    widths ``parts``, or equal) is tiled part by part in distributed RAM; in block RAM
+    the parts share a block's columns, each in whole write-enable bytes."""
     part = -(-width // granules)
+    if parts is None:
+        parts = [part] * granules
+    byte = fam.bram_byte
+    columns = width if len(parts) == 1 else sum(-(-b // byte) * byte for b in parts)
     out: dict[str, Any] = {"kind": "ff", "ff": 0, "lut": 0, "bram": 0.0, "lutram": 0}
     if depth <= 1:
         out["ff"] = depth * width
         return out
     if fam.memories_in_bram:  # the script marks it for block RAM: the cheapest shape
         d, w, _cost, blocks = min(fam.bram_shapes, key=lambda s: math.ceil(depth / s[0])
-                                  * math.ceil(width / s[1]) * s[2])
-        n = math.ceil(depth / d) * math.ceil(width / w)
+                                  * math.ceil(columns / s[1]) * s[2])
+        n = math.ceil(depth / d) * math.ceil(columns / w)
         out.update(kind="bram", bram=n * blocks, shape=[d, w], ff=width)
         return out
     # Registers cost one per bit in memory_libmap.
@@ -165,12 +171,12 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1) -> dict[s
     for d, w, cost, luts in fam.lutram_shapes:
         # one write enable per primitive: a granule's columns are its own; a synchronous
         # read costs what the family's library makes it cost
-        n = math.ceil(depth / d) * math.ceil(part / w) * granules
+        n = math.ceil(depth / d) * sum(math.ceil(b / w) for b in parts)
         options.append((n * cost + fam.lutram_read_cost * width, "lutram", n * luts, 0.0,
                         (d, w)))
     for d, w, cost, blocks in fam.bram_shapes:
         # byte enables let granules share a block's columns
-        n = math.ceil(depth / d) * math.ceil(width / w)
+        n = math.ceil(depth / d) * math.ceil(columns / w)
         options.append((n * cost, "bram", 0, n * blocks, (d, w)))
     _cost, kind, luts, blocks, shape = min(options, key=lambda o: o[0])
     # Registers and distributed RAM read asynchronously: registering the read address
@@ -382,7 +388,7 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     bram = 0.0
     lutram = 0
     for m in p.memories():
-        mapped = memory_map(m["depth"], m["width"], fam, m["granules"])
+        mapped = memory_map(m["depth"], m["width"], fam, m["granules"], m.get("parts"))
         mems.append({**m, **mapped})
         lut_mapped += mapped["lut"]
         ff_mapped += mapped["ff"]

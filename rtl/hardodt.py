@@ -503,6 +503,11 @@ class HardODT(wiring.Component):
             m.d.sync += [stats[i].eq(st.stats[i]) for i in range(len(STAT_NAMES))]
 
         # -- idle -------------------------------------------------------------------------------------------
-        m.d.comb += self.idle.eq(~sum(r_valid).any() & (ins_state == 0) & ~at_commit & ~restart
+        # (registered quantile rows are written a cycle after the last stage)
+        writing_back = Signal()
+        if N and p.schedule_stage:
+            m.d.sync += writing_back.eq(r_valid[QS])
+        m.d.comb += self.idle.eq(~sum(r_valid).any() & ~writing_back & (ins_state == 0)
+                                 & ~at_commit & ~restart
                                  & (outstanding == 0) & ~(awaiting & trial.done & ~trial.do_split))
         return m

@@ -300,7 +300,8 @@ class HardwareParams:
     # -- memories (for reports) -------------------------------------------------------
     def memories(self) -> list[dict]:
         """Every memory of the design: name, depth, width in bits, and write granules
-        (a node row's two nodes are written separately)."""
+        (a node row's two nodes are written separately; a registered quantile row's min
+        and max, and each class's estimates, with ``parts`` their widths)."""
         out = []
         for lv in range(self.levels):
             out.append({"name": f"node_level{lv}", "depth": self.level_rows(lv),
@@ -308,9 +309,14 @@ class HardwareParams:
         out.append({"name": "element_counters", "depth": self.n_elem,
                     "width": self.counter_layout.size})
         if self.n_num:
+            # registered rows (rtl.quantile_lane) write min and max, and one class's
+            # estimates, each under its own enable
+            parts = [2 * self.w] + [self.config.quantiles * self.w] * self.n_cls
             for lane in range(self.lanes):
                 out.append({"name": f"quantiles_lane{lane}", "depth": self.n_elem * self.groups,
-                            "width": self.quantile_row_layout.size})
+                            "width": self.quantile_row_layout.size,
+                            **({"granules": len(parts), "parts": parts}
+                               if self.schedule_stage else {})})
         for c in range(self.n_cat):
             out.append({"name": f"histogram_{self.config.categorical_names[c]}",
                         "depth": self.n_elem, "width": self.histogram_row_layout(c).size})

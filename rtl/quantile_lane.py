@@ -20,7 +20,7 @@ the small iCE40 designs.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -33,14 +33,17 @@ __all__ = ["QuantileLane", "registered_row_cost"]
 
 def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
-    ``params.schedule_stage``): per lane the row fetched, what the last write changed (min,
-    max, ``Q`` estimates) and its hit flags, and a multiplexer per row bit. The resource
-    model counts them as they are, outside its fitted weights."""
+    ``params.schedule_stage``): per lane the row fetched, the write back (the words it
+    changes: min, max and ``Q`` estimates; its address, the classes it changes) and the
+    forwarding's hit flags; a multiplexer per row bit more than the one-cycle lane (the
+    fetched row's and the forward's instead of the written row's). The resource model
+    counts them as they are, outside its fitted weights."""
     if not (params.n_num and params.schedule_stage):
         return {"ff": 0, "lut": 0}
     row = params.quantile_row_layout.size
-    change = (2 + params.config.quantiles) * params.w
-    return {"ff": params.lanes * (row + change + params.n_cls + 2),
+    write_back = (2 + params.config.quantiles) * params.w + 1 \
+        + _bits(params.n_elem * params.groups) + params.n_cls
+    return {"ff": params.lanes * (row + write_back + 1 + params.n_cls),
             "lut": params.lanes * row}
 
 
@@ -90,52 +93,26 @@ class QuantileLane(wiring.Component):
         # The root's element starts empty too (or rows: a preload).
         init = [params.quantile_row_layout.const(r) for r in rows] if rows is not None \
             else [self.empty_row] * len(self.members)
-        self.memory = Memory(shape=params.quantile_row_layout,
-                             depth=params.n_elem * params.groups, init=init)
+        if registered:  # plain words: a write enable per word (Amaranth's granularity)
+            self.memory = Memory(shape=params.quantile_row_layout.size,
+                                 depth=params.n_elem * params.groups,
+                                 init=[r.as_value().value for r in init])
+        else:
+            self.memory = Memory(shape=params.quantile_row_layout,
+                                 depth=params.n_elem * params.groups, init=init)
 
     def elaborate(self, platform) -> Module:
         m = Module()
         p, G = self.p, self.p.groups
         m.submodules.memory = self.memory
-        wr = self.memory.write_port()
-        rd = self.memory.read_port(transparent_for=(wr,))
-        m.d.comb += rd.addr.eq(self.read_element * G + self.read_group)
-        row = Signal(p.quantile_row_layout)
+        row = Signal(p.quantile_row_layout)  # this slot's row, before its update
         x = Signal(signed(p.w))
-        step = m.submodules.step = QuantileStep(p.config, scheduled=True)
-        if self.registered:
-            fetched = Signal(p.quantile_row_layout)  # the next slot's row, as read
-            # What this slot's write changes, kept for the next slot when it is to the same
-            # row: the rest of that row is as the next slot fetched it (the same row this
-            # slot started from), so the class's estimates, min and max are enough.
-            change = Signal(data.StructLayout({
-                "lo": signed(p.w), "hi": signed(p.w),
-                "q": data.ArrayLayout(signed(p.w), p.config.quantiles)}))
-            hit = Signal()  # the next slot's row: its min and max are this slot's
-            hit_q = Signal(p.n_cls)  # ... and the estimates of these classes
-            hit_init = Signal()  # ... or this slot emptied it
-            same = Signal()
-            m.d.comb += same.eq(wr.en & ~self.load_en
-                                & (wr.addr == self.fetch_element * G + self.fetch_group))
-            m.d.sync += [fetched.eq(rd.data), change.lo.eq(self.updated.lo),
-                         change.hi.eq(self.updated.hi), change.q.eq(step.q_next),
-                         hit.eq(same), hit_init.eq(same & self.init)]
-            m.d.sync += [hit_q[j].eq(same & (self.label == j)) for j in range(p.n_cls)]
-            empty = self.empty_row
-            m.d.comb += [
-                row.lo.eq(Mux(hit_init, empty.lo, Mux(hit, change.lo, fetched.lo))),
-                row.hi.eq(Mux(hit_init, empty.hi, Mux(hit, change.hi, fetched.hi)))]
-            for j in range(p.n_cls):
-                m.d.comb += row.q[j].eq(Mux(hit_init, 0, Mux(hit_q[j], change.q.as_value(),
-                                                            fetched.q[j].as_value())))
-        else:
-            m.d.comb += row.eq(rd.data)
-
         present = Signal()  # the last group may leave the lane idle
         with m.Switch(self.group):
             for g, i in enumerate(self.members):
                 with m.Case(g):
                     m.d.comb += [x.eq(self.x[i]), present.eq(1)]
+        step = m.submodules.step = QuantileStep(p.config, scheduled=True)
         m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.moves.eq(self.moves),
                      step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])]
         upd = self.updated
@@ -144,9 +121,69 @@ class QuantileLane(wiring.Component):
         for j in range(p.n_cls):
             with m.If(self.label == j):
                 m.d.comb += upd.q[j].eq(step.q_next)
-        m.d.comb += [wr.addr.eq(self.element * G + self.group),
-                     wr.en.eq(present & (self.learn | self.init)),
-                     wr.data.eq(Mux(self.init, self.empty_row.as_value(), upd.as_value()))]
-        with m.If(self.load_en):
-            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
+        writes = Signal()  # this slot writes its row
+        m.d.comb += writes.eq(present & (self.learn | self.init) & ~self.load_en)
+        if self.registered:
+            self._registered(m, row, writes, step.q_next)
+        else:
+            wr = self.memory.write_port()
+            rd = self.memory.read_port(transparent_for=(wr,))
+            m.d.comb += [rd.addr.eq(self.read_element * G + self.read_group), row.eq(rd.data),
+                         wr.addr.eq(self.element * G + self.group), wr.en.eq(writes),
+                         wr.data.eq(Mux(self.init, self.empty_row.as_value(), upd.as_value()))]
+            with m.If(self.load_en):
+                m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m
+
+    def _registered(self, m: Module, row, writes, new_q) -> None:
+        """The row fetched into a register, the write a cycle later from registers (only
+        the words it changes: the memory has a write enable per word), and the two
+        writes the fetch misses forwarded: the one being written back into the fetched
+        row, the one just computed into this slot's row."""
+        p, G, Q, w = self.p, self.p.groups, self.p.config.quantiles, self.p.w
+        words = p.quantile_row_layout.size // w  # min, max, then class by class
+        wr = self.memory.write_port(granularity=w)
+        rd = self.memory.read_port(transparent_for=(wr,))
+        m.d.comb += rd.addr.eq(self.read_element * G + self.read_group)
+        fetch_addr = self.fetch_element * G + self.fetch_group
+        # What this slot writes (an emptied row's words for an init), one cycle later.
+        change = Signal(data.StructLayout({
+            "lo": signed(w), "hi": signed(w), "q": data.ArrayLayout(signed(w), Q)}))
+        wb_write = Signal()  # the write back: a row, its address, the classes it changes
+        wb_addr = Signal.like(wr.addr)
+        wb_cls = Signal(p.n_cls)
+        empty = self.empty_row
+        m.d.sync += [change.lo.eq(Mux(self.init, empty.lo, self.updated.lo)),
+                     change.hi.eq(Mux(self.init, empty.hi, self.updated.hi)),
+                     change.q.eq(Mux(self.init, 0, new_q.as_value())),
+                     wb_write.eq(writes), wb_addr.eq(self.element * G + self.group)]
+        m.d.sync += [wb_cls[j].eq(self.init | (self.label == j)) for j in range(p.n_cls)]
+        en = [wb_write, wb_write] + [wb_write & wb_cls[j] for j in range(p.n_cls) for _ in range(Q)]
+        assert len(en) == words
+        written = Signal(p.quantile_row_layout)
+        m.d.comb += [written.lo.eq(change.lo), written.hi.eq(change.hi),
+                     *[written.q[j].eq(change.q) for j in range(p.n_cls)],
+                     wr.addr.eq(wb_addr), wr.en.eq(Cat(*en)), wr.data.eq(written.as_value())]
+        with m.If(self.load_en):
+            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(Cat([1] * words)),
+                         wr.data.eq(self.load_data.as_value())]
+        # The fetched row, with the write being written back as the memory is read.
+        back = Signal()
+        m.d.comb += back.eq(wb_write & (wb_addr == fetch_addr))
+        fetched = Signal(p.quantile_row_layout)
+        raw = p.quantile_row_layout(rd.data)
+        m.d.sync += [fetched.lo.eq(Mux(back, change.lo, raw.lo)),
+                     fetched.hi.eq(Mux(back, change.hi, raw.hi))]
+        m.d.sync += [fetched.q[j].eq(Mux(back & wb_cls[j], change.q.as_value(), raw.q[j].as_value()))
+                     for j in range(p.n_cls)]
+        # This slot's row, with the write computed just before it.
+        hit = Signal()
+        hit_q = Signal(p.n_cls)
+        same = Signal()
+        m.d.comb += same.eq(writes & (self.element * G + self.group == fetch_addr))
+        m.d.sync += hit.eq(same)
+        m.d.sync += [hit_q[j].eq(same & (self.init | (self.label == j))) for j in range(p.n_cls)]
+        m.d.comb += [row.lo.eq(Mux(hit, change.lo, fetched.lo)),
+                     row.hi.eq(Mux(hit, change.hi, fetched.hi))]
+        m.d.comb += [row.q[j].eq(Mux(hit_q[j], change.q.as_value(), fetched.q[j].as_value()))
+                     for j in range(p.n_cls)]

@@ -109,6 +109,25 @@ def test_memory_map_picks_the_cheapest_as_yosys_costs_it():
     assert memory_map(1, 34, ice40)["kind"] == "ff"
 
 
+def test_memory_map_puts_separately_written_parts_in_whole_bytes():
+    """Block RAM byte enables are 9 bits wide on ECP5 and Xilinx: a row written in parts
+    takes each part in whole bytes. The figures are yosys 0.70's for one memory of 512
+    (or 1024) rows written in the parts given (synth_ecp5, synth_xilinx -family xc7,
+    2026-12-06), as a registered quantile lane writes min and max, then one class."""
+    ecp5, xilinx = family("ecp5"), family("xilinx")
+    for parts, depth, blocks_ecp5, blocks_xilinx in [
+            ([64, 256, 256], 512, 17, 8.5),  # 594 columns where one enable needs 576
+            ([64, 256, 256, 256], 512, 24, 12.0),
+            ([32, 64, 64], 512, 5, 2.5),
+            ([64, 256, 256], 1024, 33, None)]:
+        width = sum(parts)
+        assert memory_map(depth, width, ecp5, len(parts), parts)["bram"] == blocks_ecp5
+        if blocks_xilinx is not None:
+            assert memory_map(depth, width, xilinx, len(parts), parts)["bram"] == blocks_xilinx
+    assert memory_map(512, 576, ecp5)["bram"] == 16  # one enable: no padding
+    assert memory_map(16, 160, ecp5, 3, [32, 64, 64])["lutram"] == 80  # 4-bit primitives
+
+
 def test_dsp_tiles():
     assert dsp_blocks(18, 18, family("ecp5")) == 1
     assert dsp_blocks(33, 31, family("ecp5")) == 4
