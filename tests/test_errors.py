@@ -105,7 +105,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
     "hardware-too-large": ({"c.toml": "numeric_attributes = 64\nclasses = 64\nquantiles = 64\n"
                                       "elements = 65536\nmax_leaves = 65536\nsplit_delay = 200\n"},
                            ["generate", "--config", "c.toml", "-o", "out"], 2,
-                           "hardodt: error: the design needs about 7,461,724 block RAMs and the "
+                           "hardodt: error: the design needs about 7,476,579 block RAMs and the "
                            "largest device hardodt knows (XCVU9P) has 2,160 (elements=32768, "
                            "quantiles=64, classes=64, numeric_attributes=64, "
                            "categorical_values=[], word_bits=32); a quantile row holds quantiles "
@@ -117,7 +117,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
     "preload-missing": ({}, ["generate", "--preload", "t.json", "-o", "out"], 2,
                         "hardodt: error: t.json: no such file"),
     "device-too-small": ({}, ["pnr", "--device", "LFE5U-25F", "--build-dir", "b"], 2,
-                         "hardodt: error: LFE5U-25F: the design needs 135 block RAMs and the "
+                         "hardodt: error: LFE5U-25F: the design needs 141 block RAMs and the "
                          "device has 56 (elements=512, word_bits=32, quantiles=8); try fewer "
                          "elements (-E), a narrower word_bits or fewer quantiles, or a larger "
                          "device"),
