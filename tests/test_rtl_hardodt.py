@@ -175,3 +175,46 @@ def test_a_tree_with_max_leaves_fits_the_levels_sized_for_it():
     assert max(p.level_rows(lv) for lv in range(p.levels)) == max_pairs_per_level(8) == 4
     image = preload_image(p, golden)
     assert sum(len(level) for level in image.levels) == sum(map(p.level_rows, range(p.levels)))
+
+
+@pytest.mark.parametrize("attributes", [1, 2])
+def test_idle_waits_for_the_last_quantile_write_back(attributes):
+    """With registered quantile rows (more than one lane) a sample's rows are written a
+    cycle after its last stage: ``idle``, which lets a run-time load write the memories,
+    rises one cycle later than with one lane, after that write."""
+    cfg = Config(numeric_attributes=attributes, classes=2, max_depth=2, max_leaves=4,
+                 elements=4, quantiles=2, word_bits=16, fraction_bits=14, count_bits=8,
+                 split_delay=16)
+    dut = HardODT(cfg)
+    p = dut.params
+    assert p.schedule_stage == (attributes > 1)
+    golden = QuantileHoeffdingTree(cfg)
+    xn, xc = golden._encode_rows(np.zeros((1, attributes)))
+    word = pack_samples(p, xn, xc, np.array([1]), np.ones(1, bool))[0]
+    waited = []
+
+    async def bench(ctx):
+        ctx.set(dut.predictions.ready, 1)
+        for _ in range(5):  # out of the reset's restart
+            await ctx.tick()
+        assert ctx.get(dut.idle)
+        ctx.set(dut.samples.valid, 1)
+        ctx.set(dut.samples.payload.as_value(), word)
+        assert ctx.get(dut.samples.ready)
+        await ctx.tick()
+        ctx.set(dut.samples.valid, 0)
+        for cycle in range(1, 60):
+            if ctx.get(dut.idle):
+                waited.append(cycle)
+                return
+            await ctx.tick()
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    # the sample is in R_0 a cycle after it enters and in the quantile stage QS cycles
+    # later; with one lane its prediction leaving the output FIFO is the last thing in
+    # flight, with registered rows the write back (without the wait, idle rose a cycle
+    # earlier, at QS + 2, with the write still to come)
+    assert waited == [p.quantile_stage + 3]
