@@ -142,14 +142,17 @@ def sample_bits(cfg: Config) -> int:
 # -- memories ------------------------------------------------------------------------------
 
 def memory_map(depth: int, width: int, fam: Family, granules: int = 1,
-               parts: list[int] | None = None) -> dict[str, Any]:
+               parts: list[int] | None = None, written: int | None = None) -> dict[str, Any]:
     """How yosys implements one memory: ``kind`` (``ff``, ``lutram`` or ``bram``) with its
     flip-flops, LUTs and blocks, chosen as ``memory_libmap`` chooses: a memory of one row
     is registers; otherwise the cheapest, by the costs of yosys' memory libraries (the
     family table; registers cost one per bit), of registers, distributed RAM primitives
     and block RAM shapes. A row written in ``granules`` separately enabled parts (of the
     widths ``parts``, or equal) is tiled part by part in distributed RAM; in block RAM
-    the parts share a block's columns, each in whole write-enable bytes."""
+    the parts share a block's columns, each in whole write-enable bytes. ``written``: the
+    distinct bits a write carries (the same word written to several parts counts once),
+    which the block RAM's transparency register keeps."""
+    kept = width if written is None else written
     part = -(-width // granules)
     if parts is None:
         parts = [part] * granules
@@ -163,7 +166,7 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1,
         d, w, _cost, blocks = min(fam.bram_shapes, key=lambda s: math.ceil(depth / s[0])
                                   * math.ceil(columns / s[1]) * s[2])
         n = math.ceil(depth / d) * math.ceil(columns / w)
-        out.update(kind="bram", bram=n * blocks, shape=[d, w], ff=width)
+        out.update(kind="bram", bram=n * blocks, shape=[d, w], ff=kept)
         return out
     # Registers cost one per bit in memory_libmap.
     options: list[tuple[int, str, int, float, tuple[int, int]]] = [
@@ -187,7 +190,7 @@ def memory_map(depth: int, width: int, fam: Family, granules: int = 1,
         out.update(ff=depth * width, lut=(depth - 1) * width)
         return out
     out.update(kind=kind, lut=luts, lutram=luts, bram=blocks, shape=list(shape),
-               ff=width if kind == "bram" else 0)
+               ff=kept if kind == "bram" else 0)
     return out
 
 
@@ -388,7 +391,8 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     bram = 0.0
     lutram = 0
     for m in p.memories():
-        mapped = memory_map(m["depth"], m["width"], fam, m["granules"], m.get("parts"))
+        mapped = memory_map(m["depth"], m["width"], fam, m["granules"], m.get("parts"),
+                            m.get("written"))
         mems.append({**m, **mapped})
         lut_mapped += mapped["lut"]
         ff_mapped += mapped["ff"]

@@ -301,7 +301,8 @@ class HardwareParams:
     def memories(self) -> list[dict]:
         """Every memory of the design: name, depth, width in bits, and write granules
         (a node row's two nodes are written separately; a registered quantile row's min
-        and max, and each class's estimates, with ``parts`` their widths)."""
+        and max, and each class's estimates, with ``parts`` their widths and ``written``
+        the distinct bits a write carries: one class's estimates, min and max)."""
         out = []
         for lv in range(self.levels):
             out.append({"name": f"node_level{lv}", "depth": self.level_rows(lv),
@@ -315,7 +316,8 @@ class HardwareParams:
             for lane in range(self.lanes):
                 out.append({"name": f"quantiles_lane{lane}", "depth": self.n_elem * self.groups,
                             "width": self.quantile_row_layout.size,
-                            **({"granules": len(parts), "parts": parts}
+                            **({"granules": len(parts), "parts": parts,
+                                "written": (2 + self.config.quantiles) * self.w}
                                if self.schedule_stage else {})})
         for c in range(self.n_cat):
             out.append({"name": f"histogram_{self.config.categorical_names[c]}",
