@@ -201,6 +201,16 @@ class HardwareParams:
         })
 
     @cached_property
+    def quantile_change_layout(self) -> data.StructLayout:
+        """What one write of a registered quantile row changes (``rtl.quantile_lane``): min,
+        max and one class's ``Q`` estimates; each of the row's classes is a part of the
+        memory written under its own enable."""
+        return data.StructLayout({
+            "lo": signed(self.w), "hi": signed(self.w),
+            "q": data.ArrayLayout(signed(self.w), self.config.quantiles),
+        })
+
+    @cached_property
     def quantile_row_layout(self) -> data.StructLayout:
         """Per element and numeric attribute: min, max and the ``Q`` estimates of every class."""
         return data.StructLayout({
@@ -317,7 +327,7 @@ class HardwareParams:
                 out.append({"name": f"quantiles_lane{lane}", "depth": self.n_elem * self.groups,
                             "width": self.quantile_row_layout.size,
                             **({"granules": len(parts), "parts": parts,
-                                "written": (2 + self.config.quantiles) * self.w}
+                                "written": self.quantile_change_layout.size}
                                if self.schedule_stage else {})})
         for c in range(self.n_cat):
             out.append({"name": f"histogram_{self.config.categorical_names[c]}",

@@ -35,16 +35,15 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
     ``params.schedule_stage``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes) and the
-    forwarding's hit flags; a multiplexer per row bit more than the one-cycle lane (the
+    forwarding's hit flag; a multiplexer per row bit more than the one-cycle lane (the
     fetched row's and the forward's instead of the written row's). The resource model
     counts them as they are, outside its fitted weights."""
     if not (params.n_num and params.schedule_stage):
         return {"ff": 0, "lut": 0}
     row = params.quantile_row_layout.size
-    write_back = (2 + params.config.quantiles) * params.w + 1 \
+    write_back = params.quantile_change_layout.size + 1 \
         + _bits(params.n_elem * params.groups) + params.n_cls
-    return {"ff": params.lanes * (row + write_back + 1 + params.n_cls),
-            "lut": params.lanes * row}
+    return {"ff": params.lanes * (row + write_back + 1), "lut": params.lanes * row}
 
 
 class QuantileLane(wiring.Component):
@@ -147,8 +146,7 @@ class QuantileLane(wiring.Component):
         m.d.comb += rd.addr.eq(self.read_element * G + self.read_group)
         fetch_addr = self.fetch_element * G + self.fetch_group
         # What this slot writes (an emptied row's words for an init), one cycle later.
-        change = Signal(data.StructLayout({
-            "lo": signed(w), "hi": signed(w), "q": data.ArrayLayout(signed(w), Q)}))
+        change = Signal(p.quantile_change_layout)
         wb_write = Signal()  # the write back: a row, its address, the classes it changes
         wb_addr = Signal.like(wr.addr)
         wb_cls = Signal(p.n_cls)
@@ -167,23 +165,21 @@ class QuantileLane(wiring.Component):
         with m.If(self.load_en):
             m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(Cat([1] * words)),
                          wr.data.eq(self.load_data.as_value())]
+
+        def forwarded(target, base, hit):
+            """``target`` is ``base`` with the write back's words where ``hit``: min and
+            max, and the estimates of the classes it changes."""
+            return [target.lo.eq(Mux(hit, change.lo, base.lo)),
+                    target.hi.eq(Mux(hit, change.hi, base.hi)),
+                    *[target.q[j].eq(Mux(hit & wb_cls[j], change.q.as_value(),
+                                         base.q[j].as_value())) for j in range(p.n_cls)]]
+
         # The fetched row, with the write being written back as the memory is read.
         back = Signal()
         m.d.comb += back.eq(wb_write & (wb_addr == fetch_addr))
         fetched = Signal(p.quantile_row_layout)
-        raw = p.quantile_row_layout(rd.data)
-        m.d.sync += [fetched.lo.eq(Mux(back, change.lo, raw.lo)),
-                     fetched.hi.eq(Mux(back, change.hi, raw.hi))]
-        m.d.sync += [fetched.q[j].eq(Mux(back & wb_cls[j], change.q.as_value(), raw.q[j].as_value()))
-                     for j in range(p.n_cls)]
-        # This slot's row, with the write computed just before it.
+        m.d.sync += forwarded(fetched, p.quantile_row_layout(rd.data), back)
+        # This slot's row, with the write computed just before it (now in the write back).
         hit = Signal()
-        hit_q = Signal(p.n_cls)
-        same = Signal()
-        m.d.comb += same.eq(writes & (self.element * G + self.group == fetch_addr))
-        m.d.sync += hit.eq(same)
-        m.d.sync += [hit_q[j].eq(same & (self.init | (self.label == j))) for j in range(p.n_cls)]
-        m.d.comb += [row.lo.eq(Mux(hit, change.lo, fetched.lo)),
-                     row.hi.eq(Mux(hit, change.hi, fetched.hi))]
-        m.d.comb += [row.q[j].eq(Mux(hit_q[j], change.q.as_value(), fetched.q[j].as_value()))
-                     for j in range(p.n_cls)]
+        m.d.sync += hit.eq(writes & (self.element * G + self.group == fetch_addr))
+        m.d.comb += forwarded(row, fetched, hit)
