@@ -57,9 +57,12 @@ def _params(cfg: Config):
 
 def latency_cycles(cfg: Config) -> int:
     """Cycles from a sample's acceptance to its prediction at the output: one slot per
-    tree level (``max_depth + 1``), the counter stage, and the output FIFO's write and
-    read (``rtl.hardodt``: R_0 .. R_L, then the buffered FIFO)."""
-    return (cfg.max_depth + 1) + 3
+    tree level (``max_depth + 1``), the stage fetching the counters' row (with registered
+    rows), the counter stage, and the output FIFO's write and read (``rtl.hardodt``:
+    R_0 .. R_C, then the buffered FIFO)."""
+    from rtl.params import registered_rows
+
+    return (cfg.max_depth + 1) + int(registered_rows(cfg)) + 3
 
 
 def divider_latency(cfg: Config) -> int:
@@ -307,7 +310,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     """The registers of the design, by kind (family-independent).
 
     pipeline: the slot register after each stage ((levels + 2) x slot bits, one more with
-    the schedule's stage; synthesis drops the bits no later stage reads) and, in that
+    the schedule's stage, one more with the counters' fetch stage (both come with the
+    registered rows); synthesis drops the bits no later stage reads) and, in the schedule's
     stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
     the counters. trial: the split
     trial's snapshot (every numeric attribute's quantile row, the histograms, the
@@ -318,8 +322,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # a candidate's value: a threshold word, or (no numeric attribute) a categorical value
     val = cfg.word_bits if N else _bits(max(cfg.categorical_values, default=2))
     tag = 8 + val + C * cb
-    staged = _params(cfg).schedule_stage
-    stages = wd["levels"] + 2 + int(staged)
+    p = _params(cfg)
+    staged = p.schedule_stage
+    stages = wd["levels"] + 2 + int(staged) + int(p.registered_rows)
     schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
     if staged:
         schedule_regs = wd["counter_row"]
@@ -412,12 +417,14 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     from rtl.node_readback import readback_registers
 
     ff_mapped += readback_registers(p)
-    # the quantile lanes' registered rows, as they are (rtl.quantile_lane)
+    # the registered rows, as they are: the quantile lanes' (rtl.quantile_lane) and the
+    # element counters' (rtl.element_counters)
+    from rtl.element_counters import registered_counter_cost
     from rtl.quantile_lane import registered_row_cost
 
-    fetch = registered_row_cost(p)
-    ff_mapped += fetch["ff"]
-    lut_mapped += fetch["lut"]
+    for fetch in (registered_row_cost(p), registered_counter_cost(p)):
+        ff_mapped += fetch["ff"]
+        lut_mapped += fetch["lut"]
     mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
              for w, a, b in multipliers(cfg)]
     dsp = sum(m["dsp"] for m in mults)

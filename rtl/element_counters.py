@@ -3,9 +3,13 @@ histogram status bit; the leaf's majority prediction.
 
 The counters of the leaf a sample reaches are read, the prediction is made
 from them (test-then-train: before the sample counts), and, if the sample is
-learned, written back with its class counted, all in one cycle with a
-transparent read port. A leaf whose ``n`` reached ``2^count_bits - 1`` is
-frozen (predicts, learns no more), as in the golden model.
+learned, written back with its class counted. In the one-cycle form that is one
+cycle with a transparent read port. In the registered form
+(``params.registered_rows``) the row is fetched into a register a stage ahead,
+the update works from registers and the write goes back a cycle later from
+registers, so neither the memory's output nor its input is on the update's path;
+the two writes the fetch misses are forwarded. A leaf whose ``n`` reached
+``2^count_bits - 1`` is frozen (predicts, learns no more), as in the golden model.
 """
 
 from __future__ import annotations
@@ -17,7 +21,19 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.params import HardwareParams, _bits
 
-__all__ = ["ElementCounters", "argmax"]
+__all__ = ["ElementCounters", "argmax", "registered_counter_cost"]
+
+
+def registered_counter_cost(params: HardwareParams) -> dict[str, int]:
+    """The registered counters' flip-flops and multiplexer LUTs (none without
+    ``params.registered_rows``): the row fetched, the write back (the row, its address,
+    its enable) and the forwarding's hit flag; a multiplexer per row bit (the forward
+    into the row the update takes). The resource model counts them as they are,
+    outside its fitted weights."""
+    if not params.registered_rows:
+        return {"ff": 0, "lut": 0}
+    row = params.counter_layout.size
+    return {"ff": 2 * row + 1 + _bits(params.n_elem) + 1, "lut": row}
 
 
 def argmax(m: Module, values, name: str) -> Signal:
@@ -38,7 +54,11 @@ class ElementCounters(wiring.Component):
     """Members
     -------
     read_element : In
-        The element the next slot needs (or a debug row).
+        The element the next slot needs (or a debug row); with ``registered``, the
+        element of the slot two stages ahead.
+    fetch_element : In (with ``registered``)
+        The element of the next slot, whose row is being fetched: the same element as
+        this slot's write means the write is forwarded to it.
     element, label, leaf_inactive, leaf_class : In
         This slot's leaf: its element, whether it is inactive (no element), the
         class it predicts while empty, and the sample's class.
@@ -50,20 +70,27 @@ class ElementCounters(wiring.Component):
         A commit slot: empty counters for ``element``, ``n = init_n``.
     load_en, load_row, load_data : In
         Write ``load_data`` into element ``load_row`` (a run-time load; the pipeline is idle).
+    stored : Out
+        The memory's read data: the row at ``read_element`` one cycle later (the
+        read-back port's, while the pipeline is idle).
     row, updated, prediction, learn, frozen, count, first : Out
-        The counters read, and as written back; the majority prediction; whether the
+        The counters this slot updates, and as written back; the majority prediction; whether the
         sample is learned (or refused: frozen); its class's count with it counted; the
         "first" rule's flag (the class's first sample at this leaf).
     """
 
-    def __init__(self, params: HardwareParams, rows: list | None = None) -> None:
+    def __init__(self, params: HardwareParams, rows: list | None = None,
+                 registered: bool = False) -> None:
         self.p = params
+        self.registered = registered
         ebits, cbits = _bits(params.n_elem), _bits(params.n_cls)
         super().__init__({
-            "read_element": In(ebits), "element": In(ebits), "label": In(cbits),
+            "read_element": In(ebits), **({"fetch_element": In(ebits)} if registered else {}),
+            "element": In(ebits), "label": In(cbits),
             "leaf_inactive": In(1), "leaf_class": In(cbits), "learn_request": In(1),
             "restart": In(1), "init": In(1), "init_n": In(params.cb),
             "load_en": In(1), "load_row": In(ebits), "load_data": In(params.counter_layout),
+            "stored": Out(params.counter_layout),
             "row": Out(params.counter_layout), "updated": Out(params.counter_layout),
             "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
             "count": Out(params.cb), "first": Out(1),
@@ -78,7 +105,7 @@ class ElementCounters(wiring.Component):
         m.submodules.memory = self.memory
         wr = self.memory.write_port()
         rd = self.memory.read_port(transparent_for=(wr,))
-        m.d.comb += [rd.addr.eq(self.read_element), self.row.eq(rd.data)]
+        m.d.comb += [rd.addr.eq(self.read_element), self.stored.eq(rd.data)]
         ctr, y = self.row, self.label
         cnts = [ctr.cnt[j] for j in range(C)]
         best = argmax(m, cnts, "majority")
@@ -100,11 +127,32 @@ class ElementCounters(wiring.Component):
                     m.d.comb += new.cnt[j].eq(self.count)
         with m.If(self.restart):
             m.d.comb += new.since.eq(0)
-        m.d.comb += [wr.addr.eq(self.element), wr.en.eq(self.learn | self.init)]
+        writes = Signal()  # this slot writes its row
+        written = Signal(p.counter_layout)  # what it writes: an init's empty row, or the update
+        m.d.comb += [writes.eq(self.learn | self.init), written.eq(new)]
         with m.If(self.init):
-            m.d.comb += [wr.data.eq(0), wr.data.n.eq(self.init_n)]
-        with m.Else():
-            m.d.comb += wr.data.eq(new)
+            m.d.comb += [written.eq(0), written.n.eq(self.init_n)]
+        if self.registered:
+            self._registered(m, rd, wr, writes, written)
+        else:
+            m.d.comb += [self.row.eq(rd.data), wr.addr.eq(self.element), wr.en.eq(writes),
+                         wr.data.eq(written)]
         with m.If(self.load_en):
             m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m
+
+    def _registered(self, m: Module, rd, wr, writes, written) -> None:
+        """The row fetched into a register, the write a cycle later from registers, and
+        the two writes the fetch misses forwarded: the one being written back into the
+        fetched row, the one just computed into this slot's row."""
+        p = self.p
+        wb_write = Signal()  # the write back: a row, its element
+        wb_addr = Signal.like(wr.addr)
+        wb_row = Signal(p.counter_layout)
+        m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb_row.eq(written)]
+        m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb_row)]
+        fetched = Signal(p.counter_layout)
+        m.d.sync += fetched.eq(Mux(wb_write & (wb_addr == self.fetch_element), wb_row, rd.data))
+        hit = Signal()
+        m.d.sync += hit.eq(writes & (self.element == self.fetch_element))
+        m.d.comb += self.row.eq(Mux(hit, wb_row, fetched))

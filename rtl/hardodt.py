@@ -7,10 +7,13 @@ transparent read port (the write of one slot is visible to the next slot's
 read in the same cycle). Stages, one cycle each:
 
     R_0 .. R_{L-1}  one per tree level: read the level's node memory, branch
-    R_L             element counters: predict (majority), count, split-trial due?
-    R_{L+1}         the quantile step's moves for the class's count (one schedule for all
+    R_L             the element counters' row fetched into a register (with registered
+                    rows, ``params.registered_rows``; otherwise this stage is left out)
+    R_C             element counters: predict (majority), count, split-trial due?
+                    (``C = params.counter_stage``: ``L + 1``, or ``L``)
+    R_{C+1}         the quantile step's moves for the class's count (one schedule for all
                     lanes; with one lane this stage is left out, ``params.schedule_stage``)
-    R_{L+2}         quantile rows and histograms: update; snapshot for a trial
+    R_{C+2}         quantile rows and histograms: update; snapshot for a trial
 
 A split trial runs beside the pipeline on a snapshot (``rtl.split_trial``). Its
 outcome enters the pipeline at the input as two *commit slots* placed exactly
@@ -359,19 +362,26 @@ class HardODT(wiring.Component):
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
                      self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
-        entering = level.next  # the slot entering R_L
+        entering = level.next  # the slot leaving the tree levels
 
-        # -- R_L: element counters, prediction, split-trial decision --------------------------------------
-        counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None)
+        # -- R_L (registered rows): the counters' row fetched ------------------------------------------
+        CS = p.counter_stage
+        counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None,
+                                                           registered=p.registered_rows)
+        if p.registered_rows:
+            m.d.comb += counters.fetch_element.eq(_element(r[L]))
+            m.d.sync += [r_valid[CS].eq(r_valid[L]), r[CS].eq(r[L])]
+
+        # -- R_C: element counters, prediction, split-trial decision -------------------------------------
         loads(counters, L)
-        cur = r[L]
-        is_sample = r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g == 0)
-        is_commit = r_valid[L] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
-        cur_elem = Signal(_bits(E))  # R_L's element
+        cur = r[CS]
+        is_sample = r_valid[CS] & (cur.op == OP_SAMPLE) & (cur.g == 0)
+        is_commit = r_valid[CS] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
+        cur_elem = Signal(_bits(E))  # R_C's element
         m.d.comb += [
             cur_elem.eq(_element(cur)),
             counters.read_element.eq(Mux(self.debug_en, self.debug_row, _element(entering))),
-            self.debug_counter.eq(counters.row),
+            self.debug_counter.eq(counters.stored),
             counters.element.eq(cur_elem),
             counters.label.eq(cur.s.label),
             counters.leaf_inactive.eq(cur.leaf_kind == INACTIVE),
@@ -410,7 +420,7 @@ class HardODT(wiring.Component):
                          commit_at.eq(cur.seq + cfg.split_delay + 1),
                          t_level.eq(cur.leaf_level), t_addr.eq(cur.leaf_addr),
                          t_elem.eq(cur.leaf_elem)]
-        split_slot = r_valid[L] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
+        split_slot = r_valid[CS] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
         with m.If(split_slot):
             m.d.sync += leaves.eq(leaves + 1)
         bump("samples", is_sample)
@@ -425,7 +435,7 @@ class HardODT(wiring.Component):
         bump("inactive_leaves", split_slot & ~cur.c_active)
         bump("trials_postponed", due & pending)
 
-        # Carried to R_{L+1}.
+        # Carried to R_{C+1}.
         q_learn = Signal()
         q_first = Signal()
         q_count = Signal(p.cb)
@@ -433,15 +443,15 @@ class HardODT(wiring.Component):
         q_hist_ok = Signal()
         q_counts = Signal(p.counter_layout)
         # A sample's later groups reuse what its first group decided here.
-        with m.If(~(r_valid[L] & (cur.op == OP_SAMPLE) & (cur.g != 0))):
+        with m.If(~(r_valid[CS] & (cur.op == OP_SAMPLE) & (cur.g != 0))):
             m.d.sync += [q_learn.eq(do_learn), q_count.eq(cnt_y), q_trial.eq(begin),
                          q_hist_ok.eq(counters.row.hist_ok), q_counts.eq(new),
                          q_first.eq(counters.first)]
-        m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(cur)]
+        m.d.sync += [r_valid[CS + 1].eq(r_valid[CS]), r[CS + 1].eq(cur)]
 
-        # -- R_{L+1}: the moves of the class's estimates, once for every lane -----------------------------
+        # -- R_{C+1}: the moves of the class's estimates, once for every lane -----------------------------
         # (a register stage of its own: the schedule's shifts stay off the quantile rows'
-        # read-modify-write path). What R_L decided moves along with the slot. With one
+        # read-modify-write path). What R_C decided moves along with the slot. With one
         # lane, the schedule sits in the quantile stage instead.
         moves = None  # no numeric attribute: no estimates to move
         if N:
@@ -459,7 +469,7 @@ class HardODT(wiring.Component):
             u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
             u_counts, u_moves = q_counts, moves
 
-        # -- R_{L+2} (R_{L+1} without the schedule's stage): quantile rows and histograms ---------------
+        # -- R_{C+2} (R_{C+1} without the schedule's stage): quantile rows and histograms ---------------
         q_cur = r[QS]
         q_is_commit = r_valid[QS] & (q_cur.op != OP_SAMPLE) & q_cur.c_active
         q_addr_next = _element(r[QS - 1])  # the reads are issued a cycle ahead

@@ -20,7 +20,7 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "trigger_latency"]
+           "registered_rows", "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -35,6 +35,16 @@ def _bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
 
+def registered_rows(config: Config) -> bool:
+    """Whether the element counters and quantile rows go through registers: fetched
+    into a register a stage ahead, updated from registers, written back a cycle later
+    (``rtl.element_counters``, ``rtl.quantile_lane``), so no memory's output or input is
+    on an update's path. It costs a stage and a row of registers per memory; designs
+    with one quantile lane (or none) are the small ones (the iCEBreaker's fills 90 % of
+    a UP5K), which keep the one-cycle read-modify-writes."""
+    return config.n_numeric > 0 and (config.lanes or config.n_numeric) > 1
+
+
 def trigger_latency(config: Config) -> int:
     """Pipeline slots from the input to the stage that starts a split trial.
 
@@ -42,7 +52,7 @@ def trigger_latency(config: Config) -> int:
     already past the point where the split could be inserted, so the
     configuration's ``split_delay`` must be at least this.
     """
-    return 1 + (config.max_depth + 1) + 1
+    return 1 + (config.max_depth + 1) + int(registered_rows(config)) + 1
 
 
 @dataclass(frozen=True)
@@ -112,14 +122,25 @@ class HardwareParams:
         quantile stage (``rtl.hardodt``): with several lanes it shares one schedule and
         takes it off the read-modify-write path; with one lane (or none) there is nothing
         to share, and its registers would cost more logic cells than they save (the
-        iCEBreaker's design fills 99 % of a UP5K)."""
-        return self.n_num > 0 and self.lanes > 1
+        iCEBreaker's design fills 90 % of a UP5K). It comes with the registered rows."""
+        return self.registered_rows
+
+    @property
+    def registered_rows(self) -> bool:
+        """See :func:`registered_rows`."""
+        return registered_rows(self.config)
+
+    @property
+    def counter_stage(self) -> int:
+        """The pipeline stage of the element counters (prediction, count, split-trial
+        decision): ``L``, or ``L + 1`` after the stage that fetches their row."""
+        return self.levels + int(self.registered_rows)
 
     @property
     def quantile_stage(self) -> int:
-        """The pipeline stage of the quantile rows and histograms: ``L + 1``, or ``L + 2``
-        after the schedule's stage."""
-        return self.levels + 1 + int(self.schedule_stage)
+        """The pipeline stage of the quantile rows and histograms: one after the counters',
+        or two after the schedule's stage."""
+        return self.counter_stage + 1 + int(self.schedule_stage)
 
     @property
     def levels(self) -> int:
@@ -129,7 +150,7 @@ class HardwareParams:
     def fifo_depth(self) -> int:
         """Entries of the output FIFO: a prediction for every slot in flight, and a few
         more so the input need not wait on a sink that is ready again."""
-        return self.levels + 4
+        return self.counter_stage + 4
 
     def level_rows(self, level: int) -> int:
         """Rows (sibling pairs) of the node memory of ``level``; the root's row holds one node."""

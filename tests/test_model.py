@@ -52,7 +52,9 @@ def test_trial_and_latency_are_counted_by_hand():
     # 3 numeric x 4 points + 3 + 5 categorical values; quotient of 12 + 10 bits, 2 per stage
     assert divider_latency(cfg) == 11
     assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * (11 + 1) + 16
-    assert latency_cycles(cfg) == 4 + 1 + 3
+    # 5 levels, the counters' fetch (registered rows: 3 lanes), the counters, the FIFO
+    assert latency_cycles(cfg) == 5 + 1 + 3
+    assert latency_cycles(small(numeric_attributes=1)) == 5 + 3  # one lane: one-cycle rows
     # the compact trial: 5 quotient bits a stage, the serial judge (22 + 12 + 2 cycles)
     compact = small(divider_stage_bits=5, judge="serial")
     assert divider_latency(compact) == 5 and judge_latency(compact) == 36
@@ -60,15 +62,16 @@ def test_trial_and_latency_are_counted_by_hand():
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 8 cycles in, lasts 58: no stall
+    cfg = small(split_delay=100)  # the trial starts 9 cycles in, lasts 60: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 8 + 58 + 1 cycles
+    late = small(split_delay=20)  # window of 21 samples < 9 + 60 + 1 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
-    # the input register, 5 levels, the counters, the schedule's stage (3 lanes)
-    assert perf.stall_per_trial == (1 + 5 + 1 + 1) + trial_cycles(late) + 1 - 21
-    one_lane = small(split_delay=20, numeric_attributes=1)  # one lane: no schedule stage
+    # the input register, 5 levels, the counters' fetch, the counters, the schedule's
+    # stage (3 lanes: registered rows)
+    assert perf.stall_per_trial == (1 + 5 + 1 + 1 + 1) + trial_cycles(late) + 1 - 21
+    one_lane = small(split_delay=20, numeric_attributes=1)  # one lane: neither stage
     assert performance(one_lane, 10_000, trials=40, splits=10).stall_per_trial == \
         (1 + 5 + 1) + trial_cycles(one_lane) + 1 - 21
     assert perf.cycles == 10_000 + 40 * perf.stall_per_trial + 20 + latency_cycles(late)

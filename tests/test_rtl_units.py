@@ -96,7 +96,7 @@ def test_hoeffding_judge_at_its_boundary(delta, tau, judge):
     (dict(number="float"), "number"),
     (dict(initial_quantiles="range"), "initial_quantiles"),
     (dict(inherit_counts=True), "inherit_counts"),
-    (dict(split_delay=5), "split_delay: 5 is below 18"),
+    (dict(split_delay=5), "split_delay: 5 is below 19"),
 ])
 def test_the_generator_refuses_what_it_cannot_build(fields, match):
     cfg = Config(**{"split_delay": 128, **fields})
@@ -105,8 +105,13 @@ def test_the_generator_refuses_what_it_cannot_build(fields, match):
 
 
 def test_trigger_latency_follows_the_depth():
-    assert trigger_latency(Config(max_depth=4)) == 7
-    assert trigger_latency(Config(max_depth=15)) == 18
+    # the input's slot, one per tree level, the counters' fetch (registered rows: two
+    # numeric attributes, two lanes), the counter stage
+    assert trigger_latency(Config(max_depth=4)) == 8
+    assert trigger_latency(Config(max_depth=15)) == 19
+    one_lane = dict(numeric_attributes=1)  # one-cycle rows: no fetch stage
+    assert trigger_latency(Config(max_depth=4, **one_lane)) == 7
+    assert trigger_latency(Config(max_depth=4, numeric_attributes=4, lanes=1)) == 7
 
 
 # Warnings of the Amaranth/yosys Verilog backend that do not point at a design error,
@@ -196,6 +201,90 @@ def test_the_model_counts_a_lanes_registered_rows_as_the_rtl_has_them(fields):
     assert plain == 0
     assert registered * p.lanes == registered_row_cost(p)["ff"]
     assert (registered > 0) == p.schedule_stage
+
+
+def test_registered_counters_update_every_row_as_the_one_cycle_counters():
+    """The registered element counters (``ElementCounters(registered=True)``: the row
+    fetched a stage ahead, the write back a cycle later, the two writes the fetch misses
+    forwarded) against the one-cycle read-modify-write, side by side on one random slot
+    sequence over three elements: back-to-back writes to one element, learned and
+    predict-only samples, trial starts (``since`` back to 0), commit inits and frozen
+    leaves (inits near the 8-bit counts' limit). Every slot's row, update, prediction and flags must agree."""
+    from amaranth.hdl import Module
+
+    from rtl.element_counters import ElementCounters
+
+    p = HardwareParams(Config(numeric_attributes=2, lanes=2, classes=3, count_bits=8,
+                              elements=4, max_depth=3, max_leaves=4, split_delay=64))
+    assert p.registered_rows
+    m = Module()
+    plain = m.submodules.plain = ElementCounters(p)
+    fast = m.submodules.fast = ElementCounters(p, registered=True)
+    rng = random.Random(7)
+    slots = []
+    for _ in range(800):
+        kind = rng.choices(["learn", "predict", "init", "idle"], [8, 1, 1, 1])[0]
+        slots.append({"element": rng.choice([0, 0, 1, 2]), "label": rng.randrange(3),
+                      "leaf_inactive": int(rng.random() < 0.05), "leaf_class": rng.randrange(3),
+                      "learn_request": int(kind == "learn"), "init": int(kind == "init"),
+                      "init_n": rng.choice([0, 3, 250, 254]), "restart": int(rng.random() < 0.1)})
+    idle = {"element": 3, "label": 0, "leaf_inactive": 0, "leaf_class": 0, "learn_request": 0,
+            "init": 0, "init_n": 0, "restart": 0}
+    stream = slots + [idle, idle]
+    outputs = ("row", "updated", "prediction", "learn", "frozen", "count", "first")
+    seen = []
+
+    async def bench(ctx):
+        # before slot 0 is in the update: the registered counters issue their reads of
+        # slots 0 and 1, the one-cycle counters of slot 0
+        ctx.set(fast.read_element, slots[0]["element"])
+        await ctx.tick()
+        ctx.set(fast.read_element, slots[1]["element"])
+        ctx.set(fast.fetch_element, slots[0]["element"])
+        ctx.set(plain.read_element, slots[0]["element"])
+        await ctx.tick()
+        for t, s in enumerate(slots):
+            for unit in (plain, fast):
+                for name, value in s.items():
+                    ctx.set(getattr(unit, name), value)
+            ctx.set(plain.read_element, stream[t + 1]["element"])
+            ctx.set(fast.read_element, stream[t + 2]["element"])
+            ctx.set(fast.fetch_element, stream[t + 1]["element"])
+            for name in outputs:
+                assert ctx.get(getattr(fast, name)) == ctx.get(getattr(plain, name)), \
+                    f"slot {t}, {name}: {s}"
+            seen.append((s, ctx.get(plain.learn), ctx.get(plain.frozen)))
+            await ctx.tick()
+
+    _run(m, bench)
+    writes = [s for s, learn, _ in seen if learn or s["init"]]
+    same_row_next = sum(a["element"] == b["element"] for a, b in zip(slots, slots[1:], strict=False)
+                        if a in writes)
+    assert len(writes) > 400 and same_row_next > 150
+    assert sum(frozen for *_, frozen in seen) > 50  # the freeze is reached and compared
+
+
+@pytest.mark.parametrize("fields", [
+    dict(numeric_attributes=3, classes=2),
+    dict(numeric_attributes=6, classes=5, count_bits=20, lanes=2),
+    dict(numeric_attributes=1),  # one lane: one-cycle rows
+])
+def test_the_model_counts_the_registered_counters_as_the_rtl_has_them(fields):
+    """``registered_counter_cost`` (what ``hardodt.estimate`` adds for the registered
+    counters) against the registers the counters' RTLIL declares."""
+    from amaranth.back import rtlil
+
+    from rtl.element_counters import ElementCounters, registered_counter_cost
+
+    def register_bits(unit):  # Amaranth gives every register an init attribute
+        text = rtlil.convert(unit, name="counters")
+        return sum(int(w) for w in re.findall(r"attribute \\init [^\n]*\n\s*wire width (\d+)", text))
+
+    p = HardwareParams(Config(elements=16, max_depth=4, max_leaves=16, **fields))
+    assert register_bits(ElementCounters(p)) == 0
+    registered = register_bits(ElementCounters(p, registered=p.registered_rows))
+    assert registered == registered_counter_cost(p)["ff"]
+    assert (registered > 0) == p.registered_rows
 
 
 def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
