@@ -484,14 +484,17 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
                           use_cache=not args.no_cache, progress=_synth_progress(args),
                           router=args.router, placer=args.placer,
                           placement=args.placement,
-                          router_patience=args.router_patience)
+                          router_patience=args.router_patience, route=args.route)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))
         return 0
     placed = res.placer + (", for wire length" if res.placement == "wirelength" else "")
-    print(f"design      {source} on {res.device} ({res.tool}; placer {placed}, {res.router}"
-          f"{', cached' if res.cached else f', place and route {res.seconds:.0f} s'})")
-    print(f"fmax        {res.fmax_mhz:.1f} MHz (asked {res.clock_mhz:g} MHz)")
+    ran = "place and route" if res.routed else "placement"
+    print(f"design      {source} on {res.device} ({res.tool}; placer {placed}, "
+          f"{res.router if res.routed else 'not routed'}"
+          f"{', cached' if res.cached else f', {ran} {res.seconds:.0f} s'})")
+    print(f"fmax        {res.fmax_mhz:.1f} MHz (asked {res.clock_mhz:g} MHz"
+          f"{'' if res.routed else '; estimated after placement, not routed'})")
     cp = res.critical_path
     if cp.get("delay_ns") is not None:
         print(f"critical    {cp['delay_ns']:.2f} ns, {cp['logic_levels']} logic levels, "
@@ -691,6 +694,10 @@ def build_parser() -> argparse.ArgumentParser:
     from hardodt.pnr import add_nextpnr_options
 
     add_nextpnr_options(pnr)
+    pnr.add_argument("--no-route", dest="route", action="store_false",
+                     help="place only: the Fmax and critical path are nextpnr's estimates "
+                          "after placement (minutes on the 85F instead of an hour or more "
+                          "of routing; the report says it was not routed)")
     pnr.add_argument("--build-dir", type=Path, metavar="DIR",
                      help="where the tools run (default results/pnr/DEVICE)")
     pnr.add_argument("--no-cache", action="store_true", help="run even if cached")

@@ -54,6 +54,7 @@ class PnrResult:
     placement: str = "timing"  # what the placer minimised (PLACEMENTS)
     router: str = ""
     seed: int = 0
+    routed: bool = True  # False: placed only (--no-route), the Fmax is nextpnr's estimate
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -256,9 +257,11 @@ def clock_constraint(dev: Device) -> tuple[str, str] | None:
 
 
 def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "router2",
-                 placer: str | None = None, placement: str | None = None) -> list[str]:
+                 placer: str | None = None, placement: str | None = None,
+                 route: bool = True) -> list[str]:
     """Arguments for nextpnr (run in the build folder: relative paths; the clock
-    constraint file, if the package has one, written there by :func:`place_and_route`)."""
+    constraint file, if the package has one, written there by :func:`place_and_route`;
+    ``route=False``: place only, ``--no-route``)."""
     args = [f"--{dev.pnr_device}"]
     if dev.package:
         args += ["--package", dev.package]
@@ -269,8 +272,8 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
         kind = constraint[0].rsplit(".", 1)[1]
         args += [f"--{kind}", constraint[0], f"--{kind}-allow-unconstrained"]
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            *placement_args(dev, router, placer, placement), "--report", "report.json",
-            "--seed", str(seed), "-q", "-l", "pnr.log"]
+            *placement_args(dev, router, placer, placement), *([] if route else ["--no-route"]),
+            "--report", "report.json", "--seed", str(seed), "-q", "-l", "pnr.log"]
 
 
 #: Cached results hold the parsed report: a change to the parser changes this.
@@ -381,12 +384,13 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                     progress: Callable[[str], None] | None = None, top=None,
                     router: str | None = None, placer: str | None = None,
                     placement: str | None = None,
-                    router_patience: int = ROUTER_PATIENCE) -> PnrResult:
+                    router_patience: int = ROUTER_PATIENCE, route: bool = True) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
     package) and place and route it on ``device_name`` (``placer``: the device's
     :func:`default_placer` unless given; ``placement``, ``router``: one of
     :data:`PLACEMENTS`, :data:`ROUTERS`, the first unless given;
-    ``router_patience``: :class:`RouterWatch`)."""
+    ``router_patience``: :class:`RouterWatch`; ``route=False``: place only, the result's
+    Fmax and critical path nextpnr's estimates after placement, ``routed`` false)."""
     from rtl.pnr_shell import PinShell
 
     router = router or ROUTERS[0]
@@ -411,7 +415,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     if placer is None and attempts[0][0] != "heap":
         attempts += [(attempts[0][0], seed + 1), ("heap", seed)]
     placers = [f"{pl}/{sd}" for pl, sd in attempts]
-    args = nextpnr_args(dev, clock_mhz, seed, router, attempts[0][0], placement)
+    args = nextpnr_args(dev, clock_mhz, seed, router, attempts[0][0], placement, route)
     netlist = build_dir / "netlist.json"
     h = hashlib.sha256()
     with netlist.open("rb") as f:
@@ -437,7 +441,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     notes = list(fit_notes)
     reseeds = 0
     for attempt, (used, used_seed) in enumerate(attempts):
-        args = nextpnr_args(dev, clock_mhz, used_seed, router, used, placement)
+        args = nextpnr_args(dev, clock_mhz, used_seed, router, used, placement, route)
         if progress:
             progress(f"{cmd_name} {' '.join(args[:6])} --placer {used} --seed {used_seed} ... started")
         report_path.unlink(missing_ok=True)
@@ -470,6 +474,9 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
         raise PnrError(f"nextpnr failed ({'stopped' if stopped else f'exit {status}'}): "
                        f"{detail}; see {log}")
     parsed = parse_report(json.loads(report_path.read_text()), json.loads(netlist.read_text()))
+    if not route:
+        notes.append("placed only (--no-route): the Fmax and the critical path are nextpnr's "
+                     "estimates after placement, before routing (a routed run's differ)")
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")
     result = PnrResult(device=dev.name, fmax_mhz=round(parsed["fmax_mhz"], 2),
@@ -478,7 +485,8 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        synth={k: getattr(syn, k) for k in ("lut", "ff", "bram", "dsp", "lutram")},
                        tool=f"{syn.tool}; {version}", seconds=round(time.perf_counter() - t0, 1),
                        cached=False, build_dir=str(build_dir), notes=notes,
-                       placer=used, placement=placement, router=router, seed=used_seed)
+                       placer=used, placement=placement, router=router, seed=used_seed,
+                       routed=route)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1))
     (build_dir / "pnr.json").write_text(json.dumps(result.to_dict(), indent=1))

@@ -35,7 +35,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
     ``params.schedule_stage``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes) and the
-    forwarding's hit flag; a multiplexer per row bit more than the one-cycle lane (the
+    forwarding's two flags; a multiplexer per row bit more than the one-cycle lane (the
     fetched row's and the forward's instead of the written row's). The resource model
     counts them as they are, outside its fitted weights."""
     if not (params.n_num and params.schedule_stage):
@@ -43,7 +43,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     row = params.quantile_row_layout.size
     write_back = params.quantile_change_layout.size + 1 \
         + _bits(params.n_elem * params.groups) + params.n_cls
-    return {"ff": params.lanes * (row + write_back + 1), "lut": params.lanes * row}
+    return {"ff": params.lanes * (row + write_back + 2), "lut": params.lanes * row}
 
 
 class QuantileLane(wiring.Component):
@@ -174,9 +174,12 @@ class QuantileLane(wiring.Component):
                     *[target.q[j].eq(Mux(hit & wb_cls[j], change.q.as_value(),
                                          base.q[j].as_value())) for j in range(p.n_cls)]]
 
-        # The fetched row, with the write being written back as the memory is read.
+        # The fetched row, with the write being written back as the memory is read. Whether
+        # it is that row is known a cycle ahead (this slot's row against the one being
+        # read): the flag comes from a register, not a comparison, to the row's width of
+        # multiplexers.
         back = Signal()
-        m.d.comb += back.eq(wb_write & (wb_addr == fetch_addr))
+        m.d.sync += back.eq(writes & (self.element * G + self.group == rd.addr))
         fetched = Signal(p.quantile_row_layout)
         m.d.sync += forwarded(fetched, p.quantile_row_layout(rd.data), back)
         # This slot's row, with the write computed just before it (now in the write back).

@@ -510,6 +510,41 @@ def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
     assert runs == ["x"]
 
 
+def test_pnr_can_place_only_and_says_so(tmp_path, monkeypatch, capsys):
+    """``--no-route``: nextpnr is told to place only, the result says it was not routed
+    (its Fmax is the estimate after placement), and it is cached apart from a routed run."""
+    import types
+
+    import hardodt.pnr as pnr
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(pnr, "synthesize", lambda cfg, family, build_dir, **kw: (
+        build_dir.mkdir(parents=True, exist_ok=True),
+        (build_dir / "netlist.json").write_text(
+            (DATA / "yosys_netlist_ecp5_small_path.json").read_text()),
+        types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0))[-1])
+    commands = []
+
+    def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
+        commands.append(command)
+        log.write_text("Info: Program finished normally.\n")
+        (build_dir / "report.json").write_text((DATA / "nextpnr_report_ecp5_small.json").read_text())
+        return 0, ""
+
+    monkeypatch.setattr(pnr, "run_tool", fake_run_tool)
+    monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
+    placed = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b", route=False)
+    assert "--no-route" in commands[-1] and not placed.routed
+    assert any("placed only" in n for n in placed.notes)
+    routed = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
+    assert not routed.cached and routed.routed and "--no-route" not in commands[-1]
+    assert len(commands) == 2
+    assert pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b", route=False).cached
+    assert main(["pnr", "--no-route", "--build-dir", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "estimated after placement, not routed" in out and "not routed, cached" in out
+
+
 def _grow(log: Path, lines: list[str], watch) -> tuple[int, str] | None:
     """Append ``lines`` to ``log`` one at a time, asking ``watch`` after each, as
     ``run_tool`` does while nextpnr writes: the line count and reason of the first stop."""
