@@ -695,8 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_nextpnr_options(pnr)
     pnr.add_argument("--no-route", dest="route", action="store_false",
-                     help="place only: the Fmax and critical path are nextpnr's estimates "
-                          "after placement (minutes on the 85F instead of an hour or more "
+                     help="place only: the Fmax is nextpnr's estimate after placement, with "
+                          "no critical path (minutes on the 85F instead of an hour or more "
                           "of routing; the report says it was not routed)")
     pnr.add_argument("--build-dir", type=Path, metavar="DIR",
                      help="where the tools run (default results/pnr/DEVICE)")

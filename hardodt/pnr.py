@@ -350,6 +350,15 @@ def parse_report(report: dict[str, Any], netlist: dict[str, Any] | None = None) 
             "critical_path": crit}
 
 
+_PLACED_FMAX = re.compile(r"Max frequency for clock '([^']+)': ([0-9.]+) MHz")
+
+
+def placed_fmax(log_text: str) -> dict[str, float]:
+    """Each clock's Fmax as nextpnr's log gives it last (after placement, for a run with
+    ``--no-route``, whose report holds no timing)."""
+    return {clock: float(mhz) for clock, mhz in _PLACED_FMAX.findall(log_text)}
+
+
 def _pnr_step(lines: list[str]) -> str:
     """What nextpnr is doing, from its log's last lines (placer and router iterations)."""
     for ln in reversed(lines):
@@ -473,10 +482,14 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        f"divider_stage_bits, as in benchmarks/configs/up5k.toml)")
         raise PnrError(f"nextpnr failed ({'stopped' if stopped else f'exit {status}'}): "
                        f"{detail}; see {log}")
-    parsed = parse_report(json.loads(report_path.read_text()), json.loads(netlist.read_text()))
-    if not route:
-        notes.append("placed only (--no-route): the Fmax and the critical path are nextpnr's "
-                     "estimates after placement, before routing (a routed run's differ)")
+    report = json.loads(report_path.read_text())
+    if not route:  # the report has no timing before routing: the log's estimate
+        report["fmax"] = {clock: {"achieved": mhz, "constraint": clock_mhz}
+                          for clock, mhz in placed_fmax(log.read_text(errors="replace")).items()}
+        notes.append("placed only (--no-route): the Fmax is nextpnr's estimate after "
+                     "placement, before routing (a routed run's differs); nextpnr reports no "
+                     "critical path before routing")
+    parsed = parse_report(report, json.loads(netlist.read_text()))
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")
     result = PnrResult(device=dev.name, fmax_mhz=round(parsed["fmax_mhz"], 2),
