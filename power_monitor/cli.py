@@ -101,7 +101,7 @@ def _cmd_build(args) -> int:
     ds, res = _flow(args)
     out = Path(args.output or "results/power") / "monitor" / args.kernel
     report = overhead(args.kernel, res.signals, res.config, out, window=ds.window,
-                      positions=res.positions, pnr=not args.no_pnr, router=args.router or "router2",
+                      positions=res.positions, pnr=not args.no_pnr, router=args.router,
                       placer=args.placer, placement=args.placement,
                       router_patience=args.router_patience,
                       progress=_say(args))

@@ -168,10 +168,11 @@ class MonitoredKernel(wiring.Component):
 
 def overhead(kernel_name: str, registers: list[str], config: Config, build_dir: Path, *,
              window: int = 256, positions: list[list[int]] | None = None, pnr: bool = True,
-             router: str = "router2", placer: str | None = None, placement: str | None = None,
+             router: str | None = None, placer: str | None = None, placement: str | None = None,
              progress=None, router_patience: int | None = None) -> dict:
     """Resources (``synth_ecp5``) and, with ``pnr``, Fmax on an LFE5U-85F of the kernel alone
-    and with the monitor; the overhead in percent of the kernel alone."""
+    and with the monitor; the overhead in percent of the kernel alone. ``router``,
+    ``placer``, ``placement``: :func:`hardodt.pnr.place_and_route`'s, its defaults unless given."""
     from hardodt.pnr import place_and_route
     from hardodt.synthesis import synthesize
     from power_monitor.kernels import kernel
