@@ -477,8 +477,11 @@ class HardODT(wiring.Component):
         yq = q_cur.s.label
         m.d.comb += [trial.counts.eq(u_counts.cnt), trial.n.eq(u_counts.n)]
         q_sample = r_valid[QS] & (q_cur.op == OP_SAMPLE)
-        m.d.comb += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g),
-                     trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))]
+        m.d.comb += trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))
+        if N and p.registered_rows:  # the lanes hand over their rows a cycle later
+            m.d.sync += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]
+        else:
+            m.d.comb += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]
         for k in range(p.lanes if N else 0):
             lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(
                 p, k, pre.quantiles[k] if pre else None, registered=p.schedule_stage)
@@ -493,7 +496,7 @@ class HardODT(wiring.Component):
                          lane.label.eq(yq), lane.moves.eq(u_moves), lane.first.eq(u_first),
                          lane.learn.eq(u_learn & q_sample), lane.init.eq(q_is_commit)]
             for i in lane.members:
-                m.d.comb += trial.rows[i].eq(lane.updated)
+                m.d.comb += trial.rows[i].eq(lane.snapshot if p.registered_rows else lane.updated)
         for c in range(NC):
             hist = m.submodules[f"histogram{c}"] = Histogram(p, c, pre.histograms[c] if pre else None)
             loads(hist, L + 1 + (p.lanes if N else 0) + c)

@@ -34,8 +34,8 @@ __all__ = ["QuantileLane", "registered_row_cost"]
 def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
     ``params.schedule_stage``): per lane the row fetched, the write back (the words it
-    changes: min, max and ``Q`` estimates; its address, the classes it changes) and the
-    forwarding's two flags; a multiplexer per row bit more than the one-cycle lane (the
+    changes: min, max and ``Q`` estimates; its address, the classes it changes), the
+    forwarding's two flags and the row handed to the split trial; a multiplexer per row bit more than the one-cycle lane (the
     fetched row's and the forward's instead of the written row's). The resource model
     counts them as they are, outside its fitted weights."""
     if not (params.n_num and params.schedule_stage):
@@ -43,7 +43,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     row = params.quantile_row_layout.size
     write_back = params.quantile_change_layout.size + 1 \
         + _bits(params.n_elem * params.groups) + params.n_cls
-    return {"ff": params.lanes * (row + write_back + 2), "lut": params.lanes * row}
+    return {"ff": params.lanes * (2 * row + write_back + 2), "lut": params.lanes * row}
 
 
 class QuantileLane(wiring.Component):
@@ -66,7 +66,11 @@ class QuantileLane(wiring.Component):
     load_en, load_row, load_data : In
         Write ``load_data`` into row ``load_row`` (a run-time load; the pipeline is idle).
     updated : Out(quantile_row_layout)
-        The row after this sample (the split trial's snapshot takes it).
+        The row after this sample (the split trial's snapshot takes it; with
+        ``registered``, from ``snapshot``).
+    snapshot : Out(quantile_row_layout) (with ``registered``)
+        ``updated`` a cycle later, from a register: the split trial takes its
+        snapshot from here, so the long wire to it starts at a register.
     """
 
     def __init__(self, params: HardwareParams, lane: int, rows: list | None = None,
@@ -86,6 +90,7 @@ class QuantileLane(wiring.Component):
             "load_en": In(1), "load_row": In(_bits(params.n_elem * params.groups)),
             "load_data": In(params.quantile_row_layout),
             "updated": Out(params.quantile_row_layout),
+            **({"snapshot": Out(params.quantile_row_layout)} if registered else {}),
         })
         fx = params.config.fixed
         self.empty_row = params.quantile_row_layout.const({"lo": fx.word_max, "hi": fx.word_min})
@@ -151,6 +156,7 @@ class QuantileLane(wiring.Component):
         wb_addr = Signal.like(wr.addr)
         wb_cls = Signal(p.n_cls)
         empty = self.empty_row
+        m.d.sync += self.snapshot.eq(self.updated)
         m.d.sync += [change.lo.eq(Mux(self.init, empty.lo, self.updated.lo)),
                      change.hi.eq(Mux(self.init, empty.hi, self.updated.hi)),
                      change.q.eq(Mux(self.init, 0, new_q.as_value())),

@@ -125,9 +125,11 @@ class SplitTrial(wiring.Component):
     load, group : In
         Capture the rows of the numeric attributes of ``group`` (those
         ``params.lane_of`` puts in it) from ``rows``; with one group, every row.
+        The rows are first read two cycles after ``start``, so the last group's
+        load may come with ``start`` or a cycle after it (the registered lanes
+        hand over their rows from a register, ``rtl.quantile_lane``).
     start : In(1)
-        Capture ``counts``, ``n`` and ``hists`` and begin (only while idle; with
-        the last group's ``load``).
+        Capture ``counts``, ``n`` and ``hists`` and begin (only while idle).
     done : Out(1)
         The result below is valid; it stays until ``ack``.
     do_split, attr, thr, value, left, right : Out
@@ -244,12 +246,14 @@ class SplitTrial(wiring.Component):
         hi_mux = Array(rows[i].hi for i in range(N)) if N else None
         m.d.sync += s1_valid.eq(0)
 
+        # (loads come while idle, the last group's at most a cycle after start: the rows
+        # are first read in RUN, after PREP and NULL)
+        with m.If(self.load):
+            for i in range(N):
+                with m.If(self.group == p.lane_of(i)[1]):
+                    m.d.sync += rows[i].eq(self.rows[i])
         with m.FSM(name="trial") as fsm:
             with m.State("IDLE"):
-                with m.If(self.load):
-                    for i in range(N):
-                        with m.If(self.group == p.lane_of(i)[1]):
-                            m.d.sync += rows[i].eq(self.rows[i])
                 with m.If(self.start):
                     m.d.sync += [cnt.eq(self.counts), nn.eq(self.n),
                                  gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
