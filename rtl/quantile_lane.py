@@ -35,9 +35,10 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
     ``params.schedule_stage``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
-    forwarding's two flags and the row handed to the split trial; a multiplexer per row bit more than the one-cycle lane (the
-    fetched row's and the forward's instead of the written row's). The resource model
-    counts them as they are, outside its fitted weights."""
+    forwarding's two flags and the row handed to the split trial; a multiplexer per row
+    bit more than the one-cycle lane (the fetched row's and the forward's instead of the
+    written row's). The resource model counts them as they are, outside its fitted
+    weights."""
     if not (params.n_num and params.schedule_stage):
         return {"ff": 0, "lut": 0}
     row = params.quantile_row_layout.size
