@@ -488,8 +488,9 @@ class HardODT(wiring.Component):
             loads(lane, L + 1 + k)
             if p.schedule_stage:  # the rows are read two stages ahead and registered
                 m.d.comb += [lane.read_element.eq(_element(r[QS - 2])),
-                             lane.read_group.eq(r[QS - 2].g),
-                             lane.fetch_element.eq(q_addr_next), lane.fetch_group.eq(r[QS - 1].g)]
+                             lane.read_group.eq(r[QS - 2].g), lane.read_label.eq(r[QS - 2].s.label),
+                             lane.fetch_element.eq(q_addr_next), lane.fetch_group.eq(r[QS - 1].g),
+                             lane.fetch_label.eq(r[QS - 1].s.label)]
             else:
                 m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(r[QS - 1].g)]
             m.d.comb += [lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),

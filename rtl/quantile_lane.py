@@ -35,7 +35,8 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
     ``params.schedule_stage``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
-    forwarding's two flags and the row handed to the split trial; a multiplexer per row
+    forwarding's flags, the class's estimates fetched apart (and their two flags) and the
+    row handed to the split trial; a multiplexer per row and estimate
     bit more than the one-cycle lane (the fetched row's and the forward's instead of the
     written row's). The resource model counts them as they are, outside its fitted
     weights."""
@@ -44,7 +45,9 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     row = params.quantile_row_layout.size
     write_back = params.quantile_change_layout.size + 1 \
         + _bits(params.n_elem * params.groups) + params.n_cls
-    return {"ff": params.lanes * (2 * row + write_back + 2), "lut": params.lanes * row}
+    estimates = params.config.quantiles * params.w  # the class's, fetched apart
+    return {"ff": params.lanes * (2 * row + write_back + 4 + estimates),
+            "lut": params.lanes * (row + estimates)}
 
 
 class QuantileLane(wiring.Component):
@@ -56,6 +59,9 @@ class QuantileLane(wiring.Component):
     fetch_element, fetch_group : In (with ``registered``)
         The row of the next slot, being fetched: the same row as this slot's write
         means the write is forwarded to it.
+    read_label, fetch_label : In (with ``registered``)
+        The classes of those two slots' samples: the class's estimates are picked
+        out of the row as it is fetched, off the update's loop.
     element, group, x, label, moves, first : In
         The slot in this stage: its sample's numeric values, class, the moves of
         its class's estimates (``rtl.quantile.StepSchedule``, shared by the lanes)
@@ -82,7 +88,9 @@ class QuantileLane(wiring.Component):
         ebits, gbits = _bits(params.n_elem), _bits(max(2, params.groups))
         super().__init__({
             "read_element": In(ebits), "read_group": In(gbits),
-            **({"fetch_element": In(ebits), "fetch_group": In(gbits)} if registered else {}),
+            **({"fetch_element": In(ebits), "fetch_group": In(gbits),
+                "read_label": In(_bits(params.n_cls)), "fetch_label": In(_bits(params.n_cls))}
+               if registered else {}),
             "element": In(ebits), "group": In(gbits),
             "x": In(data.ArrayLayout(signed(params.w), params.n_num)),
             "label": In(_bits(params.n_cls)), "moves": In(move_layout(params.config)),
@@ -118,8 +126,7 @@ class QuantileLane(wiring.Component):
                 with m.Case(g):
                     m.d.comb += [x.eq(self.x[i]), present.eq(1)]
         step = m.submodules.step = QuantileStep(p.config, scheduled=True)
-        m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.moves.eq(self.moves),
-                     step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])]
+        m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.moves.eq(self.moves)]
         upd = self.updated
         m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x < row.lo, x, row.lo)),
                      upd.hi.eq(Mux(x > row.hi, x, row.hi))]
@@ -129,8 +136,9 @@ class QuantileLane(wiring.Component):
         writes = Signal()  # this slot writes its row
         m.d.comb += writes.eq(present & (self.learn | self.init) & ~self.load_en)
         if self.registered:
-            self._registered(m, row, writes, step.q_next)
+            self._registered(m, row, writes, step)
         else:
+            m.d.comb += step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])
             wr = self.memory.write_port()
             rd = self.memory.read_port(transparent_for=(wr,))
             m.d.comb += [rd.addr.eq(self.read_element * G + self.read_group), row.eq(rd.data),
@@ -140,12 +148,15 @@ class QuantileLane(wiring.Component):
                 m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m
 
-    def _registered(self, m: Module, row, writes, new_q) -> None:
+    def _registered(self, m: Module, row, writes, step) -> None:
         """The row fetched into a register, the write a cycle later from registers (only
         the words it changes: the memory has a write enable per word), and the two
         writes the fetch misses forwarded: the one being written back into the fetched
-        row, the one just computed into this slot's row."""
+        row, the one just computed into this slot's row. The class's estimates are
+        fetched apart too, so the update's loop (estimates, step, write back,
+        forward) has no class multiplexer on it."""
         p, G, Q, w = self.p, self.p.groups, self.p.config.quantiles, self.p.w
+        new_q = step.q_next
         words = p.quantile_row_layout.size // w  # min, max, then class by class
         wr = self.memory.write_port(granularity=w)
         rd = self.memory.read_port(transparent_for=(wr,))
@@ -188,8 +199,22 @@ class QuantileLane(wiring.Component):
         back = Signal()
         m.d.sync += back.eq(writes & (self.element * G + self.group == rd.addr))
         fetched = Signal(p.quantile_row_layout)
-        m.d.sync += forwarded(fetched, p.quantile_row_layout(rd.data), back)
+        stored = p.quantile_row_layout(rd.data)
+        m.d.sync += forwarded(fetched, stored, back)
         # This slot's row, with the write computed just before it (now in the write back).
         hit = Signal()
         m.d.sync += hit.eq(writes & (self.element * G + self.group == fetch_addr))
         m.d.comb += forwarded(row, fetched, hit)
+        # The class's estimates alone, the same way: picked by the fetching slot's class,
+        # the forward flags registered with the class compared a cycle ahead.
+        changes_class = self.init | (self.label == self.fetch_label)  # this write, that class
+        back_q, hit_q = Signal(), Signal()
+        m.d.sync += [back_q.eq(writes & (self.element * G + self.group == rd.addr)
+                               & (self.init | (self.label == self.read_label))),
+                     hit_q.eq(writes & (self.element * G + self.group == fetch_addr)
+                              & changes_class)]
+        fetched_q = Signal.like(step.q)
+        m.d.sync += fetched_q.eq(Mux(back_q, change.q.as_value(),
+                                     Array(stored.q[j] for j in range(p.n_cls))[self.fetch_label]
+                                     .as_value()))
+        m.d.comb += step.q.eq(Mux(hit_q, change.q.as_value(), fetched_q.as_value()))

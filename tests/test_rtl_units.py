@@ -238,9 +238,12 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
         # before slot 0 is in the update: the registered counters issue their reads of
         # slots 0 and 1, the one-cycle counters of slot 0
         ctx.set(fast.read_element, slots[0]["element"])
+        ctx.set(fast.read_label, slots[0]["label"])
         await ctx.tick()
         ctx.set(fast.read_element, slots[1]["element"])
+        ctx.set(fast.read_label, slots[1]["label"])
         ctx.set(fast.fetch_element, slots[0]["element"])
+        ctx.set(fast.fetch_label, slots[0]["label"])
         ctx.set(plain.read_element, slots[0]["element"])
         await ctx.tick()
         for t, s in enumerate(slots):
@@ -323,9 +326,12 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
         # before slot 0 is in the update: the registered lane issues its reads of slots
         # 0 and 1, the one-cycle lane of slot 0
         ctx.set(fast.read_element, slots[0]["element"])
+        ctx.set(fast.read_label, slots[0]["label"])
         await ctx.tick()
         ctx.set(fast.read_element, slots[1]["element"])
+        ctx.set(fast.read_label, slots[1]["label"])
         ctx.set(fast.fetch_element, slots[0]["element"])
+        ctx.set(fast.fetch_label, slots[0]["label"])
         ctx.set(plain.read_element, slots[0]["element"])
         await ctx.tick()
         for t, s in enumerate(slots):
@@ -336,7 +342,9 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
                 ctx.set(lane.x, [s["x"], 0])
             ctx.set(plain.read_element, stream[t + 1]["element"])
             ctx.set(fast.read_element, stream[t + 2]["element"])
+            ctx.set(fast.read_label, stream[t + 2]["label"])
             ctx.set(fast.fetch_element, stream[t + 1]["element"])
+            ctx.set(fast.fetch_label, stream[t + 1]["label"])
             if s["learn"] or s["init"]:
                 assert ctx.get(fast.updated) == ctx.get(plain.updated), f"slot {t}: {s}"
                 seen.append(s)
