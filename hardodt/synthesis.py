@@ -12,11 +12,12 @@ Two facts about the WebAssembly yosys shape the script (docs/synthesis.md):
 after ABC runs, the process's standard output is lost (yosys goes on and exits
 normally), so every result is written to files (``-l`` log, ``tee -o``); and a
 path under ``/tmp`` names the wheel's private temporary folder, so yosys runs
-in the build folder with relative paths. ``synth_ecp5`` (yosys 0.60-0.70)
-fails an assertion (``count_id(wire->name) == 0``) while re-integrating ABC9's
-netlist when the flattened hierarchy's wire names are public, so internal
-wires are made private (``rename -hide``: same text, which timing reports
-still show) before LUT mapping; ports keep their names.
+in the build folder with relative paths. ``synth_ecp5`` and ``synth_xilinx``
+(yosys 0.60-0.70) fail an assertion (``count_id(wire->name) == 0``) while
+re-integrating ABC9's netlist when the flattened hierarchy's wire names are
+public (yosys issues 4349, 4451), so internal wires are made private
+(``rename -hide``: same text, which timing reports still show) before LUT
+mapping; ports keep their names.
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
     """The yosys script for ``fam`` (run in the build folder; relative paths only)."""
     synth = " ".join([fam.synth, *fam.synth_args, "-top", top])
     lines = [read]
-    if fam.name == "ecp5":
+    if fam.synth == "synth_xilinx":
+        synth += " -flatten"
+    if fam.name == "ecp5" or fam.synth == "synth_xilinx":
         lines += [f"{synth} -run :map_luts",
                   "rename -hide w:* i:* o:* %d",
                   f"{synth} -run map_luts:"]
@@ -104,8 +107,6 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
         lines += [f"{synth} -run :map_ram",
                   "setattr -set ram_block 1 t:$mem_v2 r:WR_PORTS>0 %i r:SIZE>1 %i",
                   f"{synth} -run map_ram:"]
-    elif fam.synth == "synth_xilinx":
-        lines.append(f"{synth} -flatten")
     else:
         lines.append(synth)
     lines.append("tee -q -o stat.json stat -json")
