@@ -238,12 +238,9 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
         # before slot 0 is in the update: the registered counters issue their reads of
         # slots 0 and 1, the one-cycle counters of slot 0
         ctx.set(fast.read_element, slots[0]["element"])
-        ctx.set(fast.read_label, slots[0]["label"])
         await ctx.tick()
         ctx.set(fast.read_element, slots[1]["element"])
-        ctx.set(fast.read_label, slots[1]["label"])
         ctx.set(fast.fetch_element, slots[0]["element"])
-        ctx.set(fast.fetch_label, slots[0]["label"])
         ctx.set(plain.read_element, slots[0]["element"])
         await ctx.tick()
         for t, s in enumerate(slots):
