@@ -60,9 +60,9 @@ def latency_cycles(cfg: Config) -> int:
     tree level (``max_depth + 1``), the stage fetching the counters' row (with registered
     rows), the counter stage, and the output FIFO's write and read (``rtl.hardodt``:
     R_0 .. R_C, then the buffered FIFO)."""
-    from rtl.params import registered_rows
+    from rtl.params import counter_stage
 
-    return (cfg.max_depth + 1) + int(registered_rows(cfg)) + 3
+    return counter_stage(cfg) + 3
 
 
 def divider_latency(cfg: Config) -> int:

@@ -478,15 +478,14 @@ class HardODT(wiring.Component):
         m.d.comb += [trial.counts.eq(u_counts.cnt), trial.n.eq(u_counts.n)]
         q_sample = r_valid[QS] & (q_cur.op == OP_SAMPLE)
         m.d.comb += trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))
-        if N and p.registered_rows:  # the lanes hand over their rows a cycle later
-            m.d.sync += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]
-        else:
-            m.d.comb += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]
+        # registered lanes hand over their rows a cycle later: so does the load
+        loaded = m.d.sync if p.registered_rows else m.d.comb
+        loaded += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]
         for k in range(p.lanes if N else 0):
             lane = m.submodules[f"quantiles_lane{k}"] = QuantileLane(
-                p, k, pre.quantiles[k] if pre else None, registered=p.schedule_stage)
+                p, k, pre.quantiles[k] if pre else None, registered=p.registered_rows)
             loads(lane, L + 1 + k)
-            if p.schedule_stage:  # the rows are read two stages ahead and registered
+            if p.registered_rows:  # the rows are read two stages ahead and registered
                 m.d.comb += [lane.read_element.eq(_element(r[QS - 2])),
                              lane.read_group.eq(r[QS - 2].g), lane.read_label.eq(r[QS - 2].s.label),
                              lane.fetch_element.eq(q_addr_next), lane.fetch_group.eq(r[QS - 1].g),
@@ -519,7 +518,7 @@ class HardODT(wiring.Component):
         # -- idle -------------------------------------------------------------------------------------------
         # (registered quantile rows are written a cycle after the last stage)
         writing_back = Signal()
-        if N and p.schedule_stage:
+        if p.registered_rows:
             m.d.sync += writing_back.eq(r_valid[QS])
         m.d.comb += self.idle.eq(~sum(r_valid).any() & ~writing_back & (ins_state == 0)
                                  & ~at_commit & ~restart

@@ -20,7 +20,7 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "registered_rows", "trigger_latency"]
+           "counter_stage", "registered_rows", "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -45,6 +45,13 @@ def registered_rows(config: Config) -> bool:
     return config.n_numeric > 0 and (config.lanes or config.n_numeric) > 1
 
 
+def counter_stage(config: Config) -> int:
+    """The pipeline stage of the element counters (prediction, count, split-trial
+    decision): one per tree level before it (``L = max_depth + 1``), and with
+    registered rows the stage that fetches their row (``rtl.hardodt``)."""
+    return (config.max_depth + 1) + int(registered_rows(config))
+
+
 def trigger_latency(config: Config) -> int:
     """Pipeline slots from the input to the stage that starts a split trial.
 
@@ -52,7 +59,7 @@ def trigger_latency(config: Config) -> int:
     already past the point where the split could be inserted, so the
     configuration's ``split_delay`` must be at least this.
     """
-    return 1 + (config.max_depth + 1) + int(registered_rows(config)) + 1
+    return 1 + counter_stage(config) + 1
 
 
 @dataclass(frozen=True)
@@ -132,9 +139,8 @@ class HardwareParams:
 
     @property
     def counter_stage(self) -> int:
-        """The pipeline stage of the element counters (prediction, count, split-trial
-        decision): ``L``, or ``L + 1`` after the stage that fetches their row."""
-        return self.levels + int(self.registered_rows)
+        """See :func:`counter_stage`: ``L``, or ``L + 1`` with registered rows."""
+        return counter_stage(self.config)
 
     @property
     def quantile_stage(self) -> int:
@@ -349,7 +355,7 @@ class HardwareParams:
                             "width": self.quantile_row_layout.size,
                             **({"granules": len(parts), "parts": parts,
                                 "written": self.quantile_change_layout.size}
-                               if self.schedule_stage else {})})
+                               if self.registered_rows else {})})
         for c in range(self.n_cat):
             out.append({"name": f"histogram_{self.config.categorical_names[c]}",
                         "depth": self.n_elem, "width": self.histogram_row_layout(c).size})

@@ -6,7 +6,7 @@ and the ``Q`` estimates of every class of one attribute, at address
 ``element * groups + group`` (a lane serves attributes ``lane``,
 ``lane + lanes``, ... in successive groups).
 
-With ``registered`` (a learner with a schedule stage, ``params.schedule_stage``)
+With ``registered`` (a learner with registered rows, ``params.registered_rows``)
 the row is read two stages ahead and registered, so the memory's output is off
 the update's loop: the loop runs from a register through the class's estimates,
 the compare and add, back to a register. The write of the slot just ahead is
@@ -33,14 +33,14 @@ __all__ = ["QuantileLane", "registered_row_cost"]
 
 def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
-    ``params.schedule_stage``): per lane the row fetched, the write back (the words it
+    ``params.registered_rows``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
     forwarding's flags, the class's estimates fetched apart (and their two flags) and the
     row handed to the split trial; a multiplexer per row and estimate
     bit more than the one-cycle lane (the fetched row's and the forward's instead of the
     written row's). The resource model counts them as they are, outside its fitted
     weights."""
-    if not (params.n_num and params.schedule_stage):
+    if not params.registered_rows:  # (which implies numeric attributes)
         return {"ff": 0, "lut": 0}
     row = params.quantile_row_layout.size
     write_back = params.quantile_change_layout.size + 1 \
@@ -162,6 +162,7 @@ class QuantileLane(wiring.Component):
         rd = self.memory.read_port(transparent_for=(wr,))
         m.d.comb += rd.addr.eq(self.read_element * G + self.read_group)
         fetch_addr = self.fetch_element * G + self.fetch_group
+        here = self.element * G + self.group  # this slot's row
         # What this slot writes (an emptied row's words for an init), one cycle later.
         change = Signal(p.quantile_change_layout)
         wb_write = Signal()  # the write back: a row, its address, the classes it changes
@@ -172,7 +173,7 @@ class QuantileLane(wiring.Component):
         m.d.sync += [change.lo.eq(Mux(self.init, empty.lo, self.updated.lo)),
                      change.hi.eq(Mux(self.init, empty.hi, self.updated.hi)),
                      change.q.eq(Mux(self.init, 0, new_q.as_value())),
-                     wb_write.eq(writes), wb_addr.eq(self.element * G + self.group)]
+                     wb_write.eq(writes), wb_addr.eq(here)]
         m.d.sync += [wb_cls[j].eq(self.init | (self.label == j)) for j in range(p.n_cls)]
         en = [wb_write, wb_write] + [wb_write & wb_cls[j] for j in range(p.n_cls) for _ in range(Q)]
         assert len(en) == words
@@ -196,23 +197,22 @@ class QuantileLane(wiring.Component):
         # it is that row is known a cycle ahead (this slot's row against the one being
         # read): the flag comes from a register, not a comparison, to the row's width of
         # multiplexers.
+        to_read = writes & (here == rd.addr)  # this write is to the row being read
+        to_fetched = writes & (here == fetch_addr)  # ... to the row being fetched
         back = Signal()
-        m.d.sync += back.eq(writes & (self.element * G + self.group == rd.addr))
+        m.d.sync += back.eq(to_read)
         fetched = Signal(p.quantile_row_layout)
         stored = p.quantile_row_layout(rd.data)
         m.d.sync += forwarded(fetched, stored, back)
         # This slot's row, with the write computed just before it (now in the write back).
         hit = Signal()
-        m.d.sync += hit.eq(writes & (self.element * G + self.group == fetch_addr))
+        m.d.sync += hit.eq(to_fetched)
         m.d.comb += forwarded(row, fetched, hit)
         # The class's estimates alone, the same way: picked by the fetching slot's class,
         # the forward flags registered with the class compared a cycle ahead.
-        changes_class = self.init | (self.label == self.fetch_label)  # this write, that class
-        back_q, hit_q = Signal(), Signal()
-        m.d.sync += [back_q.eq(writes & (self.element * G + self.group == rd.addr)
-                               & (self.init | (self.label == self.read_label))),
-                     hit_q.eq(writes & (self.element * G + self.group == fetch_addr)
-                              & changes_class)]
+        back_q, hit_q = Signal(), Signal()  # ... and changes that slot's class
+        m.d.sync += [back_q.eq(to_read & (self.init | (self.label == self.read_label))),
+                     hit_q.eq(to_fetched & (self.init | (self.label == self.fetch_label)))]
         fetched_q = Signal.like(step.q)
         m.d.sync += fetched_q.eq(Mux(back_q, change.q.as_value(),
                                      Array(stored.q[j] for j in range(p.n_cls))[self.fetch_label]

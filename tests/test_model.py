@@ -416,9 +416,17 @@ def test_placer_and_router_per_device_and_checked_before_any_tool_runs(tmp_path)
     assert not (tmp_path / "b").exists()
 
 
-def test_the_shell_clock_sits_on_the_package_clock_pin_of_its_board(tmp_path, monkeypatch):
+def _stub_synthesis(cfg, family, build_dir, **kw):
+    """``synthesize`` for the place-and-route tests: a stored small netlist in ``build_dir``
+    (nextpnr's report names its cells), stand-in cell counts."""
     import types
 
+    build_dir.mkdir(parents=True, exist_ok=True)
+    (build_dir / "netlist.json").write_text((DATA / "yosys_netlist_ecp5_small_path.json").read_text())
+    return types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0)
+
+
+def test_the_shell_clock_sits_on_the_package_clock_pin_of_its_board(tmp_path, monkeypatch):
     import hardodt.pnr as pnr
     from hardodt.boards import board
 
@@ -436,11 +444,7 @@ def test_the_shell_clock_sits_on_the_package_clock_pin_of_its_board(tmp_path, mo
     assert pnr.clock_constraint(up5k)[1] == "set_io clk 35\n"
     # place_and_route writes the file nextpnr is told to read, beside the netlist
     monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(pnr, "synthesize", lambda cfg, family, build_dir, **kw: (
-        build_dir.mkdir(parents=True, exist_ok=True),
-        (build_dir / "netlist.json").write_text(
-            (DATA / "yosys_netlist_ecp5_small_path.json").read_text()),
-        types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0))[-1])
+    monkeypatch.setattr(pnr, "synthesize", _stub_synthesis)
     seen = []
 
     def fake_run_tool(command, build_dir, log, step_of, progress, poll=1.0, stop=None):
@@ -456,17 +460,10 @@ def test_the_shell_clock_sits_on_the_package_clock_pin_of_its_board(tmp_path, mo
 
 
 def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
-    import types
-
     import hardodt.pnr as pnr
 
     report = (DATA / "nextpnr_report_ecp5_small.json").read_text()
     monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
-
-    def fake_synthesize(cfg, family, build_dir, **kw):
-        (build_dir / "netlist.json").parent.mkdir(parents=True, exist_ok=True)
-        (build_dir / "netlist.json").write_text((DATA / "yosys_netlist_ecp5_small_path.json").read_text())
-        return types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0)
 
     runs = []
 
@@ -480,7 +477,7 @@ def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
         (build_dir / "report.json").write_text(report)
         return 0, ""
 
-    monkeypatch.setattr(pnr, "synthesize", fake_synthesize)
+    monkeypatch.setattr(pnr, "synthesize", _stub_synthesis)
     monkeypatch.setattr(pnr, "run_tool", fake_run_tool)
     monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
     res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
@@ -513,16 +510,11 @@ def test_a_failed_static_placement_is_placed_again(tmp_path, monkeypatch):
 def test_pnr_can_place_only_and_says_so(tmp_path, monkeypatch, capsys):
     """``--no-route``: nextpnr is told to place only, the result says it was not routed
     (its Fmax is the estimate after placement), and it is cached apart from a routed run."""
-    import types
 
     import hardodt.pnr as pnr
 
     monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(pnr, "synthesize", lambda cfg, family, build_dir, **kw: (
-        build_dir.mkdir(parents=True, exist_ok=True),
-        (build_dir / "netlist.json").write_text(
-            (DATA / "yosys_netlist_ecp5_small_path.json").read_text()),
-        types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0))[-1])
+    monkeypatch.setattr(pnr, "synthesize", _stub_synthesis)
     commands = []
 
     routed_report = json.loads((DATA / "nextpnr_report_ecp5_small.json").read_text())
@@ -641,7 +633,6 @@ def test_run_tool_ends_a_tool_its_watch_stops(tmp_path):
 
 def test_a_stalled_route_is_placed_again_with_the_next_seed(tmp_path, monkeypatch):
     """``place_and_route`` treats a run its RouterWatch ends like a failed one."""
-    import types
 
     import hardodt.pnr as pnr
     from hardodt.synthesis import ToolStopped
@@ -649,11 +640,6 @@ def test_a_stalled_route_is_placed_again_with_the_next_seed(tmp_path, monkeypatc
     report = (DATA / "nextpnr_report_ecp5_small.json").read_text()
     stall = (DATA / "nextpnr_router2_stall_up5k.log").read_text()
     monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
-
-    def fake_synthesize(cfg, family, build_dir, **kw):
-        (build_dir / "netlist.json").parent.mkdir(parents=True, exist_ok=True)
-        (build_dir / "netlist.json").write_text((DATA / "yosys_netlist_ecp5_small_path.json").read_text())
-        return types.SimpleNamespace(tool="yosys (stub)", lut=1, ff=1, bram=0, dsp=0, lutram=0)
 
     seeds = []
 
@@ -668,7 +654,7 @@ def test_a_stalled_route_is_placed_again_with_the_next_seed(tmp_path, monkeypatc
         (build_dir / "report.json").write_text(report)
         return 0, ""
 
-    monkeypatch.setattr(pnr, "synthesize", fake_synthesize)
+    monkeypatch.setattr(pnr, "synthesize", _stub_synthesis)
     monkeypatch.setattr(pnr, "run_tool", fake_run_tool)
     monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
     res = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
