@@ -83,10 +83,11 @@ def trial_cycles(cfg: Config) -> int:
     """Cycles of one split trial, start to result (``rtl.split_trial``): one candidate
     per cycle (``P`` per numeric attribute, one per value of each categorical one),
     the null split first, then two passes through the divider pipeline (the candidates'
-    qualities, then the gain; each pass one more cycle for the quotients' sum), the judge
-    and the FSM's fixed steps."""
+    qualities, then the gain; each pass one more cycle for the quotients' sum), the last
+    attribute's best folded into the overall best a cycle later, the judge and the FSM's
+    fixed steps."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return candidates + 2 * (divider_latency(cfg) + 1) + judge_latency(cfg) + 14
+    return candidates + 2 * (divider_latency(cfg) + 1) + 1 + judge_latency(cfg) + 14
 
 
 @dataclass(frozen=True)
@@ -313,10 +314,10 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     the schedule's stage, one more with the counters' fetch stage (both come with the
     registered rows); synthesis drops the bits no later stage reads) and, in the schedule's
     stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
-    the counters. trial: the split
-    trial's snapshot (every numeric attribute's quantile row, the histograms, the
-    counts), its candidate pipeline and results. divider: the two pipelined dividers'
-    stage registers. const: statistics counters and control."""
+    the counters. trial: the split trial's snapshot (every numeric attribute's quantile
+    row, the histograms, the counts), its candidate pipeline and results (those of its
+    two folds among them). divider: the two pipelined dividers' stage registers.
+    const: statistics counters and control."""
     wd = _widths(cfg)
     cb, C, N = cfg.count_bits, cfg.n_classes, cfg.n_numeric
     # a candidate's value: a threshold word, or (no numeric attribute) a categorical value
@@ -330,8 +331,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
         schedule_regs = wd["counter_row"]
         if cfg.step_schedule == "decreasing":
             schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
+    # results: best, second, null, margin, the attribute's best and the one being folded
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 7 * tag
-             + 4 * wd["quality"] + 4 * val + 3 * C * cb)
+             + 5 * wd["quality"] + 5 * val + 4 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers

@@ -8,7 +8,8 @@ Candidates go through a pipeline at one per cycle:
     issue -> threshold (span; span * p/(P+1); lo + that)
           -> estimates below it per class -> left class counts
           -> left/right sums, sums of squares
-          -> two pipelined divisions (the Gini terms) -> their sum -> fold into best / second
+          -> two pipelined divisions (the Gini terms) -> their sum
+          -> fold into the attribute's best -> fold that into best / second
 
 then one more division gives the gain and ``gain^2 * n > K`` (or the tie rule)
 decides. The arithmetic and the order of every comparison are those of
@@ -231,6 +232,10 @@ class SplitTrial(wiring.Component):
         a_q = Signal(qbits)
         a_val = Signal(signed(w))
         a_left = Signal(data.ArrayLayout(unsigned(cb), C))
+        att_valid = Signal()  # an attribute's best is in the att_ registers, to fold
+        att_ok, att_q, att_val = Signal(), Signal(qbits), Signal(signed(w))
+        att_attr = Signal.like(self.attr)
+        att_left = Signal(data.ArrayLayout(unsigned(cb), C))
         gain = Signal(self.quo_bits)
         margin = Signal(qbits)  # best minus second best, registered: final in DRAIN, used in GAIN
         m.d.sync += margin.eq(best_q - second_q)
@@ -295,8 +300,8 @@ class SplitTrial(wiring.Component):
                             m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
                         with m.Else():
                             m.d.sync += gp.eq(gp + 1)
-            with m.State("DRAIN"):
-                with m.If(in_flight == 0):
+            with m.State("DRAIN"):  # every quality divided and folded
+                with m.If((in_flight == 0) & ~att_valid):
                     with m.If(~best_ok | (best_q <= null_q)):
                         m.d.sync += do_split.eq(0)
                         m.next = "DONE"
@@ -421,8 +426,11 @@ class SplitTrial(wiring.Component):
         m.d.sync += [out_valid.eq(div_a.out_valid), out.eq(div_a.out_tag), quo_a.eq(div_a.quotient),
                      qual.eq(div_a.quotient + div_b.quotient)]
 
-        # -- fold -------------------------------------------------------------------------------
+        # -- fold: each candidate into its attribute's best, then (a cycle later, from a
+        # register) each attribute's best into the overall best and second best: two
+        # comparisons in series were the small design's slowest path --------------------
         m.d.sync += in_flight.eq(in_flight + launch - out_valid)
+        m.d.sync += att_valid.eq(0)
         with m.If(out_valid):
             with m.Switch(out.kind):
                 with m.Case(1):
@@ -437,18 +445,22 @@ class SplitTrial(wiring.Component):
                         m.d.comb += [n_ok.eq(1), n_q.eq(qual), n_val.eq(out.val),
                                      n_left.eq(out.left)]
                     with m.If(out.last):
-                        m.d.sync += a_ok.eq(0)
-                        with m.If(n_ok):
-                            with m.If(~best_ok | (n_q > best_q)):
-                                with m.If(best_ok & (best_q > second_q)):
-                                    m.d.sync += second_q.eq(best_q)
-                                m.d.sync += [best_ok.eq(1), best_q.eq(n_q), best_attr.eq(out.attr),
-                                             best_val.eq(n_val), best_left.eq(n_left)]
-                            with m.Elif(n_q > second_q):
-                                m.d.sync += second_q.eq(n_q)
+                        m.d.sync += [a_ok.eq(0), att_valid.eq(1), att_ok.eq(n_ok), att_q.eq(n_q),
+                                     att_val.eq(n_val), att_left.eq(n_left),
+                                     att_attr.eq(out.attr)]
                     with m.Else():
                         m.d.sync += [a_ok.eq(n_ok), a_q.eq(n_q), a_val.eq(n_val),
                                      a_left.eq(n_left)]
+        # (the null split's quality is folded first: the divider keeps its order, and the
+        # first attribute's best reaches here at least two cycles after it)
+        with m.If(att_valid & att_ok):
+            with m.If(~best_ok | (att_q > best_q)):
+                with m.If(best_ok & (best_q > second_q)):
+                    m.d.sync += second_q.eq(best_q)
+                m.d.sync += [best_ok.eq(1), best_q.eq(att_q), best_attr.eq(att_attr),
+                             best_val.eq(att_val), best_left.eq(att_left)]
+            with m.Elif(att_q > second_q):
+                m.d.sync += second_q.eq(att_q)
 
         m.d.comb += [self.attr.eq(best_attr), self.thr.eq(best_val),
                      self.value.eq(best_val.as_unsigned()[:p.value_bits])]

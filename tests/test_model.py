@@ -51,22 +51,24 @@ def test_trial_and_latency_are_counted_by_hand():
     cfg = small()
     # 3 numeric x 4 points + 3 + 5 categorical values; quotient of 12 + 10 bits, 2 per stage
     assert divider_latency(cfg) == 11
-    assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * (11 + 1) + 16
+    # two divider passes (one more cycle each for the quotients' sum), the fold's second
+    # stage, the judge's two products and 14 FSM steps
+    assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * (11 + 1) + 1 + 2 + 14
     # 5 levels, the counters' fetch (registered rows: 3 lanes), the counters, the FIFO
     assert latency_cycles(cfg) == 5 + 1 + 3
     assert latency_cycles(small(numeric_attributes=1)) == 5 + 3  # one lane: one-cycle rows
     # the compact trial: 5 quotient bits a stage, the serial judge (22 + 12 + 2 cycles)
     compact = small(divider_stage_bits=5, judge="serial")
     assert divider_latency(compact) == 5 and judge_latency(compact) == 36
-    assert trial_cycles(compact) == 3 * 4 + 3 + 5 + 2 * (5 + 1) + 36 + 14
+    assert trial_cycles(compact) == 3 * 4 + 3 + 5 + 2 * (5 + 1) + 1 + 36 + 14
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 9 cycles in, lasts 60: no stall
+    cfg = small(split_delay=100)  # the trial starts 9 cycles in, lasts 61: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 9 + 60 + 1 cycles
+    late = small(split_delay=20)  # window of 21 samples < 9 + 61 + 1 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
     # the input register, 5 levels, the counters' fetch, the counters, the schedule's
     # stage (3 lanes: registered rows)
