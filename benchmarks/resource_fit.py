@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hardodt.estimate import estimate, ff_terms, lut_terms, performance  # noqa: E402
+from hardodt.estimate import counted, ff_terms, lut_terms, performance  # noqa: E402
 from hardodt.sweep import point_config, software_speed  # noqa: E402
 from hardodt.synthesis import synthesize, yosys_version  # noqa: E402
 
@@ -96,14 +96,15 @@ def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def fit(rows: list[dict], kind: str, terms_of) -> tuple[list[str], np.ndarray]:
-    """Weights minimising the relative error of ``kind`` (what the memories add is known
-    exactly and taken out first)."""
+    """Weights minimising the relative error of ``kind`` (what the model counts exactly,
+    ``hardodt.estimate.counted``, is taken out first: the memories, the registers counted
+    bit for bit, the multipliers)."""
     names = list(terms_of(point_config(point(rows[0]["name"]))))
     a, b = [], []
     for r in rows:
         cfg = point_config(point(r["name"]))
         t = terms_of(cfg)
-        known = r[f"mem_{kind}"]
+        known = r[f"known_{kind}"]
         scale = max(1.0, r[kind])
         a.append([t[k] / scale for k in names])
         b.append((r[kind] - known) / scale)
@@ -113,6 +114,27 @@ def fit(rows: list[dict], kind: str, terms_of) -> tuple[list[str], np.ndarray]:
 def predict(cfg, names, weights, terms_of, known) -> float:
     t = terms_of(cfg)
     return float(sum(w * t[k] for k, w in zip(names, weights, strict=True)) + known)
+
+
+def fit_family(rows: list[dict], fam: str) -> dict[str, dict[str, float]]:
+    """The LUT and FF weights of ``fam`` fitted on the synthesis results ``rows`` (each
+    with ``name``, ``lut`` and ``ff``), which gain what the model counts exactly
+    (``known_*``, ``model_bram``, ``model_dsp``) and each point's leave-one-out
+    prediction (``model_lut``, ``model_ff``: weights fitted on the other points)."""
+    for r in rows:  # what the model counts exactly is taken out before fitting
+        known = counted(point_config(point(r["name"])), fam)
+        r["known_lut"], r["known_ff"] = known.lut, known.ff
+        r["model_bram"], r["model_dsp"] = known.bram, known.dsp
+    coefs = {}
+    for kind, terms_of in (("lut", lut_terms), ("ff", ff_terms)):
+        tn, w = fit(rows, kind, terms_of)
+        coefs[kind] = {k: round(float(v), 5) for k, v in zip(tn, w, strict=True)}
+        for i, r in enumerate(rows):  # leave one out
+            others = rows[:i] + rows[i + 1:]
+            _, wo = fit(others, kind, terms_of)
+            r[f"model_{kind}"] = predict(point_config(point(r["name"])), tn, wo, terms_of,
+                                         r[f"known_{kind}"])
+    return coefs
 
 
 def main() -> int:
@@ -155,21 +177,7 @@ def main() -> int:
         if len(rows) < 6:
             print(f"{fam}: only {len(rows)} points synthesised; no fit", file=sys.stderr)
             continue
-        for r in rows:
-            e0 = estimate(point_config(point(r["name"])), fam)
-            r["mem_lut"] = sum(m["lut"] for m in e0.memories)
-            r["mem_ff"] = sum(m["ff"] for m in e0.memories)
-            r["model_bram"], r["model_dsp"] = e0.bram, e0.dsp
-        coefs = {}
-        for kind, terms_of in (("lut", lut_terms), ("ff", ff_terms)):
-            tn, w = fit(rows, kind, terms_of)
-            coefs[kind] = {k: round(float(v), 5) for k, v in zip(tn, w, strict=True)}
-            for i, r in enumerate(rows):  # leave one out
-                others = rows[:i] + rows[i + 1:]
-                _, wo = fit(others, kind, terms_of)
-                r[f"model_{kind}"] = predict(point_config(point(r["name"])), tn, wo, terms_of,
-                                             r[f"mem_{kind}"])
-        out_fit["families"][fam] = coefs
+        out_fit["families"][fam] = fit_family(rows, fam)
         errs = {k: [] for k in KEYS}
         for r in rows:
             line = {"name": r["name"], "family": fam}

@@ -33,8 +33,9 @@ from typing import Any
 from hardodt.config import Config
 from hardodt.devices import Family, family
 
-__all__ = ["Estimate", "Performance", "estimate", "performance", "memory_map", "too_large",
-           "multipliers", "lut_terms", "ff_terms", "trial_cycles", "judge_latency", "FIT_PATH"]
+__all__ = ["Counted", "Estimate", "Performance", "counted", "estimate", "performance",
+           "memory_map", "too_large", "multipliers", "lut_terms", "ff_terms", "trial_cycles",
+           "judge_latency", "FIT_PATH"]
 
 FIT_PATH = "data/resource_fit.json"
 #: Stats counters of the top (reference.kernels.STAT_NAMES), 32 bits each.
@@ -388,21 +389,40 @@ class Estimate:
         return asdict(self)
 
 
-def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
-             trials: float | None = None, splits: float | None = None) -> Estimate:
-    """Resources and performance of ``cfg`` on ``target`` (a family or a device name)."""
+@dataclass(frozen=True)
+class Counted:
+    """What the model counts unit by unit, outside its fitted weights: the memories as
+    yosys maps them, the registers the RTL declares bit for bit, the DSP blocks and the
+    multipliers left in LUTs. The fit (``benchmarks/resource_fit.py``) takes exactly
+    this out of each synthesis result before it fits the weights, so nothing is counted
+    twice."""
+
+    lut: int
+    ff: int
+    bram: float
+    lutram: int
+    dsp: int
+    memories: list[dict[str, Any]]
+    multipliers: list[dict[str, Any]]
+
+
+def counted(cfg: Config, target: str = "ecp5") -> Counted:
+    """The part of ``cfg``'s resources on ``target`` counted unit by unit (``Counted``)."""
+    from rtl.element_counters import registered_counter_cost
+    from rtl.node_readback import readback_registers
+    from rtl.quantile_lane import registered_row_cost
+
     fam = family(target)
     p = _params(cfg)
     mems = []
-    lut_mapped = ff_mapped = 0
+    lut = ff = lutram = 0
     bram = 0.0
-    lutram = 0
     for m in p.memories():
         mapped = memory_map(m["depth"], m["width"], fam, m["granules"], m.get("parts"),
                             m.get("written"))
         mems.append({**m, **mapped})
-        lut_mapped += mapped["lut"]
-        ff_mapped += mapped["ff"]
+        lut += mapped["lut"]
+        ff += mapped["ff"]
         bram += mapped["bram"]
         lutram += mapped["lutram"]
     if fam.memories_in_bram:  # the output FIFO goes to a block too
@@ -412,28 +432,32 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
         fifo["bits"] = fifo["depth"] * fifo["width"]
         mapped = memory_map(fifo["depth"], fifo["width"], fam)
         mems.append({**fifo, **mapped})
-        ff_mapped += mapped["ff"]
+        ff += mapped["ff"]
         bram += mapped["bram"]
-    # the read-back port's registers, as they are (rtl.node_readback: with many levels the
-    # row comes down a byte chain and is assembled beside the port)
-    from rtl.node_readback import readback_registers
-
-    ff_mapped += readback_registers(p)
-    # the registered rows, as they are: the quantile lanes' (rtl.quantile_lane) and the
-    # element counters' (rtl.element_counters)
-    from rtl.element_counters import registered_counter_cost
-    from rtl.quantile_lane import registered_row_cost
-
+    # the read-back port's registers (rtl.node_readback: with many levels the row comes
+    # down a byte chain and is assembled beside the port), the registered rows of the
+    # quantile lanes (rtl.quantile_lane) and of the element counters (rtl.element_counters)
+    ff += readback_registers(p)
     for fetch in (registered_row_cost(p), registered_counter_cost(p)):
-        ff_mapped += fetch["ff"]
-        lut_mapped += fetch["lut"]
+        ff += fetch["ff"]
+        lut += fetch["lut"]
     mults = [{"what": w, "a": a, "b": b, "dsp": dsp_blocks(a, b, fam)}
              for w, a, b in multipliers(cfg)]
-    dsp = sum(m["dsp"] for m in mults)
     # multipliers left in LUTs where the family has no DSP for them (a 1-bit operand
     # is an AND, in the fitted terms)
-    lut_mapped += fam.soft_multiplier_luts * sum(m["a"] * m["b"] for m in mults
-                                              if m["dsp"] == 0 and min(m["a"], m["b"]) >= 2)
+    lut += fam.soft_multiplier_luts * sum(m["a"] * m["b"] for m in mults
+                                          if m["dsp"] == 0 and min(m["a"], m["b"]) >= 2)
+    return Counted(lut=lut, ff=ff, bram=bram, lutram=lutram,
+                   dsp=sum(m["dsp"] for m in mults), memories=mems, multipliers=mults)
+
+
+def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
+             trials: float | None = None, splits: float | None = None) -> Estimate:
+    """Resources and performance of ``cfg`` on ``target`` (a family or a device name):
+    the fitted terms (``lut_terms``, ``ff_terms``) plus what is ``counted`` exactly."""
+    fam = family(target)
+    known = counted(cfg, target)
+    lut_mapped, ff_mapped = known.lut, known.ff
     weights_of, coef = coefficients(fam.name)
     lt, ft = lut_terms(cfg), ff_terms(cfg)
     if coef:
@@ -444,11 +468,12 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
         ff = sum(ft.values()) + ff_mapped
     perf = performance(cfg, samples, trials, splits)
     return Estimate(
-        target=fam.name, lut=round(lut), ff=round(ff), bram=bram, dsp=dsp, lutram=lutram,
-        memory_bits=sum(m["bits"] for m in mems),
+        target=fam.name, lut=round(lut), ff=round(ff), bram=known.bram, dsp=known.dsp,
+        lutram=known.lutram, memory_bits=sum(m["bits"] for m in known.memories),
         cycles_per_sample=perf.cycles_per_sample, latency_cycles=perf.latency_cycles,
         trial_cycles=perf.trial_cycles, stall_per_trial=perf.stall_per_trial,
-        memories=mems, multipliers=mults, fitted=bool(coef), weights_of=weights_of)
+        memories=known.memories, multipliers=known.multipliers, fitted=bool(coef),
+        weights_of=weights_of)
 
 
 def too_large(cfg: Config) -> str | None:
