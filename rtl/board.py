@@ -58,12 +58,15 @@ class LinkedLearner(wiring.Component):
     activity, error : Out(1)
         Lit for a moment after each sample answered, and after each frame rejected.
 
-    ``load``: the link takes LOAD (a tree loaded at run time); ``stats``: see ``HostLink``.
+    ``load``: the link takes LOAD (a tree loaded at run time); ``stats``: see ``HostLink``;
+    ``reset_on_global``: the learner's reset through a global buffer where the platform's
+    family has one (``rtl.global_reset``).
     """
 
     def __init__(self, config, *, clock_hz: int, baud: int, preload=None, stats: str = "all",
-                 load: bool = True) -> None:
+                 load: bool = True, reset_on_global: bool = False) -> None:
         self.config = config
+        self.reset_on_global = reset_on_global
         self.clock_hz, self.baud = int(clock_hz), int(baud)
         self.divisor = check_divisor(round(self.clock_hz / self.baud))
         self.learner = HardODT(config, preload=preload, load=load)
@@ -87,7 +90,8 @@ class LinkedLearner(wiring.Component):
         # The learner's own domain: the same clock, reset also by the link (RESET, LOAD).
         m.domains.learner = ClockDomain("learner", local=True)
         m.d.comb += [ClockSignal("learner").eq(ClockSignal("sync")),
-                     ResetSignal("learner").eq(global_reset(m, getattr(platform, "family", None),
+                     ResetSignal("learner").eq(global_reset(m, getattr(platform, "family", None)
+                                                            if self.reset_on_global else None,
                                                             ResetSignal("sync") | link.learner_reset,
                                                             name="learner_rst"))]
         m.submodules.learner = DomainRenamer("learner")(self.learner)
@@ -123,7 +127,8 @@ class BoardTop(wiring.Component):
         self.clock_hz = board.oscillator_hz / clock_divide
         self.core = LinkedLearner(config, clock_hz=self.clock_hz, baud=baud, preload=preload,
                                   stats=stats or board.stats,
-                                  load=board.load if load is None else load)
+                                  load=board.load if load is None else load,
+                                  reset_on_global=board.global_reset)
         super().__init__({})
 
     def elaborate(self, platform) -> Module:
