@@ -328,6 +328,6 @@ def describe() -> list[dict[str, Any]]:
                     "config": spec.config or "default", "stats": spec.stats, "load": spec.load,
                     "placement": spec.placement if spec.open_flow else None,
                     "router": spec.router if spec.open_flow else None,
-                    "board_description": spec.what})
+                    "global_reset": spec.global_reset, "board_description": spec.what})
     return out
 

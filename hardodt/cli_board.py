@@ -42,16 +42,19 @@ def _cmd_boards(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=1))
         return 0
     print(f"{'board':<12} {'flow':<9} {'output':<22} {'clock':>9}  {'default config':<16} "
-          f"{'stats':<6} {'load':<5} {'placement':<10} {'router':<8} board")
+          f"{'stats':<6} {'load':<5} {'placement':<10} {'router':<8} {'reset':<7} board")
     for r in rows:
         print(f"{r['board']:<12} {r['flow']:<9} {r['output']:<22} {r['learner_clock_mhz']:>5.2f} MHz"
               f"  {r['config']:<16} {r['stats']:<6} {'yes' if r['load'] else 'no':<5} "
-              f"{r['placement'] or '-':<10} {r['router'] or '-':<8} {r['board_description']}")
+              f"{r['placement'] or '-':<10} {r['router'] or '-':<8} "
+              f"{'global' if r['global_reset'] else '-':<7} {r['board_description']}")
     print("\nicestorm / trellis: yosys + nextpnr + icepack / ecppack from the YoWASP wheels "
           "(bitstream); vivado: Verilog and constraints only (--no-bitstream), AMD Vivado runs next;\n"
           "stats: what STATS reports (basic: samples, splits, leaves, mistakes, link errors);\n"
           "load: the link takes a tree at run time (LOAD; `hardodt stream --load`);\n"
-          "placement, router: nextpnr's by default (--placement, --router).")
+          "placement, router: nextpnr's by default (--placement, --router);\n"
+          "reset: global where the learner's reset goes through an ECP5 global buffer (DCCA); "
+          "elsewhere nextpnr routes it as it decides.")
     return 0
 
 

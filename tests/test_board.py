@@ -158,6 +158,7 @@ def test_boards_lists_every_board_and_flow(capsys):
     assert all(r["placement"] in ("timing", "wirelength") for r in rows if r["flow"] != "vivado")
     assert {r["board"]: r["router"] for r in rows} == {
         name: spec.router if spec.open_flow else None for name, spec in BOARDS.items()}
+    assert [r["board"] for r in rows if r["global_reset"]] == ["ulx3s-85f"]
 
 
 @pytest.mark.parametrize("name,constraints", [("icebreaker", "top.pcf"), ("ulx3s-25f", "top.lpf"),
