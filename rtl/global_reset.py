@@ -6,8 +6,10 @@ ECP5's global networks, so without a global buffer that one net is routed throug
 general routing into every slice, where the placement is densest. A ``DCCA`` in
 front of it puts it on a global; nextpnr routes the few users that are not an
 ``LSR`` (LUT inputs) from there too. Other families are left alone (simulation has no
-platform; nextpnr-ice40 promotes resets itself). Used by the boards
-(``rtl.board``), not by ``hardodt pnr``'s pin shell: there it made router2 worse.
+platform; nextpnr-ice40 promotes resets itself). Used by the boards that ask for it
+(``hardodt.boards.BoardSpec.global_reset``: the ULX3S-85F; on the 25F nextpnr could not
+route a net into the buffer), not by ``hardodt pnr``'s pin shell: there it made router2
+worse.
 """
 
 from __future__ import annotations
