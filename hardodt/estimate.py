@@ -457,15 +457,14 @@ def estimate(cfg: Config, target: str = "ecp5", samples: int = 100_000,
     the fitted terms (``lut_terms``, ``ff_terms``) plus what is ``counted`` exactly."""
     fam = family(target)
     known = counted(cfg, target)
-    lut_mapped, ff_mapped = known.lut, known.ff
     weights_of, coef = coefficients(fam.name)
     lt, ft = lut_terms(cfg), ff_terms(cfg)
     if coef:
-        lut = sum(coef["lut"].get(k, 0.0) * v for k, v in lt.items()) + lut_mapped
-        ff = sum(coef["ff"].get(k, 0.0) * v for k, v in ft.items()) + ff_mapped
+        lut = sum(coef["lut"].get(k, 0.0) * v for k, v in lt.items()) + known.lut
+        ff = sum(coef["ff"].get(k, 0.0) * v for k, v in ft.items()) + known.ff
     else:  # unfitted: one LUT per term bit, one FF per register bit
-        lut = sum(lt.values()) + lut_mapped
-        ff = sum(ft.values()) + ff_mapped
+        lut = sum(lt.values()) + known.lut
+        ff = sum(ft.values()) + known.ff
     perf = performance(cfg, samples, trials, splits)
     return Estimate(
         target=fam.name, lut=round(lut), ff=round(ff), bram=known.bram, dsp=known.dsp,

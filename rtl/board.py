@@ -89,11 +89,12 @@ class LinkedLearner(wiring.Component):
         link = m.submodules.link = self.link
         # The learner's own domain: the same clock, reset also by the link (RESET, LOAD).
         m.domains.learner = ClockDomain("learner", local=True)
+        learner_reset = ResetSignal("sync") | link.learner_reset
+        if self.reset_on_global:
+            learner_reset = global_reset(m, getattr(platform, "family", None), learner_reset,
+                                         name="learner_rst")
         m.d.comb += [ClockSignal("learner").eq(ClockSignal("sync")),
-                     ResetSignal("learner").eq(global_reset(m, getattr(platform, "family", None)
-                                                            if self.reset_on_global else None,
-                                                            ResetSignal("sync") | link.learner_reset,
-                                                            name="learner_rst"))]
+                     ResetSignal("learner").eq(learner_reset)]
         m.submodules.learner = DomainRenamer("learner")(self.learner)
         m.d.comb += [rx.rx.eq(self.uart_rx), self.uart_tx.eq(tx.tx),
                      buffer.w_data.eq(rx.bytes.payload), buffer.w_en.eq(rx.bytes.valid),
