@@ -130,7 +130,8 @@ def performance(cfg: Config, samples: int, trials: float | None = None,
         splits = min(trials, cfg.max_leaves - 1)
     t = trial_cycles(cfg)
     start = p.quantile_stage + 1  # the trial's sample reaches the quantile stage
-    stall = max(0, start + t + 1 - (cfg.split_delay + 1) * G)
+    # (+ 2: the outcome is registered a cycle before the commit slots are built)
+    stall = max(0, start + t + 2 - (cfg.split_delay + 1) * G)
     per_split = 2 * G
     steady = samples * G + trials * stall + splits * per_split
     lat = latency_cycles(cfg)

@@ -17,7 +17,9 @@ in the build folder with relative paths. ``synth_ecp5`` and ``synth_xilinx``
 re-integrating ABC9's netlist when the flattened hierarchy's wire names are
 public (yosys issues 4349, 4451), so internal wires are made private
 (``rename -hide``: same text, which timing reports still show) before LUT
-mapping; ports keep their names.
+mapping; ports keep their names. Registers named as copies (``rtl.copies``) get
+``keep`` on their flip-flops before synthesis, or ``opt_merge`` would make one
+register of them again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import Any
 
 from hardodt.config import Config
 from hardodt.devices import Family, family
+from rtl.copies import COPY_MARK
 
 __all__ = ["SynthesisError", "SynthResult", "synthesize", "count_cells", "yosys_script",
            "yosys_version", "cache_dir", "write_design", "run_tool", "tool_command"]
@@ -96,7 +99,8 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
                  top: str = "hardodt", netlist_name: str = "netlist.json") -> str:
     """The yosys script for ``fam`` (run in the build folder; relative paths only)."""
     synth = " ".join([fam.synth, *fam.synth_args, "-top", top])
-    lines = [read]
+    # registers named as copies (rtl.copies) stay apart: keep their flip-flops
+    lines = [read, "proc", f"setattr -set keep 1 w:*{COPY_MARK}* %ci1:+[Q]"]
     if fam.synth == "synth_xilinx":
         synth += " -flatten"
     if fam.name == "ecp5" or fam.synth == "synth_xilinx":

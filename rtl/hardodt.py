@@ -247,40 +247,50 @@ class HardODT(wiring.Component):
                           for lv in range(L))
         pool = reg(range(E + 1), "pool", init["pool"])  # elements handed out (the root has 0)
 
+        # The outcome's parts are registered every cycle and the commit slots built from
+        # those registers, so the slots' logic starts at registers: what they come from
+        # holds still from the trial's end to its resolution (the trial's result), or
+        # since the trial began (the tree's state). ``settled``: the trial has been done
+        # for a cycle, so the registers hold its outcome.
+        settled = Signal()
         resolve = Signal()
-        m.d.comb += resolve.eq(awaiting & trial.done & (~trial.do_split | at_commit)
+        m.d.comb += resolve.eq(awaiting & trial.done & settled & (~trial.do_split | at_commit)
                                & (ins_state == 0) & (sub == 0))
+        m.d.sync += settled.eq(trial.done & ~resolve & ~state_write)
+        left = [trial.left[j] for j in range(C)]
+        right = [trial.right[j] for j in range(C)]
+        sum_l = Signal(p.cb + 4)
+        sum_r = Signal(p.cb + 4)
+        m.d.sync += [sum_l.eq(sum(left)), sum_r.eq(sum(right))]
+        keep_left = Signal()
+        m.d.comb += keep_left.eq(sum_l >= sum_r)
+        cls_l, cls_r = Signal(_bits(C)), Signal(_bits(C))
+        m.d.sync += [cls_l.eq(argmax(m, left, "cls_left")), cls_r.eq(argmax(m, right, "cls_right"))]
+        other_ok = Signal()
+        other = Signal(_bits(E))
+        m.d.sync += [other_ok.eq(pool < E), other.eq(pool)]
+        pair = Signal(p.pair_bits)
+        m.d.sync += pair.eq(next_pair[t_level + 1])
+        internal_reg = Signal(node)  # the split leaf's new node, but for its child pair
+        # (assigned in the clocked domain: a constant field alone in a combinational
+        # process becomes an ``always @*`` with nothing to wake it in Verilog simulators)
+        m.d.sync += [internal_reg.eq(0), internal_reg.thr.eq(trial.thr)]
+        if N:
+            m.d.sync += [internal_reg.kind.eq(Mux(trial.attr < N, NUMERIC, CATEGORICAL)),
+                         internal_reg.attr.eq(Mux(trial.attr < N, trial.attr, trial.attr - N))]
+        else:
+            m.d.sync += [internal_reg.kind.eq(CATEGORICAL), internal_reg.attr.eq(trial.attr)]
+        with m.If(trial.attr >= N):
+            m.d.sync += internal_reg.thr.eq(trial.value)
+        internal = Signal(node)
+        m.d.comb += [internal.eq(internal_reg), internal.child.eq(pair)]
         with m.If(resolve):
             m.d.comb += trial.ack.eq(1)
             m.d.sync += awaiting.eq(0)
             with m.If(trial.do_split):
-                left = [trial.left[j] for j in range(C)]
-                right = [trial.right[j] for j in range(C)]
-                sum_l = Signal(p.cb + 4)
-                sum_r = Signal(p.cb + 4)
-                m.d.comb += [sum_l.eq(sum(left)), sum_r.eq(sum(right))]
-                keep_left = Signal()
-                m.d.comb += keep_left.eq(sum_l >= sum_r)
-                cls_l = argmax(m, left, "cls_left")
-                cls_r = argmax(m, right, "cls_right")
-                other_ok = Signal()
-                m.d.comb += other_ok.eq(pool < E)
-                other = Signal(_bits(E))
-                m.d.comb += other.eq(pool)
                 with m.If(other_ok):
                     m.d.sync += pool.eq(pool + 1)
-                pair = Signal(p.pair_bits)
-                m.d.comb += pair.eq(next_pair[t_level + 1])
                 m.d.sync += next_pair[t_level + 1].eq(pair + 1)
-                internal = Signal(node)
-                m.d.comb += [internal.eq(0), internal.child.eq(pair), internal.thr.eq(trial.thr)]
-                if N:
-                    m.d.comb += [internal.kind.eq(Mux(trial.attr < N, NUMERIC, CATEGORICAL)),
-                                 internal.attr.eq(Mux(trial.attr < N, trial.attr, trial.attr - N))]
-                else:
-                    m.d.comb += [internal.kind.eq(CATEGORICAL), internal.attr.eq(trial.attr)]
-                with m.If(trial.attr >= N):
-                    m.d.comb += internal.thr.eq(trial.value)
                 kids = Signal(p.pair_layout)
                 m.d.comb += [kids.eq(0), kids[0].cls.eq(cls_l), kids[1].cls.eq(cls_r),
                              kids[0].kind.eq(LEAF), kids[1].kind.eq(LEAF)]
@@ -489,10 +499,12 @@ class HardODT(wiring.Component):
                 m.d.comb += [lane.read_element.eq(_element(r[QS - 2])),
                              lane.read_group.eq(r[QS - 2].g), lane.read_label.eq(r[QS - 2].s.label),
                              lane.fetch_element.eq(q_addr_next), lane.fetch_group.eq(r[QS - 1].g),
-                             lane.fetch_label.eq(r[QS - 1].s.label)]
+                             lane.fetch_label.eq(r[QS - 1].s.label), lane.fetch_x.eq(r[QS - 1].s.x)]
             else:
                 m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(r[QS - 1].g)]
-            m.d.comb += [lane.element.eq(q_addr), lane.group.eq(q_cur.g), lane.x.eq(q_cur.s.x),
+            if not p.registered_rows:  # (registered lanes copy the values a stage ahead)
+                m.d.comb += lane.x.eq(q_cur.s.x)
+            m.d.comb += [lane.element.eq(q_addr), lane.group.eq(q_cur.g),
                          lane.label.eq(yq), lane.moves.eq(u_moves), lane.first.eq(u_first),
                          lane.learn.eq(u_learn & q_sample), lane.init.eq(q_is_commit)]
             for i in lane.members:

@@ -89,11 +89,14 @@ class QuantileStep(wiring.Component):
     scheduled:
         Take the moves from outside (``moves``, a :class:`StepSchedule`'s, shared)
         instead of computing them from ``count``.
+    x_copies:
+        Take the value once per estimate (``x`` is an array: ``rtl.copies``' registers,
+        each placed beside its own estimate's comparison and adders).
 
     Members
     -------
-    x : In(signed(word_bits))
-        The sample's encoded attribute value.
+    x : In(signed(word_bits)), or In(ArrayLayout(signed(word_bits), quantiles))
+        The sample's encoded attribute value (with ``x_copies``, a copy per estimate).
     first : In(1)
         The class's first sample at this leaf under the ``first`` initial-quantile
         rule: every estimate takes ``x``.
@@ -109,15 +112,16 @@ class QuantileStep(wiring.Component):
         to the word.
     """
 
-    def __init__(self, config: Config, scheduled: bool = False) -> None:
+    def __init__(self, config: Config, scheduled: bool = False, x_copies: bool = False) -> None:
         _fixed_only(self, config)
         self.config = config
         self.scheduled = scheduled
+        self.x_copies = x_copies
         w, q = config.word_bits, config.quantiles
         source = {"moves": In(move_layout(config))} if scheduled else \
             {"count": In(config.count_bits)}
         super().__init__({
-            "x": In(signed(w)),
+            "x": In(data.ArrayLayout(signed(w), q) if x_copies else signed(w)),
             "first": In(1),
             **source,
             "q": In(data.ArrayLayout(signed(w), q)),
@@ -136,6 +140,7 @@ class QuantileStep(wiring.Component):
         w = cfg.word_bits
         for k in range(cfg.quantiles):
             mv, cur = moves[k], self.q[k]
+            x = self.x[k] if self.x_copies else self.x
             # Saturation from the sums' own top bits: a move is at most one (2^fraction_bits,
             # at most 2^(w-2)), so each sum fits w + 1 bits and has left the word exactly when
             # its two top bits differ; no comparator beside each add.
@@ -143,8 +148,8 @@ class QuantileStep(wiring.Component):
             down = Signal(signed(w + 1), name=f"down_sum{k}")
             m.d.comb += [up.eq(cur + mv.up), down.eq(cur - mv.down)]
             with m.If(self.first):
-                m.d.comb += self.q_next[k].eq(self.x)
-            with m.Elif(self.x > cur):
+                m.d.comb += self.q_next[k].eq(x)
+            with m.Elif(x > cur):
                 m.d.comb += self.q_next[k].eq(Mux(up[w] ^ up[w - 1], fx.word_max, up[:w]))
             with m.Else():
                 m.d.comb += self.q_next[k].eq(Mux(down[w] ^ down[w - 1], fx.word_min, down[:w]))

@@ -25,6 +25,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from rtl.copies import registered_copies
 from rtl.params import HardwareParams, _bits
 from rtl.quantile import QuantileStep, move_layout
 
@@ -35,18 +36,21 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     """The registered rows' flip-flops and multiplexer LUTs over all lanes (none without
     ``params.registered_rows``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
-    forwarding's flags, the class's estimates fetched apart (and their two flags) and the
-    row handed to the split trial; a multiplexer per row and estimate
-    bit more than the one-cycle lane (the fetched row's and the forward's instead of the
-    written row's). The resource model counts them as they are, outside its fitted
-    weights."""
+    forwarding's flags (two, and copies of two: one per word and one per estimate they
+    select), the class's estimates fetched apart, the
+    row handed to the split trial and the attribute's value in ``Q + 2`` copies; a
+    multiplexer per row and estimate bit more than the one-cycle lane (the fetched row's
+    and the forward's instead of the written row's). The resource model counts them as
+    they are, outside its fitted weights."""
     if not params.registered_rows:  # (which implies numeric attributes)
         return {"ff": 0, "lut": 0}
     row = params.quantile_row_layout.size
     write_back = params.quantile_change_layout.size + 1 \
         + _bits(params.n_elem * params.groups) + params.n_cls
     estimates = params.config.quantiles * params.w  # the class's, fetched apart
-    return {"ff": params.lanes * (2 * row + write_back + 4 + estimates),
+    x_copies = (params.config.quantiles + 2) * params.w  # the value, an estimate's own
+    flags = 2 + (2 + params.n_cls) + params.config.quantiles  # forwarding's, with copies
+    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies),
             "lut": params.lanes * (row + estimates)}
 
 
@@ -62,8 +66,13 @@ class QuantileLane(wiring.Component):
     read_label, fetch_label : In (with ``registered``)
         The classes of those two slots' samples: the class's estimates are picked
         out of the row as it is fetched, off the update's loop.
+    fetch_x : In (with ``registered``)
+        The next slot's numeric values: the lane registers its attribute's value in
+        ``Q + 2`` copies (``rtl.copies``), one for each estimate's comparison and
+        adders and one each for the minimum and the maximum, in place of ``x``.
     element, group, x, label, moves, first : In
-        The slot in this stage: its sample's numeric values, class, the moves of
+        The slot in this stage: its sample's numeric values (``x``: without
+        ``registered`` only), class, the moves of
         its class's estimates (``rtl.quantile.StepSchedule``, shared by the lanes)
         and the "first" rule's flag.
     learn : In(1)
@@ -89,7 +98,8 @@ class QuantileLane(wiring.Component):
         super().__init__({
             "read_element": In(ebits), "read_group": In(gbits),
             **({"fetch_element": In(ebits), "fetch_group": In(gbits),
-                "read_label": In(_bits(params.n_cls)), "fetch_label": In(_bits(params.n_cls))}
+                "read_label": In(_bits(params.n_cls)), "fetch_label": In(_bits(params.n_cls)),
+                "fetch_x": In(data.ArrayLayout(signed(params.w), params.n_num))}
                if registered else {}),
             "element": In(ebits), "group": In(gbits),
             "x": In(data.ArrayLayout(signed(params.w), params.n_num)),
@@ -119,17 +129,32 @@ class QuantileLane(wiring.Component):
         p, G = self.p, self.p.groups
         m.submodules.memory = self.memory
         row = Signal(p.quantile_row_layout)  # this slot's row, before its update
-        x = Signal(signed(p.w))
         present = Signal()  # the last group may leave the lane idle
-        with m.Switch(self.group):
-            for g, i in enumerate(self.members):
-                with m.Case(g):
-                    m.d.comb += [x.eq(self.x[i]), present.eq(1)]
-        step = m.submodules.step = QuantileStep(p.config, scheduled=True)
-        m.d.comb += [step.x.eq(x), step.first.eq(self.first), step.moves.eq(self.moves)]
+        m.d.comb += present.eq(self.group < len(self.members))
+        step = m.submodules.step = QuantileStep(p.config, scheduled=True,
+                                                x_copies=self.registered)
+        Q = p.config.quantiles
+        if self.registered:  # the value registered here, once per estimate, min and max
+            x_next = Signal(signed(p.w))
+            with m.Switch(self.fetch_group):
+                for g, i in enumerate(self.members):
+                    with m.Case(g):
+                        m.d.comb += x_next.eq(self.fetch_x[i])
+            xs = registered_copies(m, x_next, Q + 2, "x")
+            m.d.comb += [step.x[k].eq(xs[k]) for k in range(Q)]
+            x_lo, x_hi = xs[Q], xs[Q + 1]
+        else:
+            x = Signal(signed(p.w))
+            with m.Switch(self.group):
+                for g, i in enumerate(self.members):
+                    with m.Case(g):
+                        m.d.comb += x.eq(self.x[i])
+            m.d.comb += step.x.eq(x)
+            x_lo = x_hi = x
+        m.d.comb += [step.first.eq(self.first), step.moves.eq(self.moves)]
         upd = self.updated
-        m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x < row.lo, x, row.lo)),
-                     upd.hi.eq(Mux(x > row.hi, x, row.hi))]
+        m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x_lo < row.lo, x_lo, row.lo)),
+                     upd.hi.eq(Mux(x_hi > row.hi, x_hi, row.hi))]
         for j in range(p.n_cls):
             with m.If(self.label == j):
                 m.d.comb += upd.q[j].eq(step.q_next)
@@ -187,10 +212,12 @@ class QuantileLane(wiring.Component):
 
         def forwarded(target, base, hit):
             """``target`` is ``base`` with the write back's words where ``hit``: min and
-            max, and the estimates of the classes it changes."""
-            return [target.lo.eq(Mux(hit, change.lo, base.lo)),
-                    target.hi.eq(Mux(hit, change.hi, base.hi)),
-                    *[target.q[j].eq(Mux(hit & wb_cls[j], change.q.as_value(),
+            max, and the estimates of the classes it changes. ``hit``: one flag, or one
+            each for the minimum, the maximum and every class (copies, ``rtl.copies``)."""
+            hit = hit if isinstance(hit, list) else [hit] * (2 + p.n_cls)
+            return [target.lo.eq(Mux(hit[0], change.lo, base.lo)),
+                    target.hi.eq(Mux(hit[1], change.hi, base.hi)),
+                    *[target.q[j].eq(Mux(hit[2 + j] & wb_cls[j], change.q.as_value(),
                                          base.q[j].as_value())) for j in range(p.n_cls)]]
 
         # The fetched row, with the write being written back as the memory is read. Whether
@@ -204,17 +231,19 @@ class QuantileLane(wiring.Component):
         fetched = Signal(p.quantile_row_layout)
         stored = p.quantile_row_layout(rd.data)
         m.d.sync += forwarded(fetched, stored, back)
-        # This slot's row, with the write computed just before it (now in the write back).
-        hit = Signal()
-        m.d.sync += hit.eq(to_fetched)
+        # This slot's row, with the write computed just before it (now in the write back):
+        # the flag in a copy per word it selects (min, max, each class's estimates).
+        hit = registered_copies(m, to_fetched, 2 + p.n_cls, "hit")
         m.d.comb += forwarded(row, fetched, hit)
         # The class's estimates alone, the same way: picked by the fetching slot's class,
-        # the forward flags registered with the class compared a cycle ahead.
-        back_q, hit_q = Signal(), Signal()  # ... and changes that slot's class
-        m.d.sync += [back_q.eq(to_read & (self.init | (self.label == self.read_label))),
-                     hit_q.eq(to_fetched & (self.init | (self.label == self.fetch_label)))]
+        # the forward flags registered with the class compared a cycle ahead (the update's
+        # flag in a copy per estimate: it selects every bit the step starts from).
+        back_q = Signal()  # ... and changes that slot's class
+        m.d.sync += back_q.eq(to_read & (self.init | (self.label == self.read_label)))
+        hit_q = registered_copies(m, to_fetched & (self.init | (self.label == self.fetch_label)),
+                                  Q, "hit_q")
         fetched_q = Signal.like(step.q)
         m.d.sync += fetched_q.eq(Mux(back_q, change.q.as_value(),
                                      Array(stored.q[j] for j in range(p.n_cls))[self.fetch_label]
                                      .as_value()))
-        m.d.comb += step.q.eq(Mux(hit_q, change.q.as_value(), fetched_q.as_value()))
+        m.d.comb += [step.q[k].eq(Mux(hit_q[k], change.q[k], fetched_q[k])) for k in range(Q)]

@@ -289,7 +289,8 @@ def test_the_model_counts_the_registered_counters_as_the_rtl_has_them(fields):
 
 def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
     """The registered rows (``QuantileLane(registered=True)``: read two slots ahead, the
-    last write forwarded) against the one-cycle read-modify-write, side by side on one
+    last write forwarded, the value registered a stage ahead in a copy per estimate)
+    against the one-cycle read-modify-write, side by side on one
     random slot sequence over three rows: back-to-back writes to one row, learned samples
     (the "first" rule among them) and empty-row inits. Every slot's updated row must agree."""
     from amaranth.hdl import Module
@@ -329,6 +330,7 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
         ctx.set(fast.read_label, slots[1]["label"])
         ctx.set(fast.fetch_element, slots[0]["element"])
         ctx.set(fast.fetch_label, slots[0]["label"])
+        ctx.set(fast.fetch_x, [slots[0]["x"], 0])
         ctx.set(plain.read_element, slots[0]["element"])
         await ctx.tick()
         for t, s in enumerate(slots):
@@ -336,7 +338,8 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
                 for name in ("element", "label", "first", "learn", "init", "moves"):
                     ctx.set(getattr(lane, name), s[name])
                 ctx.set(lane.group, 0)
-                ctx.set(lane.x, [s["x"], 0])
+            ctx.set(plain.x, [s["x"], 0])  # the registered lane's copies: from fetch_x
+            ctx.set(fast.fetch_x, [stream[t + 1]["x"], 0])
             ctx.set(plain.read_element, stream[t + 1]["element"])
             ctx.set(fast.read_element, stream[t + 2]["element"])
             ctx.set(fast.read_label, stream[t + 2]["label"])
