@@ -249,6 +249,11 @@ class SplitTrial(wiring.Component):
         s1_idx = Signal(8)
         lo_mux = Array(rows[i].lo for i in range(N)) if N else None
         hi_mux = Array(rows[i].hi for i in range(N)) if N else None
+        # Whether each attribute has a spread (max above min), registered from the
+        # snapshot every cycle: the snapshot is whole by NULL, so the flags are right
+        # from RUN on, and the issue decides on a flag instead of a comparison of words.
+        spread = Signal(max(1, N))
+        m.d.sync += [spread[i].eq(rows[i].hi > rows[i].lo) for i in range(N)]
         m.d.sync += s1_valid.eq(0)
 
         # (loads come while idle, the last group's at most a cycle after start: the rows
@@ -278,7 +283,7 @@ class SplitTrial(wiring.Component):
                     m.next = "DRAIN"
                 if N:
                     with m.Elif(gi < N):
-                        with m.If(hi_mux[gi] <= lo_mux[gi]):
+                        with m.If(~spread.bit_select(gi, 1)):
                             m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
                         with m.Else():
                             last = gp == cfg.split_points - 1
