@@ -73,11 +73,12 @@ def divider_latency(cfg: Config) -> int:
 
 
 def judge_latency(cfg: Config) -> int:
-    """Cycles of the Hoeffding test (``rtl.split_trial``): two registered products, or
-    the serial judge's one cycle per bit of the gain and of the count, plus two."""
+    """Cycles of the Hoeffding test (``rtl.split_trial``): two products of two registered
+    steps each (``rtl.multiplier``), or the serial judge's one cycle per bit of the gain
+    and of the count, plus two."""
     if cfg.judge == "serial":
         return (cfg.count_bits + _QUALITY_FRACTION_BITS + 2) + cfg.count_bits + 2
-    return 2
+    return 4
 
 
 def trial_cycles(cfg: Config) -> int:
@@ -88,7 +89,7 @@ def trial_cycles(cfg: Config) -> int:
     attribute's best folded into the overall best a cycle later, the judge and the FSM's
     fixed steps."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return candidates + 2 * (divider_latency(cfg) + 1) + 1 + judge_latency(cfg) + 14
+    return candidates + 2 * (divider_latency(cfg) + 1) + 1 + judge_latency(cfg) + 16
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,9 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
 
     ``rtl.split_trial``: the threshold ``span * p/(P+1)``; per class the squares of the
     counts (the null split) and of the left and right counts; the Hoeffding judge's
-    ``gain * gain * n``; per class the count times the estimates below a threshold and,
-    when ``Q`` is not a power of two, that times the constant reciprocal of ``Q``
+    ``gain * gain * n`` (piece by piece, ``rtl.multiplier``); per class the count times
+    the estimates below a threshold and, when ``Q`` is not a power of two, that times the
+    constant reciprocal of ``Q``
     (``rtl.split_trial.constant_divider``), which yosys maps to a DSP too."""
     cb, w, C = cfg.count_bits, cfg.word_bits, cfg.n_classes
     quo = cfg.count_bits + _QUALITY_FRACTION_BITS + 2
@@ -228,7 +230,13 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     out += [(f"square_left{j}", cb, cb) for j in range(C)]
     out += [(f"square_right{j}", cb, cb) for j in range(C)]
     if cfg.judge == "parallel":  # the serial judge shifts and adds instead
-        out += [("gain_squared", quo, quo), ("gain_squared_n", 2 * quo, cb)]
+        # (rtl.multiplier: each a piece's product, the pieces cut to fit a DSP block)
+        from rtl.multiplier import product_pieces
+
+        out += [(f"gain_squared_{i}", a, b)
+                for i, (a, b, _k) in enumerate(product_pieces(quo, None))]
+        out += [(f"gain_squared_n_{i}", a, b)
+                for i, (a, b, _k) in enumerate(product_pieces(2 * quo, cb))]
     return out
 
 
@@ -334,8 +342,10 @@ def ff_terms(cfg: Config) -> dict[str, float]:
         if cfg.step_schedule == "decreasing":
             schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
     # results: best, second, null, margin, the attribute's best and the one being folded
-    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 7 * tag
-             + 5 * wd["quality"] + 5 * val + 4 * C * cb)
+    # (the candidate pipeline: tags at nine stages; the rights and the squares of both
+    # sides registered apart from their sums)
+    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 9 * tag
+             + 5 * wd["quality"] + 5 * val + 9 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
@@ -436,9 +446,15 @@ def counted(cfg: Config, target: str = "ecp5") -> Counted:
         ff += mapped["ff"]
         bram += mapped["bram"]
     # the read-back port's registers (rtl.node_readback: with many levels the row comes
-    # down a byte chain and is assembled beside the port), the registered rows of the
+    # down a byte chain and is assembled beside the port), the judge's partial products
+    # (rtl.multiplier; the products themselves are in the fitted terms), the registered rows of the
     # quantile lanes (rtl.quantile_lane) and of the element counters (rtl.element_counters)
     ff += readback_registers(p)
+    if cfg.judge == "parallel":  # the judge's partial products (rtl.multiplier)
+        from rtl.multiplier import piece_register_bits
+
+        quo = cfg.count_bits + _QUALITY_FRACTION_BITS + 2
+        ff += piece_register_bits(quo, None) + piece_register_bits(2 * quo, cfg.count_bits)
     for fetch in (registered_row_cost(p), registered_counter_cost(p)):
         ff += fetch["ff"]
         lut += fetch["lut"]

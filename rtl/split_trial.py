@@ -24,6 +24,7 @@ from amaranth.lib.wiring import In, Out
 
 from reference.fixedpoint import QUALITY_FRACTION_BITS
 from rtl.divider import PipelinedDivider
+from rtl.multiplier import PipelinedProduct
 from rtl.params import HardwareParams
 
 __all__ = ["HoeffdingJudge", "SerialHoeffdingJudge", "SplitTrial", "constant_divider"]
@@ -48,14 +49,15 @@ class HoeffdingJudge(wiring.Component):
     """The square-root-free Hoeffding test: split when ``gain^2 * n > K``, or on a tie
     when ``n > tie_samples`` (``reference.kernels.hoeffding_split`` in fixed point).
 
-    Two multiplications in a row are too slow for one clock, so ``gain^2`` and then
-    ``gain^2 * n`` are registered: ``split`` answers for the ``gain`` and ``n`` held
-    ``latency`` cycles before.
+    Two wide multiplications in a row are too slow for one clock, so ``gain^2`` and
+    then ``gain^2 * n`` are each a :class:`~rtl.multiplier.PipelinedProduct` (partial
+    products, then their sum, registered): ``split`` answers for the ``gain`` and ``n``
+    held ``latency`` cycles before.
     """
 
     def __init__(self, params: HardwareParams, gain_bits: int) -> None:
         self.p = params
-        self.latency = 2
+        self.latency = 2 * PipelinedProduct.latency
         super().__init__(self._members(gain_bits))
 
     def _members(self, gain_bits: int) -> dict:
@@ -70,12 +72,16 @@ class HoeffdingJudge(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-        square = Signal(2 * len(self.gain))
-        product = Signal(2 * len(self.gain) + self.p.cb)
-        n1, n2 = Signal.like(self.n), Signal.like(self.n)
-        m.d.sync += [square.eq(self.gain * self.gain), n1.eq(self.n),
-                     product.eq(square * n1), n2.eq(n1)]
-        m.d.comb += self.split.eq(self.decide(product, n2))
+        gb, cb = len(self.gain), self.p.cb
+        square = m.submodules.square = PipelinedProduct(gb, square=True)
+        product = m.submodules.product = PipelinedProduct(2 * gb, cb)
+        n = [self.n]  # n, delayed with the products
+        for k in range(self.latency):
+            n.append(Signal.like(self.n, name=f"n{k + 1}"))
+            m.d.sync += n[-1].eq(n[-2])
+        m.d.comb += [square.a.eq(self.gain), product.a.eq(square.p),
+                     product.b.eq(n[PipelinedProduct.latency])]
+        m.d.comb += self.split.eq(self.decide(product.p, n[-1]))
         return m
 
 
@@ -401,19 +407,24 @@ class SplitTrial(wiring.Component):
                 with m.If(cb_tag.attr >= N):
                     m.d.sync += s3.left[j].eq(hist_left)
 
-        # -- sums and squares ------------------------------------------------------------
-        s4 = Signal(tag_layout)
-        s4_valid = Signal()
+        # -- sums and squares: the right counts, then the squares, then their sums, a
+        # register each (a subtraction, a product and a sum in one cycle were too slow)
+        s3b, s3c, s4 = Signal(tag_layout), Signal(tag_layout), Signal(tag_layout)
+        s3b_valid, s3c_valid, s4_valid = Signal(), Signal(), Signal()
+        rights = [Signal(cb, name=f"right{j}") for j in range(C)]
+        sq_l = [Signal(2 * cb, name=f"square_left{j}") for j in range(C)]
+        sq_r = [Signal(2 * cb, name=f"square_right{j}") for j in range(C)]
+        sl_c, sr_c = Signal(cb + 4), Signal(cb + 4)
         sl, sr = Signal(cb + 4), Signal(cb + 4)
         ql, qr = Signal(2 * cb + 4), Signal(2 * cb + 4)
-        rights = [Signal(cb, name=f"right{j}") for j in range(C)]
-        for j in range(C):
-            m.d.comb += rights[j].eq(cnt[j] - s3.left[j])
-        m.d.sync += [s4_valid.eq(s3_valid), s4.eq(s3),
-                     sl.eq(sum(s3.left[j] for j in range(C))),
-                     sr.eq(sum(rights[j] for j in range(C))),
-                     ql.eq(sum(s3.left[j] * s3.left[j] for j in range(C))),
-                     qr.eq(sum(rights[j] * rights[j] for j in range(C)))]
+        m.d.sync += [s3b_valid.eq(s3_valid), s3b.eq(s3),
+                     *[rights[j].eq(cnt[j] - s3.left[j]) for j in range(C)]]
+        m.d.sync += [s3c_valid.eq(s3b_valid), s3c.eq(s3b),
+                     *[sq_l[j].eq(s3b.left[j] * s3b.left[j]) for j in range(C)],
+                     *[sq_r[j].eq(rights[j] * rights[j]) for j in range(C)],
+                     sl_c.eq(sum(s3b.left[j] for j in range(C))), sr_c.eq(sum(rights))]
+        m.d.sync += [s4_valid.eq(s3c_valid), s4.eq(s3c), sl.eq(sl_c), sr.eq(sr_c),
+                     ql.eq(sum(sq_l)), qr.eq(sum(sq_r))]
 
         # -- divisions -----------------------------------------------------------------------
         with m.If(s4_valid):

@@ -96,7 +96,7 @@ def test_the_compact_trial_serial_judge_and_wide_divider_stages(tmp_path):
     st = r["stats_golden"]
     perf = performance(cfg, 3000, st["split_trials"], st["splits"])
     assert st["splits"] >= 2 and perf.stall_per_trial > 0
-    assert perf.trial_cycles == 3 * cfg.split_points + 2 * (5 + 1) + 1 + (22 + 12 + 2) + 14
+    assert perf.trial_cycles == 3 * cfg.split_points + 2 * (5 + 1) + 1 + (22 + 12 + 2) + 16
     _model_predicts(cfg, r)
 
 
@@ -203,7 +203,7 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
         t = np.arange(len(x)) / len(x)  # each sample moves its row's max or min, and
         side = np.where(np.arange(len(x)) % 2 == 0, 1.0, -1.0) * t  # the next the other
         x = np.hstack([x, np.column_stack([side] * (attributes - 1))])
-    cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=80,
+    cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=100,
                  max_depth=4, max_leaves=16, elements=16)
     assert HardwareParams(cfg).schedule_stage == (attributes > 1)
     m = QuantileHoeffdingTree(cfg)
