@@ -43,6 +43,11 @@ _STAT_COUNTERS = 11
 _QUALITY_FRACTION_BITS = 8  # reference.fixedpoint.QUALITY_FRACTION_BITS
 
 
+def _quotient_bits(cfg: Config) -> int:
+    """Bits of the split trial's quotients and of the gain (``SplitTrial.quo_bits``)."""
+    return cfg.count_bits + _QUALITY_FRACTION_BITS + 2
+
+
 def _bits(n: int) -> int:
     return max(1, (n - 1).bit_length())
 
@@ -69,7 +74,7 @@ def latency_cycles(cfg: Config) -> int:
 def divider_latency(cfg: Config) -> int:
     """Stages of one ``PipelinedDivider`` (``divider_stage_bits`` quotient bits per
     stage) for the Gini quotients of ``count_bits + 10`` bits."""
-    return -(-(cfg.count_bits + _QUALITY_FRACTION_BITS + 2) // cfg.divider_stage_bits)
+    return -(-_quotient_bits(cfg) // cfg.divider_stage_bits)
 
 
 def judge_latency(cfg: Config) -> int:
@@ -77,7 +82,7 @@ def judge_latency(cfg: Config) -> int:
     steps each (``rtl.multiplier``), or the serial judge's one cycle per bit of the gain
     and of the count, plus two."""
     if cfg.judge == "serial":
-        return (cfg.count_bits + _QUALITY_FRACTION_BITS + 2) + cfg.count_bits + 2
+        return _quotient_bits(cfg) + cfg.count_bits + 2
     return 4
 
 
@@ -213,7 +218,7 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     constant reciprocal of ``Q``
     (``rtl.split_trial.constant_divider``), which yosys maps to a DSP too."""
     cb, w, C = cfg.count_bits, cfg.word_bits, cfg.n_classes
-    quo = cfg.count_bits + _QUALITY_FRACTION_BITS + 2
+    quo = _quotient_bits(cfg)
     out = []
     if cfg.n_numeric:
         out.append(("threshold", w + 1, cfg.fraction_bits + 1))
@@ -233,10 +238,10 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
         # (rtl.multiplier: each a piece's product, the pieces cut to fit a DSP block)
         from rtl.multiplier import product_pieces
 
-        out += [(f"gain_squared_{i}", a, b)
-                for i, (a, b, _k) in enumerate(product_pieces(quo, None))]
-        out += [(f"gain_squared_n_{i}", a, b)
-                for i, (a, b, _k) in enumerate(product_pieces(2 * quo, cb))]
+        out += [(f"gain_squared_{i}", pc.a_bits, pc.b_bits)
+                for i, pc in enumerate(product_pieces(quo, None))]
+        out += [(f"gain_squared_n_{i}", pc.a_bits, pc.b_bits)
+                for i, pc in enumerate(product_pieces(2 * quo, cb))]
     return out
 
 
@@ -265,7 +270,7 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
 def _widths(cfg: Config) -> dict[str, int]:
     p = _params(cfg)
     G = _QUALITY_FRACTION_BITS
-    quo = cfg.count_bits + G + 2
+    quo = _quotient_bits(cfg)
     return {
         "slot": p.slot_layout.size, "node": p.node_layout.size,
         "counter_row": p.counter_layout.size, "quantile_row": p.quantile_row_layout.size,
@@ -447,13 +452,14 @@ def counted(cfg: Config, target: str = "ecp5") -> Counted:
         bram += mapped["bram"]
     # the read-back port's registers (rtl.node_readback: with many levels the row comes
     # down a byte chain and is assembled beside the port), the judge's partial products
-    # (rtl.multiplier; the products themselves are in the fitted terms), the registered rows of the
-    # quantile lanes (rtl.quantile_lane) and of the element counters (rtl.element_counters)
+    # (rtl.multiplier; the products themselves are in the fitted terms), the registered
+    # rows of the quantile lanes (rtl.quantile_lane) and of the element counters
+    # (rtl.element_counters)
     ff += readback_registers(p)
-    if cfg.judge == "parallel":  # the judge's partial products (rtl.multiplier)
+    if cfg.judge == "parallel":
         from rtl.multiplier import piece_register_bits
 
-        quo = cfg.count_bits + _QUALITY_FRACTION_BITS + 2
+        quo = _quotient_bits(cfg)
         ff += piece_register_bits(quo, None) + piece_register_bits(2 * quo, cfg.count_bits)
     for fetch in (registered_row_cost(p), registered_counter_cost(p)):
         ff += fetch["ff"]

@@ -10,11 +10,14 @@ pieces as the design's multipliers and counts their registers.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["PIECE_BITS", "PipelinedProduct", "pieces", "product_pieces", "piece_register_bits"]
+__all__ = ["PIECE_BITS", "Piece", "PipelinedProduct", "pieces", "product_pieces",
+           "piece_register_bits"]
 
 PIECE_BITS = 18  # an ECP5 MULT18X18D's operands (a Xilinx DSP48's B, an iCE40 SB_MAC16 + 2)
 
@@ -27,20 +30,37 @@ def pieces(bits: int) -> list[int]:
     return [base + 1] * extra + [base] * (n - extra)
 
 
-def product_pieces(a_bits: int, b_bits: int | None) -> list[tuple[int, int, int]]:
-    """The partial products of ``a * b`` (``b_bits`` None: ``a * a``) as ``(a piece's
-    bits, b piece's bits, how many times it counts)``: for a square, the cross products
-    of two different pieces are made once and counted twice."""
-    pa = pieces(a_bits)
+class Piece(NamedTuple):
+    """One partial product: ``a[a_at : a_at + a_bits] * b[b_at : b_at + b_bits]``,
+    doubled when ``twice`` (a square's cross product, made once)."""
+    a_at: int
+    a_bits: int
+    b_at: int
+    b_bits: int
+    twice: bool
+
+
+def _cut(bits: int) -> list[tuple[int, int]]:
+    """``pieces(bits)`` with each piece's offset: ``(at, bits)``."""
+    out, at = [], 0
+    for n in pieces(bits):
+        out.append((at, n))
+        at += n
+    return out
+
+
+def product_pieces(a_bits: int, b_bits: int | None) -> list[Piece]:
+    """The partial products of ``a * b`` (``b_bits`` None: ``a * a``, whose cross
+    products of two different pieces are made once and counted twice)."""
+    pa = _cut(a_bits)
     if b_bits is None:
-        return [(pa[i], pa[j], 1 if i == j else 2) for i in range(len(pa))
-                for j in range(i, len(pa))]
-    return [(x, y, 1) for x in pa for y in pieces(b_bits)]
+        return [Piece(*pa[i], *pa[j], i != j) for i in range(len(pa)) for j in range(i, len(pa))]
+    return [Piece(*x, *y, False) for x in pa for y in _cut(b_bits)]
 
 
 def piece_register_bits(a_bits: int, b_bits: int | None) -> int:
     """The partial products' registers (the sum's register is the product itself)."""
-    return sum(x + y for x, y, _k in product_pieces(a_bits, b_bits))
+    return sum(pc.a_bits + pc.b_bits for pc in product_pieces(a_bits, b_bits))
 
 
 class PipelinedProduct(wiring.Component):
@@ -65,24 +85,12 @@ class PipelinedProduct(wiring.Component):
 
     def elaborate(self, platform) -> Module:
         m = Module()
-
-        def cut(value, sizes):
-            at, out = 0, []
-            for n in sizes:
-                out.append((value[at:at + n], at))
-                at += n
-            return out
-
-        a = cut(self.a, pieces(self.a_bits))
-        b = a if self.square else cut(self.b, pieces(self.b_bits))
+        b = self.a if self.square else self.b
         terms = []
-        for i, (x, xo) in enumerate(a):
-            for j, (y, yo) in enumerate(b):
-                if self.square and j < i:
-                    continue
-                part = Signal(len(x) + len(y), name=f"part{i}_{j}")
-                m.d.sync += part.eq(x * y)
-                twice = self.square and i != j
-                terms.append(part << (xo + yo + twice))
+        for k, pc in enumerate(product_pieces(self.a_bits, None if self.square else self.b_bits)):
+            part = Signal(pc.a_bits + pc.b_bits, name=f"part{k}")
+            m.d.sync += part.eq(self.a[pc.a_at:pc.a_at + pc.a_bits]
+                                * b[pc.b_at:pc.b_at + pc.b_bits])
+            terms.append(part << (pc.a_at + pc.b_at + pc.twice))
         m.d.sync += self.p.eq(sum(terms))
         return m

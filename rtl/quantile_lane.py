@@ -134,21 +134,22 @@ class QuantileLane(wiring.Component):
         step = m.submodules.step = QuantileStep(p.config, scheduled=True,
                                                 x_copies=self.registered)
         Q = p.config.quantiles
-        if self.registered:  # the value registered here, once per estimate, min and max
-            x_next = Signal(signed(p.w))
-            with m.Switch(self.fetch_group):
+        def member_value(values, group, name):
+            """The value of the attribute this lane serves in ``group``."""
+            x = Signal(signed(p.w), name=name)
+            with m.Switch(group):
                 for g, i in enumerate(self.members):
                     with m.Case(g):
-                        m.d.comb += x_next.eq(self.fetch_x[i])
-            xs = registered_copies(m, x_next, Q + 2, "x")
+                        m.d.comb += x.eq(values[i])
+            return x
+
+        if self.registered:  # the value registered here, once per estimate, min and max
+            xs = registered_copies(m, member_value(self.fetch_x, self.fetch_group, "x_next"),
+                                   Q + 2, "x")
             m.d.comb += [step.x[k].eq(xs[k]) for k in range(Q)]
             x_lo, x_hi = xs[Q], xs[Q + 1]
         else:
-            x = Signal(signed(p.w))
-            with m.Switch(self.group):
-                for g, i in enumerate(self.members):
-                    with m.Case(g):
-                        m.d.comb += x.eq(self.x[i])
+            x = member_value(self.x, self.group, "x")
             m.d.comb += step.x.eq(x)
             x_lo = x_hi = x
         m.d.comb += [step.first.eq(self.first), step.moves.eq(self.moves)]
@@ -212,9 +213,8 @@ class QuantileLane(wiring.Component):
 
         def forwarded(target, base, hit):
             """``target`` is ``base`` with the write back's words where ``hit``: min and
-            max, and the estimates of the classes it changes. ``hit``: one flag, or one
-            each for the minimum, the maximum and every class (copies, ``rtl.copies``)."""
-            hit = hit if isinstance(hit, list) else [hit] * (2 + p.n_cls)
+            max, and the estimates of the classes it changes. ``hit``: a flag each for the
+            minimum, the maximum and every class (one flag, or its copies)."""
             return [target.lo.eq(Mux(hit[0], change.lo, base.lo)),
                     target.hi.eq(Mux(hit[1], change.hi, base.hi)),
                     *[target.q[j].eq(Mux(hit[2 + j] & wb_cls[j], change.q.as_value(),
@@ -230,7 +230,7 @@ class QuantileLane(wiring.Component):
         m.d.sync += back.eq(to_read)
         fetched = Signal(p.quantile_row_layout)
         stored = p.quantile_row_layout(rd.data)
-        m.d.sync += forwarded(fetched, stored, back)
+        m.d.sync += forwarded(fetched, stored, [back] * (2 + p.n_cls))
         # This slot's row, with the write computed just before it (now in the write back):
         # the flag in a copy per word it selects (min, max, each class's estimates).
         hit = registered_copies(m, to_fetched, 2 + p.n_cls, "hit")
