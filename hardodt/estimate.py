@@ -63,10 +63,9 @@ def _params(cfg: Config):
 
 def latency_cycles(cfg: Config) -> int:
     """Cycles from a sample's acceptance to its prediction at the output: one slot per
-    tree level (``max_depth + 1``; two with registered rows, ``rtl.params.level_stages``),
-    the stage fetching the counters' row (with registered rows), the counter stage, and
-    the output FIFO's write and read (``rtl.hardodt``: R_0 .. R_C, then the buffered
-    FIFO)."""
+    tree level (``max_depth + 1``), the stage fetching the counters' row (with registered
+    rows), the counter stage, and the output FIFO's write and read (``rtl.hardodt``:
+    R_0 .. R_C, then the buffered FIFO)."""
     from rtl.params import counter_stage
 
     return counter_stage(cfg) + 3
@@ -326,15 +325,14 @@ def lut_terms(cfg: Config) -> dict[str, float]:
 def ff_terms(cfg: Config) -> dict[str, float]:
     """The registers of the design, by kind (family-independent).
 
-    pipeline: the slot register after each stage ((tree stages + 2) x slot bits, one more
-    with the schedule's stage, one more with the counters' fetch stage (both come with the
-    registered rows); synthesis drops the bits no later stage reads), a node word per level
-    read into a register (two stages a level), and, in the schedule's stage, the estimates'
-    moves (``2 Q (w + 1)`` bits with the decreasing schedule) and the counters. trial:
-    the split trial's snapshot (every numeric attribute's quantile row, the histograms,
-    the counts), its candidate pipeline and results (those of its two folds among them).
-    divider: the two pipelined dividers' stage registers. const: statistics counters and
-    control."""
+    pipeline: the slot register after each stage ((levels + 2) x slot bits, one more with
+    the schedule's stage, one more with the counters' fetch stage (both come with the
+    registered rows); synthesis drops the bits no later stage reads) and, in the schedule's
+    stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
+    the counters. trial: the split trial's snapshot (every numeric attribute's quantile
+    row, the histograms, the counts), its candidate pipeline and results (those of its
+    two folds among them). divider: the two pipelined dividers' stage registers.
+    const: statistics counters and control."""
     wd = _widths(cfg)
     cb, C, N = cfg.count_bits, cfg.n_classes, cfg.n_numeric
     # a candidate's value: a threshold word, or (no numeric attribute) a categorical value
@@ -342,8 +340,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     tag = 8 + val + C * cb
     p = _params(cfg)
     staged = p.schedule_stage
-    stages = p.tree_stages + 2 + int(staged) + int(p.registered_rows)
-    words = (p.level_stages - 1) * wd["levels"] * wd["node"]  # the nodes read, registered
+    stages = wd["levels"] + 2 + int(staged) + int(p.registered_rows)
     schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
     if staged:
         schedule_regs = wd["counter_row"]
@@ -357,7 +354,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
-    return {"pipeline": float(stages * wd["slot"] + words + schedule_regs), "trial": float(trial),
+    return {"pipeline": float(stages * wd["slot"] + schedule_regs), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
 

@@ -6,13 +6,11 @@ the slots in input order and read-modify-writes need no more than a
 transparent read port (the write of one slot is visible to the next slot's
 read in the same cycle). Stages, one cycle each:
 
-    R_0 .. R_{T-1}  the tree levels: read the level's node memory, branch; with
-                    registered rows two stages a level, the node read into a register,
-                    then the branch (``T = params.tree_stages``: ``2 L``, or ``L``)
-    R_T             the element counters' row fetched into a register (with registered
+    R_0 .. R_{L-1}  one per tree level: read the level's node memory, branch
+    R_L             the element counters' row fetched into a register (with registered
                     rows, ``params.registered_rows``; otherwise this stage is left out)
     R_C             element counters: predict (majority), count, split-trial due?
-                    (``C = params.counter_stage``: ``T + 1``, or ``T``)
+                    (``C = params.counter_stage``: ``L + 1``, or ``L``)
     R_{C+1}         the quantile step's moves for the class's count (one schedule for all
                     lanes; with one lane this stage is left out, ``params.schedule_stage``)
     R_{C+2}         quantile rows and histograms: update; snapshot for a trial
@@ -360,34 +358,29 @@ class HardODT(wiring.Component):
                 m.d.comb += [unit.load_en.eq(self.load_en & (self.load_target == target)),
                              unit.load_row.eq(self.load_row), unit.load_data.eq(self.load_data)]
 
-        # -- R_0 .. R_{T-1}: the tree levels ----------------------------------------------------------
+        # -- R_0 .. R_{L-1}: the tree levels ----------------------------------------------------------
         next_row = Const(0)  # row the slot entering R_0 reads: the root
         debug_nodes = []
-        LS, TS = p.level_stages, p.tree_stages
         for lv in range(L):
             level = m.submodules[f"level{lv}"] = TreeLevel(p, lv, pre.levels[lv] if pre else None)
-            at = lv * LS  # the level's first stage
             m.d.comb += [level.row.eq(Mux(self.debug_en, self.debug_row, next_row)),
-                         level.valid.eq(r_valid[at]), level.slot.eq(r[at])]
-            if LS == 2:  # the node read, then the branch
-                m.d.sync += [r_valid[at + 1].eq(r_valid[at]), r[at + 1].eq(r[at])]
-                m.d.comb += level.branch.eq(r[at + 1])
+                         level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
             debug_nodes.append(level.data)
-            m.d.sync += [r_valid[at + LS].eq(r_valid[at + LS - 1]), r[at + LS].eq(level.next)]
-            next_row = level.child_row
+            m.d.sync += [r_valid[lv + 1].eq(r_valid[lv]), r[lv + 1].eq(level.next)]
+            next_row = level.next.addr >> 1
         readback = m.submodules.readback = NodeReadback(p)
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
                      self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
         entering = level.next  # the slot leaving the tree levels
 
-        # -- R_T (registered rows): the counters' row fetched ------------------------------------------
+        # -- R_L (registered rows): the counters' row fetched ------------------------------------------
         CS = p.counter_stage
         counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None,
                                                            registered=p.registered_rows)
         if p.registered_rows:
-            m.d.comb += counters.fetch_element.eq(_element(r[TS]))
-            m.d.sync += [r_valid[CS].eq(r_valid[TS]), r[CS].eq(r[TS])]
+            m.d.comb += counters.fetch_element.eq(_element(r[L]))
+            m.d.sync += [r_valid[CS].eq(r_valid[L]), r[CS].eq(r[L])]
 
         # -- R_C: element counters, prediction, split-trial decision -------------------------------------
         loads(counters, L)

@@ -20,7 +20,7 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "counter_stage", "level_stages", "registered_rows", "tree_stages", "trigger_latency"]
+           "counter_stage", "registered_rows", "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -45,25 +45,11 @@ def registered_rows(config: Config) -> bool:
     return config.n_numeric > 0 and (config.lanes or config.n_numeric) > 1
 
 
-def level_stages(config: Config) -> int:
-    """Pipeline stages a tree level takes (``rtl.tree_level``): two where the rows are
-    registered (the node read into a register, then the branch, so no memory's output
-    is on the comparison's path), one on the small designs, which keep their
-    registers (each stage is a slot register)."""
-    return 2 if registered_rows(config) else 1
-
-
-def tree_stages(config: Config) -> int:
-    """Pipeline stages of the tree levels: ``level_stages`` for each of the
-    ``L = max_depth + 1`` levels."""
-    return (config.max_depth + 1) * level_stages(config)
-
-
 def counter_stage(config: Config) -> int:
     """The pipeline stage of the element counters (prediction, count, split-trial
-    decision): the tree levels' stages before it, and with registered rows the
-    stage that fetches their row (``rtl.hardodt``)."""
-    return tree_stages(config) + int(registered_rows(config))
+    decision): one per tree level before it (``L = max_depth + 1``), and with
+    registered rows the stage that fetches their row (``rtl.hardodt``)."""
+    return (config.max_depth + 1) + int(registered_rows(config))
 
 
 def trigger_latency(config: Config) -> int:
@@ -152,18 +138,8 @@ class HardwareParams:
         return registered_rows(self.config)
 
     @property
-    def level_stages(self) -> int:
-        """See :func:`level_stages`."""
-        return level_stages(self.config)
-
-    @property
-    def tree_stages(self) -> int:
-        """See :func:`tree_stages`."""
-        return tree_stages(self.config)
-
-    @property
     def counter_stage(self) -> int:
-        """See :func:`counter_stage`: ``L``, or ``2 L + 1`` with registered rows."""
+        """See :func:`counter_stage`: ``L``, or ``L + 1`` with registered rows."""
         return counter_stage(self.config)
 
     @property
@@ -276,7 +252,7 @@ class HardwareParams:
         """Bits of a sample's index in the pipeline. The index only times a split's commit
         (``split_delay + 1`` samples after its trial's sample, which is at most the pipeline's
         depth behind the input), so it is kept modulo a power of two above that distance."""
-        return min(32, _bits(self.config.split_delay + 2 * (self.tree_stages + 4)) + 1)
+        return min(32, _bits(self.config.split_delay + 2 * (self.levels + 4)) + 1)
 
     @cached_property
     def slot_layout(self) -> data.FlexibleLayout:

@@ -31,28 +31,14 @@ __all__ = ["TreeLevel"]
 
 
 class TreeLevel(wiring.Component):
-    """With ``params.level_stages == 2`` the level takes two stages: the node read
-    (the slot's node of the row read is registered) and the branch (a stage later, from
-    that register). The memory's output then drives a register only, and the comparison
-    starts at registers; the slot register between the two stages is the caller's, as
-    every slot register is (``rtl.hardodt``).
-
-    Members
+    """Members
     -------
     row : In
         The row the slot entering this level next cycle reads (or a debug row).
     valid, slot : In
-        The slot at this level (its first stage); the memory's read data is for its row,
-        and a commit slot writes its row here.
-    branch : In(slot_layout), with two stages
-        The slot at the level's second stage (the one ``slot`` was a cycle ago).
+        The slot at this level; the memory's read data is for its row.
     next : Out(slot_layout)
         The slot for the next level (combinational).
-    child_row : Out
-        The row the next level reads for this slot: the child pair of the node read here
-        (combinational). It is taken whatever the node turns out to be: a slot that has met
-        its leaf, or a commit slot, ignores the row it reads, so the next level's read
-        address waits on neither the comparison nor the leaf test.
     data : Out
         The row read (for the read-back port).
     """
@@ -60,14 +46,10 @@ class TreeLevel(wiring.Component):
     def __init__(self, params: HardwareParams, level: int, rows: list | None = None) -> None:
         self.p, self.level = params, level
         pair = params.pair_layout
-        members = {
+        super().__init__({
             "row": In(params.pair_bits), "valid": In(1), "slot": In(params.slot_layout),
-            "next": Out(params.slot_layout), "child_row": Out(params.pair_bits),
-            "data": Out(pair),
-        }
-        if params.level_stages == 2:
-            members["branch"] = In(params.slot_layout)
-        super().__init__(members)
+            "next": Out(params.slot_layout), "data": Out(pair),
+        })
         init = []
         node = params.node_layout
         if rows is not None:  # a preloaded tree (rtl.preload)
@@ -84,15 +66,9 @@ class TreeLevel(wiring.Component):
         wr = self.memory.write_port(granularity=1)
         rd = self.memory.read_port(transparent_for=(wr,))
         m.d.comb += [rd.addr.eq(self.row), self.data.eq(rd.data)]
-        word = Signal(p.node_layout)  # the slot's node, as the branch sees it
-        if p.level_stages == 2:
-            m.d.sync += word.eq(rd.data[self.slot.addr[0]])
-            cur = self.branch
-        else:
-            m.d.comb += word.eq(rd.data[self.slot.addr[0]])
-            cur = self.slot
-        nxt = self.next
-        m.d.comb += [nxt.eq(cur), self.child_row.eq(word.child)]
+        cur, nxt = self.slot, self.next
+        word = Signal(p.node_layout)
+        m.d.comb += [word.eq(rd.data[cur.addr[0]]), nxt.eq(cur)]
         with m.If((cur.op == OP_SAMPLE) & ~cur.found):
             with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
                 m.d.comb += [nxt.found.eq(1), nxt.leaf_kind.eq(word.kind),
@@ -111,10 +87,7 @@ class TreeLevel(wiring.Component):
                 m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
         # a commit (or load) slot writes its one row, data and mask as they come: no
         # multiplexer here
-        # (at the level's first stage: the slot right behind reads the row written, through
-        # the transparent read port)
-        wslot = self.slot
-        m.d.comb += [wr.addr.eq(wslot.c_row), wr.data.eq(wslot.c_data)]
-        with m.If(self.valid & (wslot.op != OP_SAMPLE) & (wslot.g == 0) & (wslot.c_level == lv)):
-            m.d.comb += wr.en.eq(wslot.c_mask)
+        m.d.comb += [wr.addr.eq(cur.c_row), wr.data.eq(cur.c_data)]
+        with m.If(self.valid & (cur.op != OP_SAMPLE) & (cur.g == 0) & (cur.c_level == lv)):
+            m.d.comb += wr.en.eq(cur.c_mask)
         return m

@@ -55,11 +55,9 @@ def test_trial_and_latency_are_counted_by_hand():
     # stage, the judge's two products (two registered steps each) and 16 steps (the FSM's
     # and the candidate pipeline's)
     assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * (11 + 1) + 1 + 4 + 16
-    # 5 levels of two stages (registered rows: 3 lanes), the counters' fetch, the
-    # counters, the FIFO
-    assert latency_cycles(cfg) == 2 * 5 + 1 + 3
-    # one lane: one-cycle rows, one stage a level
-    assert latency_cycles(small(numeric_attributes=1)) == 5 + 3
+    # 5 levels, the counters' fetch (registered rows: 3 lanes), the counters, the FIFO
+    assert latency_cycles(cfg) == 5 + 1 + 3
+    assert latency_cycles(small(numeric_attributes=1)) == 5 + 3  # one lane: one-cycle rows
     # the compact trial: 5 quotient bits a stage, the serial judge (22 + 12 + 2 cycles)
     compact = small(divider_stage_bits=5, judge="serial")
     assert divider_latency(compact) == 5 and judge_latency(compact) == 36
@@ -67,16 +65,15 @@ def test_trial_and_latency_are_counted_by_hand():
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 14 cycles in, lasts 65: no stall
+    cfg = small(split_delay=100)  # the trial starts 9 cycles in, lasts 65: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 14 + 65 + 2 cycles
+    late = small(split_delay=20)  # window of 21 samples < 9 + 65 + 2 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
-    # the input register, 5 levels of two stages, the counters' fetch, the counters, the
-    # schedule's stage (3 lanes: registered rows); the outcome registered, then the
-    # commit slots
-    assert perf.stall_per_trial == (1 + 2 * 5 + 1 + 1 + 1) + trial_cycles(late) + 2 - 21
+    # the input register, 5 levels, the counters' fetch, the counters, the schedule's
+    # stage (3 lanes: registered rows); the outcome registered, then the commit slots
+    assert perf.stall_per_trial == (1 + 5 + 1 + 1 + 1) + trial_cycles(late) + 2 - 21
     one_lane = small(split_delay=20, numeric_attributes=1)  # one lane: neither stage
     assert performance(one_lane, 10_000, trials=40, splits=10).stall_per_trial == \
         (1 + 5 + 1) + trial_cycles(one_lane) + 2 - 21
