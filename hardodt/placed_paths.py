@@ -75,10 +75,12 @@ def clocked(cell: dict) -> bool:
                for k, v in cell.get("parameters", {}).items())
 
 
-def is_start(cell: dict, port: str) -> bool:
+def is_start(cell: dict, port: str, pins: bool = False) -> bool:
+    """Whether a cell's output starts a timed path (a pin's input only with ``pins``: nextpnr
+    times those apart from the clock's Fmax)."""
     t = cell["type"]
     return (t == "TRELLIS_FF" and port == "Q") or t == "DP16KD" \
-        or (t == "MULT18X18D" and clocked(cell)) or (t == "TRELLIS_IO" and port == "O")
+        or (t == "MULT18X18D" and clocked(cell)) or (pins and t == "TRELLIS_IO" and port == "O")
 
 
 def is_end(cell: dict, port: str) -> bool:
@@ -99,11 +101,14 @@ def source(cell: dict) -> str:
     return ""
 
 
-def analyse(netlist: dict) -> tuple[list, dict]:
+def analyse(netlist: dict, pins: bool = False) -> tuple[list, dict]:
     """Arrival times at every endpoint: ``[(arrival, cell, port)]`` and the predecessor map
     to trace a path back."""
     top = max(netlist["modules"].values(), key=lambda m: len(m.get("cells", {})))
     cells = top["cells"]
+    if not any("NEXTPNR_BEL" in c.get("attributes", {}) for c in cells.values()):
+        raise ValueError("not a placed netlist (no cell has a NEXTPNR_BEL): write it with "
+                         "nextpnr's --write after placement")
     loc = {}
     for name, c in cells.items():
         m = re.match(r"X(\d+)/Y(\d+)/(\w+)", c.get("attributes", {}).get("NEXTPNR_BEL", ""))
@@ -141,7 +146,7 @@ def analyse(netlist: dict) -> tuple[list, dict]:
         if key in arrival:
             return arrival[key]
         cell = cells[name]
-        if is_start(cell, port):
+        if is_start(cell, port, pins):
             arrival[key] = CLK_TO_Q.get(cell["type"], 0.5)
             return arrival[key]
         arrival[key] = None  # (a loop reads as no path)
@@ -187,12 +192,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("placed", help="nextpnr's --write JSON of a placed ECP5 design")
     ap.add_argument("--top", type=int, default=15, help="endpoints to list (default 15)")
     ap.add_argument("--steps", action="store_true", help="print every step of the first path")
+    ap.add_argument("--pins", action="store_true",
+                    help="paths from the package's pins too (nextpnr's Fmax leaves them out)")
     ap.add_argument("--distinct", action="store_true",
                     help="one endpoint per (start line, end line) pair")
     args = ap.parse_args(argv)
-    with open(args.placed) as f:
-        netlist = json.load(f)
-    ends, ctx = analyse(netlist)
+    try:
+        with open(args.placed) as f:
+            netlist = json.load(f)
+        ends, ctx = analyse(netlist, args.pins)
+    except (OSError, ValueError, KeyError, AttributeError) as e:
+        print(f"placed_paths: error: {args.placed}: {e}", file=sys.stderr)
+        return 2
     if not ends:
         print("no timed endpoint (is this a placed ECP5 netlist?)", file=sys.stderr)
         return 1

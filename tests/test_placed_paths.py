@@ -1,8 +1,10 @@
 """The placed-path estimate (``hardodt.placed_paths``) on a hand-made placed netlist."""
 
+import json
+
 import pytest
 
-from hardodt.placed_paths import analyse, trace, wire_delay
+from hardodt.placed_paths import analyse, main, trace, wire_delay
 
 
 def _cell(kind, bel, ports, params=None, src=""):
@@ -48,3 +50,14 @@ def test_long_wires_cost_less_per_tile_than_short_ones():
     far = wire_delay((0, 0, "SLICEA"), (40, 0, "SLICEA"), "F", "A")
     assert near < far < 20 * near
     assert wire_delay((0, 0, "SLICEA"), (0, 0, "SLICEA"), "FCO", "FCI") == 0.0
+
+
+def test_an_unplaced_netlist_is_refused_with_a_message(tmp_path, capsys):
+    net = _netlist()
+    for cell in net["modules"]["top"]["cells"].values():
+        del cell["attributes"]["NEXTPNR_BEL"]
+    path = tmp_path / "synth.json"
+    path.write_text(json.dumps(net))
+    assert main([str(path)]) == 2
+    assert "not a placed netlist" in capsys.readouterr().err
+    assert main([str(tmp_path / "missing.json")]) == 2
