@@ -281,6 +281,7 @@ def _widths(cfg: Config) -> dict[str, int]:
         "num": max(2 * cfg.count_bits + G + max(1, (cfg.n_classes - 1).bit_length()),
                    cfg.count_bits + 2 * G + 2),
         "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,
+        "retimed": p.retimed_levels,
         "quality": p.quality_bits,
     }
 
@@ -296,7 +297,8 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     min and max. rows: bits written back or bypassed around a memory (transparent reads,
     init or update, the class's estimates written into the row). select: multiplexer
     input bits (a lane picking the sample's class, the trial picking the candidate's
-    attribute and histogram entries, a tree level picking its attribute). arith: the
+    attribute and histogram entries, a tree level picking its attribute, a deep level
+    decoding both nodes of its row and choosing one, ``rtl.tree_level``). arith: the
     other adders and comparators (the trial's comparisons with the threshold, the
     dividers' stages, the counters, the fold, the statistics, the levels' compares).
     const: control."""
@@ -310,7 +312,9 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     update = K * (Q * (w + 2) + 2 * w)
     rows = (L * 2 * wd["node"] + wd["counter_row"] + K * wd["quantile_row"] + wd["hist_rows"])
     select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
-              + L * (N * w + NC * vb))
+              + L * (N * w + NC * vb)
+              # a deep level's two candidate slots, one per node of its row, and the choice
+              + wd["retimed"] * 4 * wd["node"])
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
              # divider stages: subtract and select, per quotient bit
              + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)
@@ -327,8 +331,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
 
     pipeline: the slot register after each stage ((levels + 2) x slot bits, one more with
     the schedule's stage, one more with the counters' fetch stage (both come with the
-    registered rows); synthesis drops the bits no later stage reads) and, in the schedule's
-    stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
+    registered rows); synthesis drops the bits no later stage reads; the comparison the deep
+    levels carry one level down lives in those levels' slot registers only) and, in the
+    schedule's stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
     the counters. trial: the split trial's snapshot (every numeric attribute's quantile
     row, the histograms, the counts), its candidate pipeline and results (those of its
     two folds among them). divider: the two pipelined dividers' stage registers.
@@ -341,6 +346,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     p = _params(cfg)
     staged = p.schedule_stage
     stages = wd["levels"] + 2 + int(staged) + int(p.registered_rows)
+    # the comparison carried one level down (deep levels, rtl.tree_level): its bits live
+    # in the slot registers of those levels only
+    carried = (2 + p.attr_bits + cfg.word_bits) if p.retimed_levels else 0
     schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
     if staged:
         schedule_regs = wd["counter_row"]
@@ -354,7 +362,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
-    return {"pipeline": float(stages * wd["slot"] + schedule_regs), "trial": float(trial),
+    pipeline = stages * (wd["slot"] - carried) + (p.retimed_levels + 1) * carried
+    return {"pipeline": float(pipeline + schedule_regs), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
 

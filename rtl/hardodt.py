@@ -367,7 +367,7 @@ class HardODT(wiring.Component):
                          level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
             debug_nodes.append(level.data)
             m.d.sync += [r_valid[lv + 1].eq(r_valid[lv]), r[lv + 1].eq(level.next)]
-            next_row = level.next.addr >> 1
+            next_row = level.child_row
         readback = m.submodules.readback = NodeReadback(p)
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],

@@ -20,7 +20,7 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "counter_stage", "registered_rows", "trigger_latency"]
+           "counter_stage", "registered_rows", "trigger_latency", "RETIMED_ROWS"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -28,6 +28,11 @@ LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
 #: Slot kinds: a sample; a split's two commit slots; after a reset, the slot that makes the
 #: root an empty leaf again (its node row, element 0's counters and quantile rows).
 OP_SAMPLE, OP_COMMIT_OTHER, OP_COMMIT_KEEP, OP_RESTART = 0, 1, 2, 3
+
+#: A tree level of at least this many rows compares one level down
+#: (``HardwareParams.retimed``): where its memory becomes a block RAM on an ECP5 (the
+#: default design's levels 7 to 15; a level of 32 rows is LUT RAM).
+RETIMED_ROWS = 64
 
 
 def _bits(n: int) -> int:
@@ -158,6 +163,19 @@ class HardwareParams:
         more so the input need not wait on a sink that is ready again."""
         return self.counter_stage + 4
 
+    def retimed(self, level: int) -> bool:
+        """Whether ``level`` compares one level down (``rtl.tree_level``): a level of at
+        least ``RETIMED_ROWS`` rows, whose memory is a block RAM (its output comes late:
+        5.6 ns after the clock on an ECP5 at speed grade 6). The rows grow with the level,
+        so these are the deepest levels; the shallow ones, flip-flops or LUT RAM, compare
+        where they read (one multiplexer fewer after the comparison)."""
+        return self.level_rows(level) >= RETIMED_ROWS
+
+    @property
+    def retimed_levels(self) -> int:
+        """How many levels compare one level down (:meth:`retimed`)."""
+        return sum(self.retimed(lv) for lv in range(self.levels))
+
     def level_rows(self, level: int) -> int:
         """Rows (sibling pairs) of the node memory of ``level``; the root's row holds one node."""
         if level == 0:
@@ -271,7 +289,15 @@ class HardwareParams:
             "leaf_elem": ebits,  # first: shared with c_elem
             "seq": self.seq_bits,  # the sample's index in the stream, modulo 2^seq_bits
             "s": self.sample_layout,
-            "addr": addr,  # node address at the level being read: row = addr >> 1, lane = addr & 1
+            # node address at the level being read: row = addr >> 1, lane = addr & 1 (with
+            # ``pend``, the lane is the comparison the slot carries: rtl.tree_level)
+            "addr": addr,
+            **({
+                "pend": 1,  # the node one level up was internal: compare x[p_attr] with p_thr
+                "p_attr": self.attr_bits,
+                "p_thr": signed(self.w),
+                "p_cat": 1,  # ... a categorical node: equal to p_thr's low bits goes left
+            } if self.retimed_levels else {}),
             "found": 1,
             "leaf_kind": 2,
             "leaf_cls": _bits(self.n_cls),

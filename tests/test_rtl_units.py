@@ -218,6 +218,21 @@ def test_a_levels_rows_are_the_most_pairs_any_tree_puts_there():
     assert [p.level_rows(lv) for lv in (0, 1, 2, 9, 10, 15)] == [1, 1, 2, 256, 512, 512]
 
 
+def test_the_levels_with_block_ram_compare_one_level_down():
+    """The default design's levels of 64 rows and more (7 to 15) are those the model maps
+    to block RAM on ECP5; they compare one level down and carry the comparison in the
+    slot. A design without such levels has no such bits in its slot."""
+    from hardodt.estimate import counted
+
+    p = HardwareParams(Config())
+    assert [lv for lv in range(p.levels) if p.retimed(lv)] == list(range(7, 16))
+    kinds = {m["name"]: m["kind"] for m in counted(Config()).memories}
+    assert {lv for lv in range(p.levels) if kinds[f"node_level{lv}"] == "bram"} == set(range(7, 16))
+    small = HardwareParams(Config(max_leaves=32, elements=32, max_depth=6))
+    assert small.retimed_levels == 0 and "pend" not in dict(small.slot_layout)
+    assert "pend" in dict(p.slot_layout)
+
+
 @pytest.mark.parametrize("fields", [
     dict(numeric_attributes=3, classes=2, quantiles=4, word_bits=16, fraction_bits=14),
     dict(numeric_attributes=6, classes=3, quantiles=5, lanes=2),  # two groups a lane
