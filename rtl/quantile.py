@@ -14,7 +14,7 @@ schedule off the read-modify-write path.
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -65,14 +65,14 @@ class StepSchedule(wiring.Component):
         for k in range(cfg.quantiles):
             mv = self.moves[k]
             if decreasing:
-                big_up = Signal(w + 1, name=f"big_up{k}")
-                big_down = Signal(w + 1, name=f"big_down{k}")
-                m.d.comb += [
-                    big_up.eq(Const(fx.alpha[k], w + 1) >> shift),
-                    big_down.eq(Const(fx.one - fx.alpha[k], w + 1) >> shift),
-                    mv.up.eq(Mux(big_up > fx.step_up[k], big_up, fx.step_up[k])),
-                    mv.down.eq(Mux(big_down > fx.step_down[k], big_down, fx.step_down[k])),
-                ]
+                # Each move is a function of the shift alone: a table of count_bits
+                # constants, looked up (a few LUTs deep), rather than a shifter and a
+                # comparison with the floor built in logic.
+                up = [max(int(fx.alpha[k]) >> s, int(fx.step_up[k])) for s in range(cfg.count_bits)]
+                down = [max(int(fx.one - fx.alpha[k]) >> s, int(fx.step_down[k]))
+                        for s in range(cfg.count_bits)]
+                m.d.comb += [mv.up.eq(Array(Const(v, w + 1) for v in up)[shift]),
+                             mv.down.eq(Array(Const(v, w + 1) for v in down)[shift])]
             else:
                 m.d.comb += [mv.up.eq(fx.step_up[k]), mv.down.eq(fx.step_down[k])]
         return m

@@ -64,3 +64,34 @@ def test_verilog_is_generated():
 def test_float_configuration_is_refused():
     with pytest.raises(ConfigError, match="number = 'fixed'"):
         QuantileStep(Config(number="float"))
+
+
+@pytest.mark.parametrize("fields", [dict(), dict(quantiles=5, word_bits=12, fraction_bits=10,
+                                                   step=0.05)])
+def test_step_schedule_moves_for_every_shift(fields):
+    """The decreasing schedule's moves, ``max(alpha_k * 2^-s, lambda_k)`` up and
+    ``max((1 - alpha_k) * 2^-s, lambda_k')`` down with ``s = floor(log2 count)``, at both
+    ends of every ``s`` (the table the RTL looks up must be indexed by the right shift)."""
+    from rtl.quantile import StepSchedule
+
+    cfg = Config(numeric_attributes=1, classes=2, **fields)
+    fx = cfg.fixed
+    dut = StepSchedule(cfg)
+    counts = sorted({c for s in range(cfg.count_bits) for c in (1 << s, (2 << s) - 1)})
+    got = []
+
+    async def bench(ctx):
+        for count in counts:
+            ctx.set(dut.count, count)
+            got.append([(ctx.get(dut.moves[k].up), ctx.get(dut.moves[k].down))
+                        for k in range(cfg.quantiles)])
+
+    sim = Simulator(dut)
+    sim.add_testbench(bench)
+    sim.run()
+    for count, hw in zip(counts, got, strict=True):
+        s = count.bit_length() - 1
+        want = [(max(int(fx.alpha[k]) >> s, int(fx.step_up[k])),
+                 max(int(fx.one - fx.alpha[k]) >> s, int(fx.step_down[k])))
+                for k in range(cfg.quantiles)]
+        assert hw == want, count
