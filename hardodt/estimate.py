@@ -290,8 +290,9 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     """The structural quantities the LUT count grows with (family-independent).
 
     step: the decreasing schedule's step per quantile (a constant shifted by
-    ``floor(log2 n)``, then the larger of it and lambda's): ``2 Q (w + 1)`` bits through
-    ``log2(count_bits)`` shift levels, once for all lanes (``rtl.quantile.StepSchedule``);
+    ``floor(log2 n)``, then the larger of it and lambda's, looked up by the shift in a
+    table of ``count_bits`` constants): ``2 Q (w + 1)`` bits, each a function of the
+    shift's ``log2(count_bits)`` bits, once for all lanes (``rtl.quantile.StepSchedule``);
     zero with constant steps.
     update: the per-quantile compare, add, subtract and saturation of each lane, and its
     min and max. rows: bits written back or bypassed around a memory (transparent reads,
