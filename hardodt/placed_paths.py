@@ -62,7 +62,7 @@ def comb_delay(cell: dict, src: str, dst: str) -> float | None:
             return 0.26 if not lut else 0.50
         return (0.44 if carry else 0.24) if lut else None
     if t == "TRELLIS_RAMW":
-        return 0.0 if src[0] in "ABCD" and dst.startswith("WAD") or dst.startswith("WDO") else None
+        return 0.0 if src[0] in "ABCD" and dst.startswith(("WAD", "WDO")) else None
     if t == "MULT18X18D" and not clocked(cell):
         return 3.93 if re.fullmatch(r"[AB]\d+", src) and re.fullmatch(r"P\d+", dst) else None
     return None
