@@ -24,6 +24,8 @@ import re
 import sys
 from collections import defaultdict
 
+from hardodt.pnr import source_line, top_module
+
 CLK_TO_Q = {"TRELLIS_FF": 0.52, "DP16KD": 5.61, "MULT18X18D": 1.0, "TRELLIS_IO": 0.0}
 SETUP = {"DI": 0.0, "M": 0.0, "CE": 0.1, "LSR": 0.42}
 
@@ -93,19 +95,17 @@ def is_end(cell: dict, port: str) -> bool:
 
 
 def source(cell: dict) -> str:
-    """The design's own line in a cell's ``src`` attribute, if any."""
-    for part in cell.get("attributes", {}).get("src", "").split("|"):
-        m = re.search(r"((?:rtl|hardodt|power_monitor)/[\w/]+\.py):(\d+)", part)
-        if m:
-            return f"{m.group(1)}:{m.group(2)}"
-    return ""
+    """The design's own line in a cell's ``src`` attribute, or ``""``."""
+    return source_line(cell.get("attributes", {}).get("src", "")) or ""
 
 
 def analyse(netlist: dict, pins: bool = False) -> tuple[list, dict]:
-    """Arrival times at every endpoint: ``[(arrival, cell, port)]`` and the predecessor map
-    to trace a path back."""
-    top = max(netlist["modules"].values(), key=lambda m: len(m.get("cells", {})))
-    cells = top["cells"]
+    """Arrival times at every endpoint, slowest first: ``[(arrival, cell, port, bit)]``, and
+    what :func:`trace` needs to follow a path back."""
+    top = top_module(netlist)
+    if top is None:
+        raise ValueError("no top module (a yosys or nextpnr JSON netlist has one)")
+    cells = top.get("cells", {})
     if not any("NEXTPNR_BEL" in c.get("attributes", {}) for c in cells.values()):
         raise ValueError("not a placed netlist (no cell has a NEXTPNR_BEL): write it with "
                          "nextpnr's --write after placement")
@@ -115,7 +115,6 @@ def analyse(netlist: dict, pins: bool = False) -> tuple[list, dict]:
         loc[name] = (int(m.group(1)), int(m.group(2)), m.group(3)) if m else (0, 0, "")
     driver = {}
     ins = defaultdict(list)  # cell -> [(port, bit)]
-    outs = defaultdict(list)
     for name, c in cells.items():
         for port, bits in c.get("connections", {}).items():
             d = c.get("port_directions", {}).get(port)
@@ -124,11 +123,10 @@ def analyse(netlist: dict, pins: bool = False) -> tuple[list, dict]:
                     continue
                 if d == "output":
                     driver[b] = (name, port)
-                    outs[name].append(port)
                 elif d == "input":
                     ins[name].append((port, b))
-    arrival: dict = {}  # (cell, out port) -> (time, predecessor (cell, in port, driver pin))
-    pred: dict = {}
+    arrival: dict = {}  # (cell, out port) -> time, None when no timed path reaches it
+    pred: dict = {}  # (cell, out port) -> the (in port, bit) its arrival came through
 
     def at_input(name: str, port: str, bit: int) -> float | None:
         drv = driver.get(bit)

@@ -28,7 +28,7 @@ def _netlist():
                       src="/x/rtl/c.py:30"),
         "ff_c": _cell("TRELLIS_FF", "X30/Y2/SLICEA.FF0", {"DI": ("input", 4), "Q": ("output", 9)}),
     }
-    return {"modules": {"top": {"cells": cells}}}
+    return {"modules": {"top": {"attributes": {"top": "1"}, "cells": cells}}}
 
 
 def test_the_slowest_endpoint_is_traced_through_its_cells():
