@@ -349,7 +349,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     stages = wd["levels"] + 2 + int(staged) + int(p.registered_rows)
     # the comparison carried one level down (deep levels, rtl.tree_level): its bits live
     # in the slot registers of those levels only
-    carried = (2 + p.attr_bits + cfg.word_bits) if p.retimed_levels else 0
+    from amaranth.hdl import Shape
+
+    carried = sum(Shape.cast(f).width for f in p.carried_comparison.values())
     schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
     if staged:
         schedule_regs = wd["counter_row"]

@@ -176,6 +176,19 @@ class HardwareParams:
         """How many levels compare one level down (:meth:`retimed`)."""
         return sum(self.retimed(lv) for lv in range(self.levels))
 
+    @property
+    def carried_comparison(self) -> dict:
+        """The slot's fields for the comparison a deep level carries one level down (none
+        without deep levels)."""
+        if not self.retimed_levels:
+            return {}
+        return {
+            "pend": 1,  # the node one level up was internal: compare x[p_attr] with p_thr
+            "p_attr": self.attr_bits,
+            "p_thr": signed(self.w),
+            "p_cat": 1,  # ... a categorical node: equal to p_thr's low bits goes left
+        }
+
     def level_rows(self, level: int) -> int:
         """Rows (sibling pairs) of the node memory of ``level``; the root's row holds one node."""
         if level == 0:
@@ -292,12 +305,7 @@ class HardwareParams:
             # node address at the level being read: row = addr >> 1, lane = addr & 1 (with
             # ``pend``, the lane is the comparison the slot carries: rtl.tree_level)
             "addr": addr,
-            **({
-                "pend": 1,  # the node one level up was internal: compare x[p_attr] with p_thr
-                "p_attr": self.attr_bits,
-                "p_thr": signed(self.w),
-                "p_cat": 1,  # ... a categorical node: equal to p_thr's low bits goes left
-            } if self.retimed_levels else {}),
+            **self.carried_comparison,
             "found": 1,
             "leaf_kind": 2,
             "leaf_cls": _bits(self.n_cls),
