@@ -104,17 +104,21 @@ class TreeLevel(wiring.Component):
                 m.d.comb += go_left.eq(xcs[attr] == thr.as_unsigned()[:p.value_bits])
         return go_left
 
+    def _at_leaf(self, slot, word, addr) -> list:
+        """``slot`` has met its leaf, ``word``, at this level's address ``addr``."""
+        return [slot.found.eq(1), slot.leaf_kind.eq(word.kind), slot.leaf_elem.eq(word.elem),
+                slot.leaf_cls.eq(word.cls), slot.leaf_level.eq(self.level),
+                slot.leaf_addr.eq(addr)]
+
     def _compare_here(self, m: Module, rd) -> None:
         """The slot's node is picked by its address and compared in this cycle (a shallow
         level: its memory is flip-flops or LUT RAM)."""
-        cur, nxt, lv = self.slot, self.next, self.level
+        cur, nxt = self.slot, self.next
         word = Signal(self.p.node_layout)
         m.d.comb += [word.eq(rd.data[cur.addr[0]]), nxt.eq(cur), self.child_row.eq(nxt.addr >> 1)]
         with m.If((cur.op == OP_SAMPLE) & ~cur.found):
             with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
-                m.d.comb += [nxt.found.eq(1), nxt.leaf_kind.eq(word.kind),
-                             nxt.leaf_elem.eq(word.elem), nxt.leaf_cls.eq(word.cls),
-                             nxt.leaf_level.eq(lv), nxt.leaf_addr.eq(cur.addr)]
+                m.d.comb += self._at_leaf(nxt, word, cur.addr)
             with m.Else():
                 go_left = self._go_left(m, cur.s.x, cur.s.xc, word.attr, word.thr,
                                         word.kind == CATEGORICAL)
@@ -138,9 +142,7 @@ class TreeLevel(wiring.Component):
             m.d.comb += c.eq(cur)
             with m.If((cur.op == OP_SAMPLE) & ~cur.found):
                 with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
-                    m.d.comb += [c.found.eq(1), c.pend.eq(0), c.leaf_kind.eq(word.kind),
-                                 c.leaf_elem.eq(word.elem), c.leaf_cls.eq(word.cls),
-                                 c.leaf_level.eq(lv), c.leaf_addr.eq(Cat(k, cur.addr[1:]))]
+                    m.d.comb += [*self._at_leaf(c, word, Cat(k, cur.addr[1:])), c.pend.eq(0)]
                 with m.Else():  # the child is chosen one level down
                     m.d.comb += [c.addr.eq(word.child << 1), c.pend.eq(1), c.p_attr.eq(word.attr),
                                  c.p_thr.eq(word.thr), c.p_cat.eq(word.kind == CATEGORICAL)]
