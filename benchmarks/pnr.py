@@ -4,8 +4,8 @@
 * the default design (Electricity schema, ``Config()`` defaults) on the
   LFE5U-85F, speed grade 6 (the ULX3S board's part): more than an hour;
 * the smallest useful design (``benchmarks/configs/tiny.toml``) on the iCE40
-  HX8K, and made compact (``benchmarks/configs/up5k.toml``: serial Hoeffding
-  judge, 6 quotient bits per divider stage) on the UP5K (the iCEBreaker's part).
+  HX8K, and made compact (``benchmarks/configs/up5k.toml``: 6 quotient bits per
+  divider stage) on the UP5K (the iCEBreaker's part).
 
 For each: the achieved Fmax (nextpnr with ``--timing-allow-fail``), the
 critical path (length, logic levels, routing share), the utilisation, and the

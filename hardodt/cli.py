@@ -13,7 +13,6 @@ from hardodt.config import (
     EXAMPLE_TOML,
     HOEFFDING_N,
     INITIAL_QUANTILE_RULES,
-    JUDGES,
     NUMBER_MODES,
     OUT_OF_RANGE_POLICIES,
     STEP_SCHEDULES,
@@ -53,8 +52,6 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
     (("--lanes",), "lanes", int, "hardware quantile lanes (0: one per numeric attribute)"),
     (("--divider-stage-bits",), "divider_stage_bits", int,
      "hardware: quotient bits per stage of the split trial's dividers (default 2)"),
-    (("--judge",), "judge", str,
-     f"hardware: the Hoeffding test's multipliers, {' or '.join(JUDGES)} (serial: no DSP)"),
 ]
 
 
@@ -69,7 +66,7 @@ def _config_parent() -> argparse.ArgumentParser:
                        help="TOML configuration file (see `hardodt config --example`)")
     choices = {"number": NUMBER_MODES, "initial_quantiles": INITIAL_QUANTILE_RULES,
                "out_of_range": OUT_OF_RANGE_POLICIES, "step_schedule": STEP_SCHEDULES,
-               "hoeffding_n": HOEFFDING_N, "judge": JUDGES}
+               "hoeffding_n": HOEFFDING_N}
     for flags, dest, typ, help_ in _CONFIG_OPTIONS:
         group.add_argument(*flags, dest=dest, type=typ, default=None, help=help_,
                            choices=choices.get(dest))

@@ -77,24 +77,32 @@ def divider_latency(cfg: Config) -> int:
     return -(-_quotient_bits(cfg) // cfg.divider_stage_bits)
 
 
+def _bound_bits(cfg: Config) -> tuple[int, int]:
+    """Bits of the Hoeffding constant ``K`` and of its square root (``rtl.hoeffding``)."""
+    from rtl.hoeffding import bound_bits
+
+    return bound_bits(cfg.fixed.hoeffding_k)
+
+
 def judge_latency(cfg: Config) -> int:
-    """Cycles of the Hoeffding test (``rtl.split_trial``): two products of two registered
-    steps each (``rtl.multiplier``), or the serial judge's one cycle per bit of the gain
-    and of the count, plus two."""
-    if cfg.judge == "serial":
-        return _quotient_bits(cfg) + cfg.count_bits + 2
-    return 4
+    """Cycles of the Hoeffding test's bound ``T * learned`` (``rtl.hoeffding``), which runs
+    beside the candidates from the trial's second cycle: the start, ``K / n`` a bit a cycle,
+    its square root a bit a cycle (each bit added into the product a cycle later), the
+    last bit's step and the ``+ learned`` of ``T = root + 1``."""
+    k_bits, root_bits = _bound_bits(cfg)
+    return 1 + k_bits + root_bits + 1 + 1
 
 
 def trial_cycles(cfg: Config) -> int:
     """Cycles of one split trial, start to result (``rtl.split_trial``): one candidate
     per cycle (``P`` per numeric attribute, one per value of each categorical one),
-    the null split first, then two passes through the divider pipeline (the candidates'
-    qualities, then the gain; each pass one more cycle for the quotients' sum), the last
-    attribute's best folded into the overall best a cycle later, the judge and the FSM's
-    fixed steps."""
+    the null split first, one pass through the divider pipeline (one more cycle for the
+    quotients' sum), the last attribute's best folded into the overall best a cycle
+    later, the FSM's fixed steps and the comparison with the bound; or, when the bound
+    is the later (few candidates), the bound's latency from the trial's second cycle and
+    the comparison."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return candidates + 2 * (divider_latency(cfg) + 1) + 1 + judge_latency(cfg) + 16
+    return max(candidates + divider_latency(cfg) + 1 + 1 + 14, judge_latency(cfg) + 2)
 
 
 @dataclass(frozen=True)
@@ -212,13 +220,11 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     """Every non-constant multiplier of the design as ``(what, a_bits, b_bits)``.
 
     ``rtl.split_trial``: the threshold ``span * p/(P+1)``; per class the squares of the
-    counts (the null split) and of the left and right counts; the Hoeffding judge's
-    ``gain * gain * n`` (piece by piece, ``rtl.multiplier``); per class the count times
+    counts (the null split) and of the left and right counts; per class the count times
     the estimates below a threshold and, when ``Q`` is not a power of two, that times the
     constant reciprocal of ``Q``
     (``rtl.split_trial.constant_divider``), which yosys maps to a DSP too."""
     cb, w, C = cfg.count_bits, cfg.word_bits, cfg.n_classes
-    quo = _quotient_bits(cfg)
     out = []
     if cfg.n_numeric:
         out.append(("threshold", w + 1, cfg.fraction_bits + 1))
@@ -234,14 +240,6 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     out += [(f"square_all{j}", cb, cb) for j in range(C)]
     out += [(f"square_left{j}", cb, cb) for j in range(C)]
     out += [(f"square_right{j}", cb, cb) for j in range(C)]
-    if cfg.judge == "parallel":  # the serial judge shifts and adds instead
-        # (rtl.multiplier: each a piece's product, the pieces cut to fit a DSP block)
-        from rtl.multiplier import product_pieces
-
-        out += [(f"gain_squared_{i}", pc.a_bits, pc.b_bits)
-                for i, pc in enumerate(product_pieces(quo, None))]
-        out += [(f"gain_squared_n_{i}", pc.a_bits, pc.b_bits)
-                for i, pc in enumerate(product_pieces(2 * quo, cb))]
     return out
 
 
@@ -267,6 +265,19 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
 
 # -- LUT and FF terms ------------------------------------------------------------------------
 
+def _judge_widths(cfg: Config, quality_bits: int) -> dict[str, int]:
+    """The Hoeffding test's bits (``rtl.hoeffding``). judge_arith: the division's and the
+    root's subtractions, the product's two adders (Horner's step, ``+ learned``) and the
+    comparison of the margin with its fraction bits. judge_regs: the division's remainder
+    and quotient, the root and its remainder, the product so far and the bound."""
+    cb = cfg.count_bits
+    _k_bits, h = _bound_bits(cfg)
+    product = (h + cb + 1) + (h + cb + 2)
+    arith = (cb + 1) + (h + 4) + product + quality_bits + _QUALITY_FRACTION_BITS
+    regs = cb + 2 * h + h + (h + 2) + product
+    return {"judge_arith": arith, "judge_regs": regs}
+
+
 def _widths(cfg: Config) -> dict[str, int]:
     p = _params(cfg)
     G = _QUALITY_FRACTION_BITS
@@ -276,8 +287,7 @@ def _widths(cfg: Config) -> dict[str, int]:
         "counter_row": p.counter_layout.size, "quantile_row": p.quantile_row_layout.size,
         "hist_rows": sum(p.histogram_row_layout(c).size for c in range(cfg.n_categorical)),
         "quo": quo, "div_stages": divider_latency(cfg),
-        # the serial judge's product register (its adder, multiplicand alike)
-        "serial_judge": 2 * quo + cfg.count_bits if cfg.judge == "serial" else 0,
+        **_judge_widths(cfg, p.quality_bits),
         "num": max(2 * cfg.count_bits + G + max(1, (cfg.n_classes - 1).bit_length()),
                    cfg.count_bits + 2 * G + 2),
         "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,
@@ -319,7 +329,7 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
              # divider stages: subtract and select, per quotient bit
              + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)
-             + wd["serial_judge"]  # its adder and the operand shifts
+             + wd["judge_arith"]  # the bound's subtractions, the test's comparison
              + (C + 2) * cb + NC * cb  # counters, histogram increments
              + 3 * wd["quality"] + 3 * C * cb  # fold comparisons, sums, right counts
              + _STAT_COUNTERS * 32 + L * w)  # statistics counters, level comparisons
@@ -364,7 +374,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
              + 5 * wd["quality"] + 5 * val + 9 * C * cb)
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
-    trial += wd["serial_judge"]  # its product, multiplicand and multiplier registers
+    trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)
     pipeline = stages * (wd["slot"] - carried) + (p.retimed_levels + 1) * carried
     return {"pipeline": float(pipeline + schedule_regs), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
@@ -463,16 +473,9 @@ def counted(cfg: Config, target: str = "ecp5") -> Counted:
         ff += mapped["ff"]
         bram += mapped["bram"]
     # the read-back port's registers (rtl.node_readback: with many levels the row comes
-    # down a byte chain and is assembled beside the port), the judge's partial products
-    # (rtl.multiplier; the products themselves are in the fitted terms), the registered
-    # rows of the quantile lanes (rtl.quantile_lane) and of the element counters
-    # (rtl.element_counters)
+    # down a byte chain and is assembled beside the port), the registered rows of the
+    # quantile lanes (rtl.quantile_lane) and of the element counters (rtl.element_counters)
     ff += readback_registers(p)
-    if cfg.judge == "parallel":
-        from rtl.multiplier import piece_register_bits
-
-        quo = _quotient_bits(cfg)
-        ff += piece_register_bits(quo, None) + piece_register_bits(2 * quo, cfg.count_bits)
     for fetch in (registered_row_cost(p), registered_counter_cost(p)):
         ff += fetch["ff"]
         lut += fetch["lut"]

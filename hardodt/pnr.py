@@ -478,8 +478,8 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
             continue
         if full:
             detail += (f" (the design needs more logic cells than the {dev.name} has; "
-                       f"for a small FPGA: judge = \"serial\" and a larger "
-                       f"divider_stage_bits, as in benchmarks/configs/up5k.toml)")
+                       f"for a small FPGA: a larger divider_stage_bits, as in "
+                       f"benchmarks/configs/up5k.toml)")
         raise PnrError(f"nextpnr failed ({'stopped' if stopped else f'exit {status}'}): "
                        f"{detail}; see {log}")
     report = json.loads(report_path.read_text())

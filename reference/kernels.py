@@ -18,12 +18,14 @@ grouped in three tuples:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-__all__ = ["LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "STAT_NAMES", "hoeffding_split",
-           "run_stream"]
+__all__ = ["LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "STAT_NAMES", "hoeffding_bound",
+           "hoeffding_split", "run_stream"]
 
 # -- the operations whose float and fixed-point forms differ ---------------------
 # Every helper takes a *mode marker* first: 0.0 (float64) selects the float form,
@@ -388,6 +390,22 @@ def hoeffding_split(gain, n, hk, tie_n):
     no tie rule. ``gain > sqrt(K / n)`` squared is ``gain^2 n > K``.
     """
     return gain * gain * n > hk or (tie_n >= 0 and n > tie_n)
+
+
+def hoeffding_bound(n: int, hk: int) -> int | None:
+    """The least gain that passes the fixed-point test for a leaf of ``n`` samples:
+    ``T = isqrt(floor(K / n)) + 1``; None for ``n = 0`` (no gain passes).
+
+    Every term is an integer, so ``gain^2 n > K`` iff ``gain^2 > floor(K / n)`` iff
+    ``gain >= T``; and with ``gain = floor(x / learned)`` (``x`` the margin with its
+    fraction bits, ``quality_term``), iff ``x >= T * learned``. ``T`` depends on the
+    leaf's count alone, so the hardware works it out while the candidates are still
+    being evaluated and ends its trial with that one comparison
+    (``rtl.hoeffding.HoeffdingJudge``).
+    """
+    if n <= 0:
+        return None
+    return math.isqrt(hk // n) + 1
 
 
 @njit(cache=True)

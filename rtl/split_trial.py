@@ -11,23 +11,23 @@ Candidates go through a pipeline at one per cycle:
           -> two pipelined divisions (the Gini terms) -> their sum
           -> fold into the attribute's best -> fold that into best / second
 
-then one more division gives the gain and ``gain^2 * n > K`` (or the tie rule)
-decides. The arithmetic and the order of every comparison are those of
-``reference.kernels._split_trial`` in fixed point, so ties resolve the same way.
+then the Hoeffding test is one comparison of the margin with a bound worked out
+meanwhile (``rtl.hoeffding``). The arithmetic and the order of every comparison are
+those of ``reference.kernels._split_trial`` in fixed point, so ties resolve the same way.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from reference.fixedpoint import QUALITY_FRACTION_BITS
 from rtl.divider import PipelinedDivider
-from rtl.multiplier import PipelinedProduct
+from rtl.hoeffding import HoeffdingJudge
 from rtl.params import HardwareParams
 
-__all__ = ["HoeffdingJudge", "SerialHoeffdingJudge", "SplitTrial", "constant_divider"]
+__all__ = ["SplitTrial", "constant_divider"]
 
 G = QUALITY_FRACTION_BITS
 
@@ -43,85 +43,6 @@ def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
         return 1, divisor.bit_length() - 1
     shift = dividend_bits + (divisor - 1).bit_length()
     return (1 << shift) // divisor + 1, shift
-
-
-class HoeffdingJudge(wiring.Component):
-    """The square-root-free Hoeffding test: split when ``gain^2 * n > K``, or on a tie
-    when ``n > tie_samples`` (``reference.kernels.hoeffding_split`` in fixed point).
-
-    Two wide multiplications in a row are too slow for one clock, so ``gain^2`` and
-    then ``gain^2 * n`` are each a :class:`~rtl.multiplier.PipelinedProduct` (partial
-    products, then their sum, registered): ``split`` answers for the ``gain`` and ``n``
-    held ``latency`` cycles before.
-    """
-
-    def __init__(self, params: HardwareParams, gain_bits: int) -> None:
-        self.p = params
-        self.latency = 2 * PipelinedProduct.latency
-        super().__init__(self._members(gain_bits))
-
-    def _members(self, gain_bits: int) -> dict:
-        return {"gain": In(gain_bits), "n": In(self.p.cb), "split": Out(1)}
-
-    def decide(self, product, n) -> object:
-        fx = self.p.config.fixed
-        decide = product > fx.hoeffding_k
-        if fx.tie_samples >= 0:
-            decide = decide | (n > fx.tie_samples)
-        return decide
-
-    def elaborate(self, platform) -> Module:
-        m = Module()
-        gb, cb = len(self.gain), self.p.cb
-        square = m.submodules.square = PipelinedProduct(gb, square=True)
-        product = m.submodules.product = PipelinedProduct(2 * gb, cb)
-        n = [self.n]  # n, delayed with the products
-        for k in range(self.latency):
-            n.append(Signal.like(self.n, name=f"n{k + 1}"))
-            m.d.sync += n[-1].eq(n[-2])
-        m.d.comb += [square.a.eq(self.gain), product.a.eq(square.p),
-                     product.b.eq(n[PipelinedProduct.latency])]
-        m.d.comb += self.split.eq(self.decide(product.p, n[-1]))
-        return m
-
-
-class SerialHoeffdingJudge(HoeffdingJudge):
-    """The same test with one shift-and-add unit instead of two multipliers.
-
-    A trial needs the test once, so on a small FPGA (an iCE40 UP5K has 8 DSP blocks)
-    its two wide products are not worth their DSPs or LUT multipliers: ``gain * gain``
-    takes one cycle per gain bit, then that times ``n`` one per count bit. ``start``
-    begins; ``split`` answers ``latency = gain_bits + count_bits + 2`` cycles after it,
-    for the ``gain`` and ``n`` held since.
-    """
-
-    def __init__(self, params: HardwareParams, gain_bits: int) -> None:
-        super().__init__(params, gain_bits)
-        self.latency = gain_bits + params.cb + 2
-
-    def _members(self, gain_bits: int) -> dict:
-        return {"start": In(1), **super()._members(gain_bits)}
-
-    def elaborate(self, platform) -> Module:
-        m = Module()
-        gb, cb = len(self.gain), self.p.cb
-        width = 2 * gb + cb
-        acc = Signal(width)  # the product so far
-        mcand = Signal(width)  # the multiplicand, shifted left a bit per cycle
-        mplier = Signal(max(gb, cb))  # the multiplier, shifted right a bit per cycle
-        left = Signal(range(max(gb, cb) + 1))  # multiplier bits still to add
-        second = Signal()  # the second product (gain^2 * n) is under way
-        with m.If(self.start):
-            m.d.sync += [acc.eq(0), mcand.eq(self.gain), mplier.eq(self.gain), left.eq(gb),
-                         second.eq(0)]
-        with m.Elif(left != 0):
-            m.d.sync += [acc.eq(acc + Mux(mplier[0], mcand, 0)), mcand.eq(mcand << 1),
-                         mplier.eq(mplier >> 1), left.eq(left - 1)]
-        with m.Elif(~second):  # gain^2 is in acc: multiply it by n
-            m.d.sync += [acc.eq(0), mcand.eq(acc), mplier.eq(self.n), left.eq(cb),
-                         second.eq(1)]
-        m.d.comb += self.split.eq(self.decide(acc, self.n))
-        return m
 
 
 class SplitTrial(wiring.Component):
@@ -205,7 +126,7 @@ class SplitTrial(wiring.Component):
                      ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))]
 
         tag_layout = data.StructLayout({
-            "kind": 2,  # 0 candidate, 1 the null split, 2 the gain
+            "null": 1,  # the null split (else a candidate)
             "ok": 1,  # both sides non-empty
             "last": 1,  # last candidate of its attribute
             "attr": range(max(2, n_attr)),
@@ -222,7 +143,7 @@ class SplitTrial(wiring.Component):
         gi = Signal(range(n_attr + 1))  # attribute being issued
         gp = Signal(8)  # split point or categorical value being issued
         in_flight = Signal(8)
-        launch = Signal()  # a division job (candidate, null split or gain) starts this cycle
+        launch = Signal()  # a division job (candidate or null split) starts this cycle
         cycles = Signal(32)
 
         # Results.
@@ -242,12 +163,14 @@ class SplitTrial(wiring.Component):
         att_ok, att_q, att_val = Signal(), Signal(qbits), Signal(signed(w))
         att_attr = Signal.like(self.attr)
         att_left = Signal(data.ArrayLayout(unsigned(cb), C))
-        gain = Signal(self.quo_bits)
-        margin = Signal(qbits)  # best minus second best, registered: final in DRAIN, used in GAIN
+        bound_start = Signal()
+        margin = Signal(qbits)  # best minus second best, registered: final in JUDGE
         m.d.sync += margin.eq(best_q - second_q)
-        judge_kind = SerialHoeffdingJudge if cfg.judge == "serial" else HoeffdingJudge
-        judge = m.submodules.judge = judge_kind(p, self.quo_bits)
-        m.d.comb += [judge.gain.eq(gain), judge.n.eq(nn)]
+        # the bound starts once the count is captured (PREP) and is ready long before the
+        # candidates are through on any but the smallest designs
+        judge = m.submodules.judge = HoeffdingJudge(p, qbits)
+        m.d.comb += [judge.n.eq(nn), judge.learned.eq(learned), judge.margin.eq(margin),
+                     judge.start.eq(bound_start)]
 
         # -- issue ----------------------------------------------------------------------
         s1 = Signal(tag_layout)
@@ -276,12 +199,13 @@ class SplitTrial(wiring.Component):
                     for c in range(NC):
                         m.d.sync += hists[c].eq(getattr(self, f"h{c}"))
                     m.next = "PREP"
-            with m.State("PREP"):  # ssq of the counts just captured
+            with m.State("PREP"):  # ssq of the counts just captured; the bound starts
+                m.d.comb += bound_start.eq(1)
                 m.next = "NULL"
             with m.State("NULL"):
                 m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
                              div_a.divisor.eq(learned)]
-                tag = tag_layout.const({"kind": 1})
+                tag = tag_layout.const({"null": 1})
                 m.d.comb += [div_a.tag.eq(tag.as_value()), launch.eq(1)]
                 m.next = "RUN"
             with m.State("RUN"):
@@ -294,7 +218,7 @@ class SplitTrial(wiring.Component):
                         with m.Else():
                             last = gp == cfg.split_points - 1
                             m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp),
-                                         s1.last.eq(last), s1.kind.eq(0)]
+                                         s1.last.eq(last), s1.null.eq(0)]
                             m.d.comb += launch.eq(1)
                             with m.If(last):
                                 m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
@@ -305,7 +229,7 @@ class SplitTrial(wiring.Component):
                         counts = Array(Const(v, 8) for v in cfg.categorical_values)
                         last = gp == counts[gi - N] - 1
                         m.d.sync += [s1_valid.eq(1), s1.attr.eq(gi), s1_idx.eq(gp), s1.last.eq(last),
-                                     s1.kind.eq(0)]
+                                     s1.null.eq(0)]
                         m.d.comb += launch.eq(1)
                         with m.If(last):
                             m.d.sync += [gi.eq(gi + 1), gp.eq(0)]
@@ -317,27 +241,11 @@ class SplitTrial(wiring.Component):
                         m.d.sync += do_split.eq(0)
                         m.next = "DONE"
                     with m.Else():
-                        m.next = "GAIN"
-            with m.State("GAIN"):
-                m.d.comb += [div_a.valid.eq(1),
-                             div_a.numerator.eq(margin << G),
-                             div_a.divisor.eq(learned),
-                             div_a.tag.eq(tag_layout.const({"kind": 2}).as_value()),
-                             launch.eq(1)]
-                m.next = "WAIT_GAIN"
-            with m.State("WAIT_GAIN"):
-                with m.If(in_flight == 0):
-                    m.next = "JUDGE_0"
-            with m.State("JUDGE_0"):  # gain is ready: the judge's latency counts from here
-                if hasattr(judge, "start"):
-                    m.d.comb += judge.start.eq(1)
-                m.next = "JUDGE_1" if judge.latency > 1 else "JUDGE"
-            for i in range(1, judge.latency):
-                with m.State(f"JUDGE_{i}"):
-                    m.next = f"JUDGE_{i + 1}" if i + 1 < judge.latency else "JUDGE"
-            with m.State("JUDGE"):
-                m.d.sync += do_split.eq(judge.split)
-                m.next = "DONE"
+                        m.next = "JUDGE"
+            with m.State("JUDGE"):  # the margin is final; the bound, once ready
+                with m.If(judge.ready):
+                    m.d.sync += do_split.eq(judge.split)
+                    m.next = "DONE"
             with m.State("DONE"):
                 with m.If(self.ack):
                     m.next = "IDLE"
@@ -448,25 +356,22 @@ class SplitTrial(wiring.Component):
         m.d.sync += in_flight.eq(in_flight + launch - out_valid)
         m.d.sync += att_valid.eq(0)
         with m.If(out_valid):
-            with m.Switch(out.kind):
-                with m.Case(1):
-                    m.d.sync += [null_q.eq(quo_a), second_q.eq(quo_a)]
-                with m.Case(2):
-                    m.d.sync += gain.eq(quo_a)
-                with m.Case(0):
-                    n_ok, n_q, n_val = Signal(), Signal(qbits), Signal(signed(w))
-                    n_left = Signal(data.ArrayLayout(unsigned(cb), C))
-                    m.d.comb += [n_ok.eq(a_ok), n_q.eq(a_q), n_val.eq(a_val), n_left.eq(a_left)]
-                    with m.If(out.ok & (~a_ok | (qual > a_q))):
-                        m.d.comb += [n_ok.eq(1), n_q.eq(qual), n_val.eq(out.val),
-                                     n_left.eq(out.left)]
-                    with m.If(out.last):
-                        m.d.sync += [a_ok.eq(0), att_valid.eq(1), att_ok.eq(n_ok), att_q.eq(n_q),
-                                     att_val.eq(n_val), att_left.eq(n_left),
-                                     att_attr.eq(out.attr)]
-                    with m.Else():
-                        m.d.sync += [a_ok.eq(n_ok), a_q.eq(n_q), a_val.eq(n_val),
-                                     a_left.eq(n_left)]
+            with m.If(out.null):
+                m.d.sync += [null_q.eq(quo_a), second_q.eq(quo_a)]
+            with m.Else():
+                n_ok, n_q, n_val = Signal(), Signal(qbits), Signal(signed(w))
+                n_left = Signal(data.ArrayLayout(unsigned(cb), C))
+                m.d.comb += [n_ok.eq(a_ok), n_q.eq(a_q), n_val.eq(a_val), n_left.eq(a_left)]
+                with m.If(out.ok & (~a_ok | (qual > a_q))):
+                    m.d.comb += [n_ok.eq(1), n_q.eq(qual), n_val.eq(out.val),
+                                 n_left.eq(out.left)]
+                with m.If(out.last):
+                    m.d.sync += [a_ok.eq(0), att_valid.eq(1), att_ok.eq(n_ok), att_q.eq(n_q),
+                                 att_val.eq(n_val), att_left.eq(n_left),
+                                 att_attr.eq(out.attr)]
+                with m.Else():
+                    m.d.sync += [a_ok.eq(n_ok), a_q.eq(n_q), a_val.eq(n_val),
+                                 a_left.eq(n_left)]
         # (the null split's quality is folded first: the divider keeps its order, and the
         # first attribute's best reaches here at least two cycles after it)
         with m.If(att_valid & att_ok):

@@ -115,7 +115,6 @@ def cases(max_samples: int = 2500):
             "hoeffding_n": draw(st.sampled_from(["inherited", "learned"])),
             "split_delay": draw(st.integers(max_depth + 3, 160)),
             "lanes": draw(st.integers(0, len(num))) if num else 0,
-            "judge": draw(st.sampled_from(["parallel", "serial"])),
             "divider_stage_bits": draw(st.integers(1, 6)),
             "out_of_range": "saturate",
         }

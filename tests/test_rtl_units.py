@@ -10,8 +10,9 @@ from amaranth.back import verilog
 from amaranth.sim import Simulator
 
 from hardodt import Config, ConfigError
-from reference.kernels import hoeffding_split
-from rtl import HardODT, HardwareParams, HoeffdingJudge, PipelinedDivider, SerialHoeffdingJudge
+from reference.fixedpoint import QUALITY_FRACTION_BITS as G
+from reference.kernels import hoeffding_bound, hoeffding_split
+from rtl import HardODT, HardwareParams, HoeffdingJudge, PipelinedDivider
 from rtl.params import trigger_latency
 from rtl.split_trial import constant_divider
 
@@ -58,77 +59,78 @@ def test_constant_divider_is_exact_over_its_whole_range(divisor):
     assert all((a * mult) >> shift == a // divisor for a in range(2**bits))
 
 
-@pytest.mark.parametrize("a_bits,b_bits", [(32, None), (24, None), (18, None), (64, 20),
-                                            (36, 8), (7, 5)])
-def test_pipelined_product_is_exact_one_product_per_cycle(a_bits, b_bits):
-    """``PipelinedProduct``: a new pair every cycle, each product (or square) exact two
-    cycles later, on random and extreme operands; its partial products' registers are
-    what ``piece_register_bits`` (the resource model's count) says."""
-    from amaranth.back import rtlil
-
-    from rtl.multiplier import PIECE_BITS, PipelinedProduct, piece_register_bits, pieces
-
-    assert sum(pieces(a_bits)) == a_bits and max(pieces(a_bits)) <= PIECE_BITS
-    square = b_bits is None
-    dut = PipelinedProduct(a_bits, b_bits, square=square) if square else PipelinedProduct(a_bits, b_bits)
-    rng = random.Random(a_bits)
-    top_b = (1 << (b_bits or a_bits)) - 1
-    pairs = [((1 << a_bits) - 1, top_b), (0, top_b), ((1 << a_bits) - 1, 0)]
-    pairs += [(rng.getrandbits(a_bits), rng.getrandbits(b_bits or a_bits)) for _ in range(200)]
-    if square:
-        pairs = [(a, a) for a, _b in pairs]
-
-    async def bench(ctx):
-        for t in range(len(pairs) + dut.latency):
-            if t < len(pairs):
-                ctx.set(dut.a, pairs[t][0])
-                if not square:
-                    ctx.set(dut.b, pairs[t][1])
-            if t >= dut.latency:
-                a, b = pairs[t - dut.latency]
-                assert ctx.get(dut.p) == a * b, (a, b)
-            await ctx.tick()
-
-    _run(dut, bench)
-    text = rtlil.convert(dut, name="product")
-    registers = sum(int(w) for w in re.findall(r"attribute \\init [^\n]*\n\s*wire width (\d+)", text))
-    assert registers == piece_register_bits(a_bits, b_bits) + len(dut.p)
+def test_the_bound_is_the_least_passing_gain():
+    """``reference.kernels.hoeffding_bound``: ``T`` passes the test and ``T - 1`` does not,
+    for every count up to 5000 and at the largest counts."""
+    for delta in (1e-3, 1e-7, 0.5):
+        hk = Config(delta=delta, tau=0.0).fixed.hoeffding_k
+        for n in [*range(1, 5000), 2**20 - 1, 2**24 + 3]:
+            t = hoeffding_bound(n, hk)
+            assert hoeffding_split(t, n, hk, -1) and not hoeffding_split(t - 1, n, hk, -1), n
+    assert hoeffding_bound(0, hk) is None
 
 
-@pytest.mark.parametrize("judge", [HoeffdingJudge, SerialHoeffdingJudge])
-@pytest.mark.parametrize("delta,tau", [(1e-3, 0.05), (1e-7, 0.0), (0.5, 0.2)])
-def test_hoeffding_judge_at_its_boundary(delta, tau, judge):
-    cfg = Config(delta=delta, tau=tau, count_bits=20)
-    fx = cfg.fixed
-    dut = judge(HardwareParams(cfg.replace(split_delay=20)), 30)
-    cases = []
+def _judge_cases(fx, count_bits):
+    """``(n, learned)`` around the boundaries of ``floor(K / n)``'s square root, the tie
+    rule's edge, an empty leaf and the largest count; each with two learned counts."""
+    rng = random.Random(fx.hoeffding_k)
+    top = 2**count_bits - 1
+    ns = {0, 1, 2, 3, top}
     for gain in (1, 2, 3, 100, 1000, 65536):
         n = fx.hoeffding_k // (gain * gain)  # gain^2 n <= K < gain^2 (n + 1)
-        for m in (n - 1, n, n + 1, n + 2):
-            if 0 <= m < 2**20:
-                cases.append((gain, m))
+        ns |= {n - 1, n, n + 1}
     if fx.tie_samples >= 0:
-        cases += [(0, fx.tie_samples), (0, fx.tie_samples + 1)]
-    cases.append((0, 2**20 - 1))
+        ns |= {fx.tie_samples, fx.tie_samples + 1}
+    ns = sorted(n for n in ns if 0 <= n <= top)
+    # a learned count of whole 2^G makes ``T * learned`` a margin exactly: the equal case
+    return [(n, learned) for n in ns
+            for learned in (rng.choice([max(1, n), rng.randint(1, max(1, n)), 1]),
+                            rng.randint(1, 8) << G)]
+
+
+@pytest.mark.parametrize("delta,tau", [(1e-3, 0.05), (1e-7, 0.0), (0.5, 0.2)])
+def test_hoeffding_judge_at_its_boundary(delta, tau):
+    """The bound is ready ``latency`` cycles after ``start`` (also a start that comes while
+    another is under way), and the comparison agrees with ``gain^2 * n > K`` (or the tie
+    rule) on both sides of every boundary."""
+    cfg = Config(delta=delta, tau=tau, count_bits=20)
+    fx = cfg.fixed
+    p = HardwareParams(cfg.replace(split_delay=20))
+    dut = HoeffdingJudge(p, p.quality_bits)
+    cases = _judge_cases(fx, 20)
+    outcomes = set()
 
     async def bench(ctx):
-        for gain, n in cases:
-            ctx.set(dut.gain, gain)
-            ctx.set(dut.n, n)
-            if hasattr(dut, "start"):  # the serial judge starts on a pulse
+        for k, (n, learned) in enumerate(cases):
+            if k % 2:  # a start that another overtakes, at any step of the bound
+                ctx.set(dut.n, (n * 7 + 1) % 2**20)
+                ctx.set(dut.learned, learned + 1)
                 ctx.set(dut.start, 1)
                 await ctx.tick()
                 ctx.set(dut.start, 0)
-                await ctx.tick().repeat(dut.latency - 1)
-            else:
-                await ctx.tick().repeat(dut.latency)
-            expected = hoeffding_split(gain, n, fx.hoeffding_k, fx.tie_samples)
-            assert ctx.get(dut.split) == expected, (gain, n)
+                await ctx.tick().repeat(1 + k * 3 % (dut.latency - 1))
+            ctx.set(dut.n, n)
+            ctx.set(dut.learned, learned)
+            ctx.set(dut.start, 1)
+            await ctx.tick()
+            ctx.set(dut.start, 0)
+            await ctx.tick().repeat(dut.latency - 2)  # in the cycle before the latency's
+            assert not ctx.get(dut.ready), (n, learned)
+            await ctx.tick()
+            assert ctx.get(dut.ready), (n, learned)
+            t = hoeffding_bound(n, fx.hoeffding_k) or 1
+            edge = -(-t * learned >> G)  # the least margin whose gain reaches T
+            for margin in {0, 1, max(0, edge - 1), edge, edge + 1}:
+                if margin >= 2**p.quality_bits:
+                    continue
+                ctx.set(dut.margin, margin)
+                gain = (margin << G) // learned
+                expected = hoeffding_split(gain, n, fx.hoeffding_k, fx.tie_samples)
+                assert ctx.get(dut.split) == expected, (n, learned, margin)
+                outcomes.add(expected)
 
     _run(dut, bench)
-    # both sides of the boundary were tried
-    outcomes = {hoeffding_split(g, n, fx.hoeffding_k, fx.tie_samples) for g, n in cases}
-    assert outcomes == {True, False}
+    assert outcomes == {True, False}  # both sides of the boundary were tried
 
 
 @pytest.mark.parametrize("fields,match", [

@@ -1,0 +1,122 @@
+"""The Hoeffding test as one comparison, its bound worked out beside the candidates.
+
+The golden model splits when ``gain^2 * n > K``, with ``gain = floor(x / learned)``
+and ``x`` the best-minus-second margin with its fraction bits
+(``reference.kernels.hoeffding_split``). All of it is integers, so that holds iff
+``x >= T * learned`` with ``T = isqrt(floor(K / n)) + 1``
+(``reference.kernels.hoeffding_bound``). ``T`` depends on the leaf's count ``n``
+alone, known as the trial starts: a restoring division of the constant ``K`` by
+``n`` (a bit a cycle) and a square root (a bit a cycle, each bit added into
+``T * learned`` as it comes) run while the candidates go through the trial's
+pipeline. Once the best two are known, the test is one comparison, where it used
+to be a third division and two wide products.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from reference.fixedpoint import QUALITY_FRACTION_BITS
+from rtl.params import HardwareParams
+
+__all__ = ["HoeffdingJudge", "bound_bits"]
+
+
+def bound_bits(hoeffding_k: int) -> tuple[int, int]:
+    """``(k_bits, root_bits)``: the bits of the constant ``K`` (at least one) and of
+    ``isqrt(K)``; ``T = isqrt(floor(K / n)) + 1`` takes ``root_bits + 1``."""
+    k_bits = max(1, hoeffding_k.bit_length())
+    return k_bits, (k_bits + 1) // 2
+
+
+class HoeffdingJudge(wiring.Component):
+    """Whether the trial's winner passes the Hoeffding test (or the tie rule).
+
+    ``start`` (with ``n`` the leaf's count, held until the result is used) begins the
+    bound: ``K / n`` takes ``k_bits`` cycles, then its square root a bit a cycle, each
+    bit added into ``root * learned`` (Horner's rule: double, add ``learned`` for a one)
+    a cycle after it is found, then ``T * learned = root * learned + learned``: no
+    multiplier. ``ready`` rises ``latency = k_bits + root_bits + 3`` cycles after the
+    cycle of ``start`` and stays until the next ``start``, which may come at any time
+    and begins again. ``learned`` must be steady from ``k_bits + 1`` cycles after
+    ``start``. ``split`` then answers, in the same cycle, for the ``margin`` presented:
+    ``(margin << G) >= T * learned`` and ``n > 0``, or ``n > tie_samples``.
+
+    Members
+    -------
+    start : In(1)
+    n : In(count_bits)
+    learned : In(count_bits + 1)
+    margin : In(margin_bits)
+    ready, split : Out(1)
+    """
+
+    def __init__(self, params: HardwareParams, margin_bits: int) -> None:
+        self.p = params
+        self.k_bits, self.root_bits = bound_bits(params.config.fixed.hoeffding_k)
+        # the start's cycle, the division, the root, the last bit's step, the + learned
+        self.latency = 1 + self.k_bits + self.root_bits + 1 + 1
+        super().__init__({"start": In(1), "n": In(params.cb), "learned": In(params.cb + 1),
+                          "margin": In(margin_bits), "ready": Out(1), "split": Out(1)})
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        fx = self.p.config.fixed
+        cb, kb, h = self.p.cb, self.k_bits, self.root_bits
+        n, learned = self.n, self.learned
+        rem = Signal(cb)  # the division's remainder, below n
+        quo = Signal(2 * h)  # K shifting out, the quotient in; then the root's radicand
+        root = Signal(h)  # a bit a step, into bit 0
+        root_rem = Signal(h + 2)  # at most 2 * root
+        acc = Signal(h + cb + 1)  # root * learned so far, a step behind the root
+        need = Signal(h + cb + 2)  # T * learned
+        step = Signal(range(max(kb, h)))
+
+        def restart():  # in every state, last: a start begins again from any step
+            with m.If(self.start):
+                m.d.sync += [rem.eq(0), quo.eq(fx.hoeffding_k), step.eq(kb - 1)]
+                m.next = "DIVIDE"
+
+        def horner():  # the root's latest bit (bit 0, found a cycle before) into acc
+            m.d.sync += acc.eq((acc << 1) + Mux(root[0], learned, 0))
+
+        with m.FSM(name="bound") as fsm:
+            with m.State("IDLE"):  # also the result held, until the next start
+                restart()
+            with m.State("DIVIDE"):  # K / n, a quotient bit a cycle
+                shifted = Cat(quo[kb - 1], rem)
+                fits = shifted >= n
+                m.d.sync += [rem.eq(Mux(fits, shifted - n, shifted)),
+                             quo.eq(Cat(fits, quo[:kb - 1])), step.eq(step - 1)]
+                with m.If(step == 0):
+                    m.d.sync += [root.eq(0), root_rem.eq(0), acc.eq(0), step.eq(h - 1)]
+                    m.next = "ROOT"
+                restart()
+            with m.State("ROOT"):  # isqrt of the quotient, a root bit a cycle
+                shifted = Cat(quo[2 * h - 2:], root_rem)
+                trial = Cat(Const(1, 2), root)
+                fits = shifted >= trial
+                m.d.sync += [root_rem.eq(Mux(fits, shifted - trial, shifted)),
+                             root.eq(Cat(fits, root[:h - 1])), quo.eq(quo << 2),
+                             step.eq(step - 1)]
+                horner()  # (the first step adds the cleared bit 0: nothing)
+                with m.If(step == 0):
+                    m.next = "LAST_BIT"
+                restart()
+            with m.State("LAST_BIT"):
+                horner()
+                m.next = "PLUS_ONE"
+                restart()
+            with m.State("PLUS_ONE"):  # (root + 1) * learned
+                m.d.sync += need.eq(acc + learned)
+                m.next = "READY"
+                restart()
+            with m.State("READY"):
+                restart()
+        passes = (n != 0) & (Cat(Const(0, QUALITY_FRACTION_BITS), self.margin) >= need)
+        if fx.tie_samples >= 0:
+            passes = passes | (n > fx.tie_samples)
+        m.d.comb += [self.ready.eq(fsm.ongoing("READY")), self.split.eq(passes)]
+        return m
