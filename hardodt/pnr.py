@@ -261,7 +261,8 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
                  route: bool = True) -> list[str]:
     """Arguments for nextpnr (run in the build folder: relative paths; the clock
     constraint file, if the package has one, written there by :func:`place_and_route`;
-    ``route=False``: place only, ``--no-route``)."""
+    ``route=False``: place only, ``--no-route``, and write the placed netlist to
+    ``placed.json`` for ``hardodt.placed_paths``)."""
     args = [f"--{dev.pnr_device}"]
     if dev.package:
         args += ["--package", dev.package]
@@ -272,7 +273,8 @@ def nextpnr_args(dev: Device, clock_mhz: float, seed: int = 1, router: str = "ro
         kind = constraint[0].rsplit(".", 1)[1]
         args += [f"--{kind}", constraint[0], f"--{kind}-allow-unconstrained"]
     return [*args, "--json", "netlist.json", "--freq", f"{clock_mhz:g}", "--timing-allow-fail",
-            *placement_args(dev, router, placer, placement), *([] if route else ["--no-route"]),
+            *placement_args(dev, router, placer, placement),
+            *([] if route else ["--no-route", "--write", "placed.json"]),
             "--report", "report.json", "--seed", str(seed), "-q", "-l", "pnr.log"]
 
 
@@ -488,7 +490,8 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                           for clock, mhz in placed_fmax(log.read_text(errors="replace")).items()}
         notes.append("placed only (--no-route): the Fmax is nextpnr's estimate after "
                      "placement, before routing (a routed run's differs); nextpnr reports no "
-                     "critical path before routing")
+                     "critical path before routing: `python -m hardodt.placed_paths "
+                     f"{build_dir / 'placed.json'}` estimates the slowest")
     parsed = parse_report(report, json.loads(netlist.read_text()))
     if parsed["fmax_mhz"] < clock_mhz:
         notes.append(f"the requested {clock_mhz:g} MHz is not met; the achieved Fmax is reported")

@@ -587,6 +587,9 @@ def test_pnr_can_place_only_and_says_so(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(pnr, "tool_command", lambda name: ["nextpnr"])
     placed = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b", route=False)
     assert "--no-route" in commands[-1] and not placed.routed
+    at = commands[-1].index("--write")  # the placed netlist, for hardodt.placed_paths
+    assert commands[-1][at + 1] == "placed.json"
+    assert any("placed_paths" in n and "placed.json" in n for n in placed.notes)
     assert placed.fmax_mhz == 39.08 and placed.critical_path == {"clock": "clk"}  # the last
     assert any("placed only" in n for n in placed.notes)
     routed = pnr.place_and_route(Config(), "LFE5U-85F", tmp_path / "b")
