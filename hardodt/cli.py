@@ -125,7 +125,7 @@ def tree_config(model, args: argparse.Namespace) -> Config:
     from rtl.preload import HARDWARE_ONLY
 
     return model.config.replace(**{k: getattr(args, k) for k in HARDWARE_ONLY
-                                   if getattr(args, k) is not None})
+                                   if getattr(args, k, None) is not None})
 
 
 def _cmd_learn(args: argparse.Namespace) -> int:

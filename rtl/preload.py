@@ -26,7 +26,8 @@ from rtl.params import CATEGORICAL, INACTIVE, LEAF, NUMERIC, HardwareParams
 
 __all__ = ["Preload", "preload_image", "load_rows", "empty_state", "HARDWARE_ONLY"]
 
-#: Configuration fields that shape only the hardware: a model may differ in them.
+#: Configuration fields that shape only the hardware: a model may differ in them
+#: (``judge`` shapes nothing any more, hardodt.config.JUDGES).
 HARDWARE_ONLY = ("lanes", "divider_stage_bits", "judge")
 
 
