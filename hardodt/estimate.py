@@ -86,11 +86,11 @@ def _bound_bits(cfg: Config) -> tuple[int, int]:
 
 def judge_latency(cfg: Config) -> int:
     """Cycles of the Hoeffding test's bound ``T * learned`` (``rtl.hoeffding``), which runs
-    beside the candidates from the trial's second cycle: the start, ``K / n`` a bit a cycle,
-    its square root a bit a cycle (each bit added into the product a cycle later), the
-    last bit's step and the ``+ learned`` of ``T = root + 1``."""
-    k_bits, root_bits = _bound_bits(cfg)
-    return 1 + k_bits + root_bits + 1 + 1
+    beside the candidates from the trial's second cycle: the start, ``T - 1`` a bit a
+    cycle (each bit added into the product a cycle later), the last bit's step and the
+    ``+ learned``."""
+    _k_bits, root_bits = _bound_bits(cfg)
+    return 1 + root_bits + 1 + 1
 
 
 def trial_cycles(cfg: Config) -> int:
@@ -99,8 +99,8 @@ def trial_cycles(cfg: Config) -> int:
     the null split first, one pass through the divider pipeline (one more cycle for the
     quotients' sum), the last attribute's best folded into the overall best a cycle
     later, the FSM's fixed steps and the comparison with the bound; or, when the bound
-    is the later (few candidates), the bound's latency from the trial's second cycle and
-    the comparison."""
+    is the later (very few candidates), the bound's latency from the trial's second cycle
+    and the comparison."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
     return max(candidates + divider_latency(cfg) + 1 + 1 + 14, judge_latency(cfg) + 2)
 
@@ -266,15 +266,16 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
 # -- LUT and FF terms ------------------------------------------------------------------------
 
 def _judge_widths(cfg: Config, quality_bits: int) -> dict[str, int]:
-    """The Hoeffding test's bits (``rtl.hoeffding``). judge_arith: the division's and the
-    root's subtractions, the product's two adders (Horner's step, ``+ learned``) and the
-    comparison of the margin with its fraction bits. judge_regs: the division's remainder
-    and quotient, the root and its remainder, the product so far and the bound."""
+    """The Hoeffding test's bits (``rtl.hoeffding``). judge_arith: the root step's three
+    adders (the trial term, the remainder's subtraction, the cross term's update), the
+    product's two (Horner's step, ``+ learned``) and the comparison of the margin with
+    its fraction bits. judge_regs: the remainder, the cross and square terms, the root,
+    the product so far and the bound."""
     cb = cfg.count_bits
-    _k_bits, h = _bound_bits(cfg)
+    k_bits, h = _bound_bits(cfg)
     product = (h + cb + 1) + (h + cb + 2)
-    arith = (cb + 1) + (h + 4) + product + quality_bits + _QUALITY_FRACTION_BITS
-    regs = cb + 2 * h + h + (h + 2) + product
+    arith = 3 * k_bits + product + quality_bits + _QUALITY_FRACTION_BITS
+    regs = 2 * k_bits + (cb + 2 * h) + h + product
     return {"judge_arith": arith, "judge_regs": regs}
 
 

@@ -5,11 +5,12 @@ and ``x`` the best-minus-second margin with its fraction bits
 (``reference.kernels.hoeffding_split``). All of it is integers, so that holds iff
 ``x >= T * learned`` with ``T = isqrt(floor(K / n)) + 1``
 (``reference.kernels.hoeffding_bound``). ``T`` depends on the leaf's count ``n``
-alone, known as the trial starts: a restoring division of the constant ``K`` by
-``n`` (a bit a cycle) and a square root (a bit a cycle, each bit added into
-``T * learned`` as it comes) run while the candidates go through the trial's
-pipeline. Once the best two are known, the test is one comparison, where it used
-to be a third division and two wide products.
+alone, known as the trial starts: ``r = T - 1`` is the largest ``r`` with
+``r^2 n <= K``, found a bit a cycle from the top (``r^2 n`` kept as a remainder and
+updated with shifts and adds, as a square root is), each bit added into
+``T * learned`` as it comes, while the candidates go through the trial's pipeline.
+Once the best two are known, the test is one comparison, where it used to be a
+third division and two wide products.
 """
 
 from __future__ import annotations
@@ -34,15 +35,15 @@ def bound_bits(hoeffding_k: int) -> tuple[int, int]:
 class HoeffdingJudge(wiring.Component):
     """Whether the trial's winner passes the Hoeffding test (or the tie rule).
 
-    ``start`` (with ``n`` the leaf's count, held until the result is used) begins the
-    bound: ``K / n`` takes ``k_bits`` cycles, then its square root a bit a cycle, each
-    bit added into ``root * learned`` (Horner's rule: double, add ``learned`` for a one)
-    a cycle after it is found, then ``T * learned = root * learned + learned``: no
-    multiplier. ``ready`` rises ``latency = k_bits + root_bits + 3`` cycles after the
-    cycle of ``start`` and stays until the next ``start``, which may come at any time
-    and begins again. ``learned`` must be steady from ``k_bits + 1`` cycles after
-    ``start``. ``split`` then answers, in the same cycle, for the ``margin`` presented:
-    ``(margin << G) >= T * learned`` and ``n > 0``, or ``n > tie_samples``.
+    ``start`` (with ``n`` the leaf's count) begins the bound: ``r = T - 1`` a bit a
+    cycle from the top, each bit added into ``r * learned`` (Horner's rule: double,
+    add ``learned`` for a one) a cycle after it is found, then
+    ``T * learned = r * learned + learned``: no divider, no multiplier. ``ready`` rises
+    ``latency = root_bits + 3`` cycles after the cycle of ``start`` and stays until the
+    next ``start``, which may come at any time and begins again. ``learned`` must be
+    steady from the cycle after ``start``. ``split`` then answers, in the same cycle,
+    for the ``margin`` presented: ``(margin << G) >= T * learned`` and ``n > 0``, or
+    ``n > tie_samples``.
 
     Members
     -------
@@ -56,8 +57,8 @@ class HoeffdingJudge(wiring.Component):
     def __init__(self, params: HardwareParams, margin_bits: int) -> None:
         self.p = params
         self.k_bits, self.root_bits = bound_bits(params.config.fixed.hoeffding_k)
-        # the start's cycle, the division, the root, the last bit's step, the + learned
-        self.latency = 1 + self.k_bits + self.root_bits + 1 + 1
+        # the start's cycle, a cycle a root bit, the last bit's product step, the + learned
+        self.latency = 1 + self.root_bits + 1 + 1
         super().__init__({"start": In(1), "n": In(params.cb), "learned": In(params.cb + 1),
                           "margin": In(margin_bits), "ready": Out(1), "split": Out(1)})
 
@@ -66,18 +67,20 @@ class HoeffdingJudge(wiring.Component):
         fx = self.p.config.fixed
         cb, kb, h = self.p.cb, self.k_bits, self.root_bits
         n, learned = self.n, self.learned
-        rem = Signal(cb)  # the division's remainder, below n
-        quo = Signal(2 * h)  # K shifting out, the quotient in; then the root's radicand
-        root = Signal(h)  # a bit a step, into bit 0
-        root_rem = Signal(h + 2)  # at most 2 * root
-        acc = Signal(h + cb + 1)  # root * learned so far, a step behind the root
+        # at the step for root bit i, with r the bits found so far (all above i):
+        rest = Signal(kb)  # K - r^2 n
+        cross = Signal(kb)  # r n 2^(i+1) (at most r^2 n <= K: r is a multiple of 2^(i+1))
+        square = Signal(cb + 2 * h)  # n 4^i
+        root = Signal(h)  # r, a bit a step into bit 0
+        acc = Signal(h + cb + 1)  # r * learned so far, a step behind the root
         need = Signal(h + cb + 2)  # T * learned
-        step = Signal(range(max(kb, h)))
+        step = Signal(range(h))
 
         def restart():  # in every state, last: a start begins again from any step
             with m.If(self.start):
-                m.d.sync += [rem.eq(0), quo.eq(fx.hoeffding_k), step.eq(kb - 1)]
-                m.next = "DIVIDE"
+                m.d.sync += [rest.eq(fx.hoeffding_k), cross.eq(0), square.eq(n << (2 * (h - 1))),
+                             root.eq(0), acc.eq(0), step.eq(h - 1)]
+                m.next = "ROOT"
 
         def horner():  # the root's latest bit (bit 0, found a cycle before) into acc
             m.d.sync += acc.eq((acc << 1) + Mux(root[0], learned, 0))
@@ -85,21 +88,13 @@ class HoeffdingJudge(wiring.Component):
         with m.FSM(name="bound") as fsm:
             with m.State("IDLE"):  # also the result held, until the next start
                 restart()
-            with m.State("DIVIDE"):  # K / n, a quotient bit a cycle
-                shifted = Cat(quo[kb - 1], rem)
-                fits = shifted >= n
-                m.d.sync += [rem.eq(Mux(fits, shifted - n, shifted)),
-                             quo.eq(Cat(fits, quo[:kb - 1])), step.eq(step - 1)]
-                with m.If(step == 0):
-                    m.d.sync += [root.eq(0), root_rem.eq(0), acc.eq(0), step.eq(h - 1)]
-                    m.next = "ROOT"
-                restart()
-            with m.State("ROOT"):  # isqrt of the quotient, a root bit a cycle
-                shifted = Cat(quo[2 * h - 2:], root_rem)
-                trial = Cat(Const(1, 2), root)
-                fits = shifted >= trial
-                m.d.sync += [root_rem.eq(Mux(fits, shifted - trial, shifted)),
-                             root.eq(Cat(fits, root[:h - 1])), quo.eq(quo << 2),
+            with m.State("ROOT"):  # (r + 2^i)^2 n = r^2 n + r n 2^(i+1) + n 4^i <= K ?
+                term = Signal(kb + 1)
+                m.d.comb += term.eq(cross + square[:kb])
+                fits = (square[kb:] == 0) & (term <= rest)
+                m.d.sync += [rest.eq(Mux(fits, rest - term, rest)),
+                             cross.eq(Mux(fits, (cross >> 1) + square[:kb], cross >> 1)),
+                             square.eq(square >> 2), root.eq(Cat(fits, root[:h - 1])),
                              step.eq(step - 1)]
                 horner()  # (the first step adds the cleared bit 0: nothing)
                 with m.If(step == 0):
@@ -109,7 +104,7 @@ class HoeffdingJudge(wiring.Component):
                 horner()
                 m.next = "PLUS_ONE"
                 restart()
-            with m.State("PLUS_ONE"):  # (root + 1) * learned
+            with m.State("PLUS_ONE"):  # T * learned = (r + 1) * learned
                 m.d.sync += need.eq(acc + learned)
                 m.next = "READY"
                 restart()

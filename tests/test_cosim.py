@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from hardodt import Config
-from hardodt.estimate import latency_cycles, performance, trial_cycles
+from hardodt.estimate import judge_latency, latency_cycles, performance, trial_cycles
 from hardodt.streams.generators import generate
 from reference import QuantileHoeffdingTree
 from rtl import HardODT
@@ -105,16 +105,14 @@ def test_levels_that_compare_one_level_down(tmp_path, monkeypatch, rows):
 
 
 def test_the_compact_trial_wide_divider_stages(tmp_path):
-    """The area option for small FPGAs, dividers of 5 quotient bits per stage, on a design
-    whose trials the Hoeffding bound decides (few candidates): same results, the cycles
-    the model counts, trials longer than their window."""
+    """The area option for small FPGAs, dividers of 5 quotient bits per stage: same
+    results, the cycles the model counts, trials longer than their window."""
     cfg, r = _run(tmp_path, "sea", 3000, grace_period=50, split_delay=24, max_depth=5,
                   max_leaves=16, elements=16, count_bits=12, divider_stage_bits=5)
     st = r["stats_golden"]
     perf = performance(cfg, 3000, st["split_trials"], st["splits"])
     assert st["splits"] >= 2 and perf.stall_per_trial > 0
-    # the Hoeffding bound decides: K / n (34 bits), its root (17), 5 steps
-    assert perf.trial_cycles == 1 + 34 + 17 + 1 + 1 + 2
+    assert perf.trial_cycles == 3 * cfg.split_points + (5 + 1) + 1 + 14
     _model_predicts(cfg, r)
 
 
@@ -206,7 +204,9 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
     With three attributes in three lanes the quantile rows are read two stages ahead and
     registered (``rtl.quantile_lane``): a run's second sample takes the first's row from
     the forwarding register, its third from the transparent read; the other attributes
-    reach a new maximum or minimum at every sample, so a stale min or max shows too."""
+    reach a new maximum or minimum at every sample, so a stale min or max shows too. The
+    trials last as long as the model says: with one lane the Hoeffding bound is the
+    longer chain, with three the candidates."""
     rng = np.random.default_rng(11)
     first = rng.uniform(-1, 1, 600)
     runs = []
@@ -221,8 +221,12 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
         t = np.arange(len(x)) / len(x)  # each sample moves its row's max or min, and
         side = np.where(np.arange(len(x)) % 2 == 0, 1.0, -1.0) * t  # the next the other
         x = np.hstack([x, np.column_stack([side] * (attributes - 1))])
+    # one lane: one split point and 8 quotient bits a divider stage, so that the Hoeffding
+    # bound (rtl.hoeffding), not the candidates, decides the trial's length
+    short = dict(split_points=1, divider_stage_bits=8) if attributes == 1 else {}
     cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=100,
-                 max_depth=4, max_leaves=16, elements=16)
+                 max_depth=4, max_leaves=16, elements=16, **short)
+    assert (trial_cycles(cfg) == judge_latency(cfg) + 2) == (attributes == 1)
     assert HardwareParams(cfg).schedule_stage == (attributes > 1)
     m = QuantileHoeffdingTree(cfg)
     xn, xc = m._encode_rows(x)

@@ -51,23 +51,24 @@ def test_trial_and_latency_are_counted_by_hand():
     cfg = small()
     # 3 numeric x 4 points + 3 + 5 categorical values; quotient of 12 + 10 bits, 2 per stage
     assert divider_latency(cfg) == 11
-    # the Hoeffding bound: K = ln(1/0.001)/2 with 32 fraction bits has 34 bits, its root 17:
-    # the start, 34 + 17 steps, the root's last bit into the product, + learned
-    assert judge_latency(cfg) == 1 + 34 + 17 + 1 + 1
+    # the Hoeffding bound: K = ln(1/0.001)/2 with 32 fraction bits has 34 bits, T - 1 up to
+    # 17: the start, 17 steps, the root's last bit into the product, + learned
+    assert judge_latency(cfg) == 1 + 17 + 1 + 1
     # the candidates (one divider pass, a cycle more for the quotients' sum, the fold's
     # second stage, 14 steps of the FSM's and the candidate pipeline's) take 47 cycles,
-    # the bound from the trial's second cycle to the comparison 56: the bound decides
-    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 14, 54 + 2) == 56
-    many = small(numeric_attributes=12)  # 48 + 8 candidates: the candidates decide
-    assert trial_cycles(many) == 12 * 4 + 3 + 5 + (11 + 1) + 1 + 14
+    # the bound from the trial's second cycle to the comparison 22
+    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 14, 20 + 2) == 47
+    one = small(numeric_attributes=1, categorical_values=[], quantiles=2, split_points=1,
+                divider_stage_bits=6)  # 1 candidate, 4 divider stages: the bound decides
+    assert trial_cycles(one) == 20 + 2
     # 5 levels, the counters' fetch (registered rows: 3 lanes), the counters, the FIFO
     assert latency_cycles(cfg) == 5 + 1 + 3
     assert latency_cycles(small(numeric_attributes=1)) == 5 + 3  # one lane: one-cycle rows
-    # the compact trial: 5 quotient bits a stage; the bound decides all the more
+    # the compact trial: 5 quotient bits a stage
     compact = small(divider_stage_bits=5)
-    assert divider_latency(compact) == 5 and trial_cycles(compact) == 56
-    # a looser confidence, a shorter constant: delta = 0.5 gives K of 31 bits
-    assert judge_latency(small(delta=0.5)) == 1 + 31 + 16 + 1 + 1
+    assert divider_latency(compact) == 5 and trial_cycles(compact) == 20 + (5 + 1) + 1 + 14
+    # a looser confidence, a shorter constant: delta = 0.5 gives K of 31 bits, T - 1 16
+    assert judge_latency(small(delta=0.5)) == 1 + 16 + 1 + 1
 
 
 def test_performance_counts_commit_slots_and_stalls():

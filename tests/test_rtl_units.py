@@ -62,9 +62,9 @@ def test_constant_divider_is_exact_over_its_whole_range(divisor):
 def test_the_bound_is_the_least_passing_gain():
     """``reference.kernels.hoeffding_bound``: ``T`` passes the test and ``T - 1`` does not,
     for every count up to 5000 and at the largest counts."""
-    for delta in (1e-3, 1e-7, 0.5):
+    for delta in (1e-3, 1e-7, 0.5, 0.0031):  # 0.0031: K = 277^2 * 161,668
         hk = Config(delta=delta, tau=0.0).fixed.hoeffding_k
-        for n in [*range(1, 5000), 2**20 - 1, 2**24 + 3]:
+        for n in [*range(1, 5000), 161_668, 2**20 - 1, 2**24 + 3]:
             t = hoeffding_bound(n, hk)
             assert hoeffding_split(t, n, hk, -1) and not hoeffding_split(t - 1, n, hk, -1), n
     assert hoeffding_bound(0, hk) is None
@@ -81,6 +81,8 @@ def _judge_cases(fx, count_bits):
         ns |= {n - 1, n, n + 1}
     if fx.tie_samples >= 0:
         ns |= {fx.tie_samples, fx.tie_samples + 1}
+    # r^2 n = K exactly (delta = 0.0031: r = 277): the test's equal case, r passes
+    ns |= {fx.hoeffding_k // (r * r) for r in range(2, 3000) if fx.hoeffding_k % (r * r) == 0}
     ns = sorted(n for n in ns if 0 <= n <= top)
     # a learned count of whole 2^G makes ``T * learned`` a margin exactly: the equal case
     return [(n, learned) for n in ns
@@ -88,7 +90,7 @@ def _judge_cases(fx, count_bits):
                             rng.randint(1, 8) << G)]
 
 
-@pytest.mark.parametrize("delta,tau", [(1e-3, 0.05), (1e-7, 0.0), (0.5, 0.2)])
+@pytest.mark.parametrize("delta,tau", [(1e-3, 0.05), (1e-7, 0.0), (0.5, 0.2), (0.0031, 0.0)])
 def test_hoeffding_judge_at_its_boundary(delta, tau):
     """The bound is ready ``latency`` cycles after ``start`` (also a start that comes while
     another is under way), and the comparison agrees with ``gain^2 * n > K`` (or the tie
