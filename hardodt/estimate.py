@@ -310,7 +310,8 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     init or update, the class's estimates written into the row). select: multiplexer
     input bits (a lane picking the sample's class, the trial picking the candidate's
     attribute and histogram entries, a tree level picking its attribute, a deep level
-    decoding both nodes of its row and choosing one, ``rtl.tree_level``). arith: the
+    decoding both nodes of its row, picking the sample's value for each, and choosing
+    one, ``rtl.tree_level``). arith: the
     other adders and comparators (the trial's comparisons with the threshold, the
     dividers' stages, the counters, the fold, the statistics, the levels' compares).
     const: control."""
@@ -325,8 +326,9 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     rows = (L * 2 * wd["node"] + wd["counter_row"] + K * wd["quantile_row"] + wd["hist_rows"])
     select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
               + L * (N * w + NC * vb)
-              # a deep level's two candidate slots, one per node of its row, and the choice
-              + wd["retimed"] * 4 * wd["node"])
+              # a deep level's two candidate slots, one per node of its row, and the choice;
+              # each node's attribute picks the sample's value there (two picks a level)
+              + wd["retimed"] * (4 * wd["node"] + 2 * (N * w + NC * vb)))
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
              # divider stages: subtract and select, per quotient bit
              + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)
@@ -347,8 +349,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     levels carry one level down lives in those levels' slot registers only) and, in the
     schedule's stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
     the counters. trial: the split trial's snapshot (every numeric attribute's quantile
-    row, the histograms, the counts), its candidate pipeline and results (those of its
-    two folds among them). divider: the two pipelined dividers' stage registers.
+    row, the histograms, the counts), its candidate pipeline (with the candidate
+    attribute's estimates, picked a stage ahead of their comparisons) and results (those
+    of its two folds among them). divider: the two pipelined dividers' stage registers.
     const: statistics counters and control."""
     wd = _widths(cfg)
     cb, C, N = cfg.count_bits, cfg.n_classes, cfg.n_numeric
@@ -372,7 +375,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # (the candidate pipeline: tags at nine stages; the rights and the squares of both
     # sides registered apart from their sums)
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 9 * tag
-             + 5 * wd["quality"] + 5 * val + 9 * C * cb)
+             + 5 * wd["quality"] + 5 * val + 9 * C * cb
+             + (C * cfg.quantiles * cfg.word_bits if N else 0))  # the candidate's estimates
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)

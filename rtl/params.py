@@ -183,8 +183,8 @@ class HardwareParams:
         if not self.retimed_levels:
             return {}
         return {
-            "pend": 1,  # the node one level up was internal: compare x[p_attr] with p_thr
-            "p_attr": self.attr_bits,
+            "pend": 1,  # the node one level up was internal: compare p_x with p_thr
+            "p_x": signed(self.w),  # the sample's value of its attribute (categorical: zero-extended)
             "p_thr": signed(self.w),
             "p_cat": 1,  # ... a categorical node: equal to p_thr's low bits goes left
         }

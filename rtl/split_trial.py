@@ -296,9 +296,12 @@ class SplitTrial(wiring.Component):
         mult, shift = constant_divider(cb + qn.bit_length(), qn)
         for j in range(C):
             if N:
+                # the candidate's attribute's estimates, picked a stage ahead (with tb, as
+                # the threshold is summed) so that the comparisons start from registers
                 a2 = Signal(range(N), name=f"a2_{j}")
-                m.d.comb += a2.eq(s2.attr)
-                quant = Array(rows[i].q[j] for i in range(N))[a2]
+                m.d.comb += a2.eq(tb.attr)
+                quant = Signal(data.ArrayLayout(signed(w), qn), name=f"estimates{j}")
+                m.d.sync += quant.eq(Array(rows[i].q[j] for i in range(N))[a2])
                 below = Signal(range(qn + 1), name=f"below{j}")
                 m.d.sync += below.eq(sum((quant[k] < s2.val).as_unsigned() for k in range(qn)))
                 with m.If(cb_tag.attr < N):

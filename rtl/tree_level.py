@@ -7,9 +7,11 @@ address; at an internal node it compares one attribute and moves to a child
 one level down. The deep levels (``HardwareParams.retimed``: at least
 ``RETIMED_ROWS`` rows, a block RAM, whose output comes 5.6 ns after the clock
 on an ECP5 at speed grade 6) make that comparison one level down instead: the
-slot takes the node's attribute and threshold along to the child pair, whose
+slot takes the sample's value of the node's attribute (picked beside the
+memory's decoding) and the node's threshold along to the child pair, whose
 row needs no comparison to be read, and there the comparison, from the slot's
-registers, picks which node of the row is the slot's. The memory's output then
+registers and with no multiplexer before it, picks which node of the row is
+the slot's. The memory's output then
 reaches the next slot register through the node's decoding and one
 multiplexer, never through a comparison, and without a pipeline stage more
 (a stage more would be a stall cycle per split trial).
@@ -24,7 +26,7 @@ slot (``rtl.hardodt``): the write port has one source.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -93,15 +95,32 @@ class TreeLevel(wiring.Component):
 
     def _go_left(self, m: Module, x, xc, attr, thr, categorical) -> Signal:
         """``x[attr] < thr`` for a numeric node, ``xc[attr] == thr`` for a categorical one."""
+        return self._compare(m, self._value_of(m, x, xc, attr, categorical), thr, categorical)
+
+    def _value_of(self, m: Module, x, xc, attr, categorical) -> Signal:
+        """The sample's value of ``attr``: ``x[attr]``, or ``xc[attr]`` zero-extended for a
+        categorical node."""
         p = self.p
-        go_left = Signal()
+        value = Signal(signed(p.w))
         if p.n_num:
             xs = Array(x[i] for i in range(p.n_num))
-            m.d.comb += go_left.eq(xs[attr] < thr)
+            m.d.comb += value.eq(xs[attr])
         if p.n_cat:
             xcs = Array(xc[c] for c in range(p.n_cat))
             with m.If(categorical):
-                m.d.comb += go_left.eq(xcs[attr] == thr.as_unsigned()[:p.value_bits])
+                m.d.comb += value.eq(xcs[attr])
+        return value
+
+    def _compare(self, m: Module, value, thr, categorical) -> Signal:
+        """Left: ``value < thr`` at a numeric node, the low bits equal at a categorical one."""
+        p = self.p
+        go_left = Signal()
+        if p.n_num:
+            m.d.comb += go_left.eq(value < thr)
+        if p.n_cat:
+            with m.If(categorical):
+                vb = p.value_bits
+                m.d.comb += go_left.eq(value.as_unsigned()[:vb] == thr.as_unsigned()[:vb])
         return go_left
 
     def _at_leaf(self, slot, word, addr) -> list:
@@ -132,7 +151,7 @@ class TreeLevel(wiring.Component):
         p, cur, nxt, lv = self.p, self.slot, self.next, self.level
         lane = Signal()  # which node of the row is the slot's
         if lv > 0 and p.retimed(lv - 1):
-            go_left = self._go_left(m, cur.s.x, cur.s.xc, cur.p_attr, cur.p_thr, cur.p_cat)
+            go_left = self._compare(m, cur.p_x, cur.p_thr, cur.p_cat)
             m.d.comb += lane.eq(Mux(cur.pend, ~go_left, cur.addr[0]))
         else:  # the level above compared where it read: the address is whole
             m.d.comb += lane.eq(cur.addr[0])
@@ -143,9 +162,11 @@ class TreeLevel(wiring.Component):
             with m.If((cur.op == OP_SAMPLE) & ~cur.found):
                 with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
                     m.d.comb += [*self._at_leaf(c, word, Cat(k, cur.addr[1:])), c.pend.eq(0)]
-                with m.Else():  # the child is chosen one level down
-                    m.d.comb += [c.addr.eq(word.child << 1), c.pend.eq(1), c.p_attr.eq(word.attr),
-                                 c.p_thr.eq(word.thr), c.p_cat.eq(word.kind == CATEGORICAL)]
+                with m.Else():  # the child is chosen one level down, from the value picked here
+                    cat = word.kind == CATEGORICAL
+                    m.d.comb += [c.addr.eq(word.child << 1), c.pend.eq(1),
+                                 c.p_x.eq(self._value_of(m, cur.s.x, cur.s.xc, word.attr, cat)),
+                                 c.p_thr.eq(word.thr), c.p_cat.eq(cat)]
             cand.append(c)
         m.d.comb += [nxt.eq(Mux(lane, cand[1], cand[0])),
                      self.child_row.eq(Mux(lane, rd.data[1].child, rd.data[0].child))]
