@@ -327,8 +327,8 @@ def lut_terms(cfg: Config) -> dict[str, float]:
     select = (K * C * Q * w + N * C * Q * w + 2 * N * w + wd["hist_rows"]
               + L * (N * w + NC * vb)
               # a deep level's two candidate slots, one per node of its row, and the choice;
-              # each node's attribute picks the sample's value there (two picks a level)
-              + wd["retimed"] * (4 * wd["node"] + 2 * (N * w + NC * vb)))
+              # each node's attribute picks the sample's value there (a pick more a level)
+              + wd["retimed"] * (4 * wd["node"] + N * w + NC * vb))
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
              # divider stages: subtract and select, per quotient bit
              + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)

@@ -33,7 +33,7 @@ which also writes memory rows one at a time while the pipeline is idle.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, ResetInserter, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -166,9 +166,17 @@ class HardODT(wiring.Component):
             m.d.comb += self.stats[i].eq(s)
         S = {n: i for i, n in enumerate(STAT_NAMES)}
 
+        # Each counter counts its event a cycle late, from a register: the events come from
+        # the whole pipeline and the counters sit where they are read (on the 85F, by the
+        # pins), so the long wire runs register to register. ``idle`` waits for them.
+        bumps = []
+
         def bump(name, cond):
-            with m.If(cond):
+            late = Signal(name=f"bump_{name}")
+            m.d.sync += late.eq(cond)
+            with m.If(late):
                 m.d.sync += stats[S[name]].eq(stats[S[name]] + 1)
+            bumps.append(late)
 
         # -- output FIFO and input gating --------------------------------------------------
         out_fifo = m.submodules.out_fifo = fifo.SyncFIFOBuffered(
@@ -526,6 +534,7 @@ class HardODT(wiring.Component):
                          t_level.eq(st.t_level), t_addr.eq(st.t_addr), t_elem.eq(st.t_elem)]
             m.d.sync += [next_pair[lv].eq(st.next_pair[lv]) for lv in range(L)]
             m.d.sync += [stats[i].eq(st.stats[i]) for i in range(len(STAT_NAMES))]
+            m.d.sync += [late.eq(0) for late in bumps]  # an event of this cycle is overwritten
 
         # -- idle -------------------------------------------------------------------------------------------
         # (registered quantile rows are written a cycle after the last stage)
@@ -533,6 +542,7 @@ class HardODT(wiring.Component):
         if p.registered_rows:
             m.d.sync += writing_back.eq(r_valid[QS])
         m.d.comb += self.idle.eq(~sum(r_valid).any() & ~writing_back & (ins_state == 0)
+                                 & ~Cat(*bumps).any()
                                  & ~at_commit & ~restart
                                  & (outstanding == 0) & ~(awaiting & trial.done & ~trial.do_split))
         return m
