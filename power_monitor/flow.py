@@ -107,9 +107,9 @@ def learner_config(registers: list[str], widths: list[int], window: int, classes
     A grace period of 20 windows and a tie threshold of 0.3: a window stream is short
     (15,000 windows, not millions) and drifts, so a leaf must split within a few hundred
     windows of new activity (with the paper-like 50 and 0.05 the histogram's monitor took
-    some 3,000 windows to recover from its drift, docs/power.md). One quantile lane and the
-    serial judge: a sample comes once per window (hundreds of cycles), so the resource
-    model's smallest design is the one to build (8 attributes, 5 classes on ECP5: about
+    some 3,000 windows to recover from its drift, docs/power.md). One quantile lane: a
+    sample comes once per window (hundreds of cycles), so the resource model's smallest
+    design is the one to build (8 attributes, 5 classes on ECP5: about
     18.6k LUTs against 47k with a lane per attribute)."""
     names, ranges = [], []
     for reg, width in zip(registers, widths, strict=True):
@@ -119,7 +119,7 @@ def learner_config(registers: list[str], widths: list[int], window: int, classes
                   classes=classes, quantiles=8, split_points=8, grace_period=20, delta=0.01,
                   tau=0.3,
                   max_depth=7, max_leaves=64, elements=64, word_bits=16, fraction_bits=14,
-                  count_bits=16, split_delay=64, lanes=1, judge="serial")
+                  count_bits=16, split_delay=64, lanes=1)
 
 
 @dataclass
