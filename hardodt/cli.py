@@ -694,7 +694,9 @@ def build_parser() -> argparse.ArgumentParser:
     pnr.add_argument("--no-route", dest="route", action="store_false",
                      help="place only: the Fmax is nextpnr's estimate after placement, with "
                           "no critical path (minutes on the 85F instead of an hour or more "
-                          "of routing; the report says it was not routed)")
+                          "of routing; the report says it was not routed); the placed "
+                          "netlist is DIR/placed.json, whose slowest paths `python -m "
+                          "hardodt.placed_paths` lists")
     pnr.add_argument("--build-dir", type=Path, metavar="DIR",
                      help="where the tools run (default results/pnr/DEVICE)")
     pnr.add_argument("--no-cache", action="store_true", help="run even if cached")
