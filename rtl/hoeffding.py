@@ -35,9 +35,10 @@ def bound_bits(hoeffding_k: int) -> tuple[int, int]:
 class HoeffdingJudge(wiring.Component):
     """Whether the trial's winner passes the Hoeffding test (or the tie rule).
 
-    ``start`` (with ``n`` the leaf's count) begins the bound: ``r = T - 1`` a bit a
-    cycle from the top, each bit added into ``r * learned`` (Horner's rule: double,
-    add ``learned`` for a one) a cycle after it is found, then
+    ``start`` (with ``n`` the leaf's count, held while the result is used) begins the
+    bound: ``r = T - 1`` a bit a cycle from the top, each bit added into
+    ``r * learned`` (Horner's rule: double, add ``learned`` for a one) a cycle after it
+    is found, then
     ``T * learned = r * learned + learned``: no divider, no multiplier. ``ready`` rises
     ``latency = root_bits + 3`` cycles after the cycle of ``start`` and stays until the
     next ``start``, which may come at any time and begins again. ``learned`` must be
