@@ -44,7 +44,7 @@ _QUALITY_FRACTION_BITS = 8  # reference.fixedpoint.QUALITY_FRACTION_BITS
 
 
 def _quotient_bits(cfg: Config) -> int:
-    """Bits of the split trial's quotients and of the gain (``SplitTrial.quo_bits``)."""
+    """Bits of the split trial's quotients (``SplitTrial.quo_bits``)."""
     return cfg.count_bits + _QUALITY_FRACTION_BITS + 2
 
 
