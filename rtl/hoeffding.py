@@ -38,13 +38,12 @@ class HoeffdingJudge(wiring.Component):
     ``start`` (with ``n`` the leaf's count, held while the result is used) begins the
     bound: ``r = T - 1`` a bit a cycle from the top, each bit added into
     ``r * learned`` (Horner's rule: double, add ``learned`` for a one) a cycle after it
-    is found, then
-    ``T * learned = r * learned + learned``: no divider, no multiplier. ``ready`` rises
-    ``latency = root_bits + 3`` cycles after the cycle of ``start`` and stays until the
-    next ``start``, which may come at any time and begins again. ``learned`` must be
-    steady from the cycle after ``start``. ``split`` then answers, in the same cycle,
-    for the ``margin`` presented: ``(margin << G) >= T * learned`` and ``n > 0``, or
-    ``n > tie_samples``.
+    is found, then ``T * learned = r * learned + learned``: no divider, no multiplier.
+    ``ready`` rises ``latency = root_bits + 3`` cycles after the cycle of ``start`` and
+    stays until the next ``start``, which may come at any time and begins again.
+    ``learned`` must be steady from the cycle after ``start``. ``split`` then answers,
+    in the same cycle, for the ``margin`` presented: ``(margin << G) >= T * learned``
+    and ``n > 0``, or ``n > tie_samples``.
 
     Members
     -------
