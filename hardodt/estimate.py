@@ -266,22 +266,21 @@ def dsp_blocks(a: int, b: int, fam: Family) -> int:
 # -- LUT and FF terms ------------------------------------------------------------------------
 
 def _judge_widths(cfg: Config, quality_bits: int) -> dict[str, int]:
-    """The Hoeffding test's bits (``rtl.hoeffding``). judge_arith: the root step's three
-    adders (the trial term, the remainder's subtraction, the cross term's update), the
-    product's two (Horner's step, ``+ learned``) and the comparison of the margin with
-    its fraction bits. judge_regs: the remainder, the cross and square terms, the root,
-    the product so far and the bound."""
+    """The Hoeffding test's bits (``rtl.hoeffding``). judge_arith: the root step's
+    comparison and subtraction, the next trial term's four adders (the cross term's
+    update, both outcomes' terms), the product's two (Horner's step, ``+ learned``) and
+    the comparison of the margin with its fraction bits. judge_regs: the remainder, the
+    cross, square and trial terms, the root, the product so far and the bound."""
     cb = cfg.count_bits
     k_bits, h = _bound_bits(cfg)
     product = (h + cb + 1) + (h + cb + 2)
-    arith = 3 * k_bits + product + quality_bits + _QUALITY_FRACTION_BITS
-    regs = 2 * k_bits + (cb + 2 * h) + h + product
+    arith = 6 * k_bits + 6 + product + quality_bits + _QUALITY_FRACTION_BITS
+    regs = 3 * k_bits + 3 + (cb + 2 * h) + h + product
     return {"judge_arith": arith, "judge_regs": regs}
 
 
 def _widths(cfg: Config) -> dict[str, int]:
     p = _params(cfg)
-    G = _QUALITY_FRACTION_BITS
     quo = _quotient_bits(cfg)
     return {
         "slot": p.slot_layout.size, "node": p.node_layout.size,
@@ -289,8 +288,6 @@ def _widths(cfg: Config) -> dict[str, int]:
         "hist_rows": sum(p.histogram_row_layout(c).size for c in range(cfg.n_categorical)),
         "quo": quo, "div_stages": divider_latency(cfg),
         **_judge_widths(cfg, p.quality_bits),
-        "num": max(2 * cfg.count_bits + G + max(1, (cfg.n_classes - 1).bit_length()),
-                   cfg.count_bits + 2 * G + 2),
         "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,
         "retimed": p.retimed_levels,
         "quality": p.quality_bits,

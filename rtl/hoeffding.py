@@ -71,6 +71,11 @@ class HoeffdingJudge(wiring.Component):
         rest = Signal(kb)  # K - r^2 n
         cross = Signal(kb)  # r n 2^(i+1) (at most r^2 n <= K: r is a multiple of 2^(i+1))
         square = Signal(cb + 2 * h)  # n 4^i
+        # the step's trial term cross + n 4^i, worked out a step ahead for both outcomes of
+        # the step before, so that a step is one comparison (and the term's low kb bits
+        # only count while n 4^i has no bit above them: `small`)
+        term = Signal(kb + 2)
+        small = Signal()
         root = Signal(h)  # r, a bit a step into bit 0
         acc = Signal(h + cb + 1)  # r * learned so far, a step behind the root
         need = Signal(h + cb + 2)  # T * learned
@@ -78,7 +83,9 @@ class HoeffdingJudge(wiring.Component):
 
         def restart():  # in every state, last: a start begins again from any step
             with m.If(self.start):
-                m.d.sync += [rest.eq(fx.hoeffding_k), cross.eq(0), square.eq(n << (2 * (h - 1))),
+                first = n << (2 * (h - 1))
+                m.d.sync += [rest.eq(fx.hoeffding_k), cross.eq(0), square.eq(first),
+                             term.eq(first[:kb]), small.eq(first[kb:] == 0),
                              root.eq(0), acc.eq(0), step.eq(h - 1)]
                 m.next = "ROOT"
 
@@ -89,11 +96,12 @@ class HoeffdingJudge(wiring.Component):
             with m.State("IDLE"):  # also the result held, until the next start
                 restart()
             with m.State("ROOT"):  # (r + 2^i)^2 n = r^2 n + r n 2^(i+1) + n 4^i <= K ?
-                term = Signal(kb + 1)
-                m.d.comb += term.eq(cross + square[:kb])
-                fits = (square[kb:] == 0) & (term <= rest)
+                fits = small & (term <= rest)
+                half, low, quarter = cross >> 1, square[:kb], (square >> 2)[:kb]
                 m.d.sync += [rest.eq(Mux(fits, rest - term, rest)),
-                             cross.eq(Mux(fits, (cross >> 1) + square[:kb], cross >> 1)),
+                             cross.eq(Mux(fits, half + low, half)),
+                             term.eq(Mux(fits, half + low + quarter, half + quarter)),
+                             small.eq(square[kb + 2:] == 0),
                              square.eq(square >> 2), root.eq(Cat(fits, root[:h - 1])),
                              step.eq(step - 1)]
                 horner()  # (the first step adds the cleared bit 0: nothing)

@@ -97,7 +97,7 @@ class SplitTrial(wiring.Component):
             "right": Out(data.ArrayLayout(unsigned(p.cb), p.n_cls)),
             "trial_cycles": Out(32),  # the longest trial so far, start to result, for reports
         })
-        self.num_bits = max(2 * p.cb + G + max(1, (p.n_cls - 1).bit_length()), p.cb + 2 * G + 2)
+        self.num_bits = 2 * p.cb + G + max(1, (p.n_cls - 1).bit_length())
         self.quo_bits = p.cb + G + 2
         self.stage_bits = p.config.divider_stage_bits
         self.divider_latency = -(-self.quo_bits // self.stage_bits)  # PipelinedDivider's
