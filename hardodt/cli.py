@@ -52,6 +52,9 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
     (("--lanes",), "lanes", int, "hardware quantile lanes (0: one per numeric attribute)"),
     (("--divider-stage-bits",), "divider_stage_bits", int,
      "hardware: quotient bits per stage of the split trial's dividers (default 2)"),
+    (("--retimed-rows",), "retimed_rows", int,
+     "hardware: tree levels of at least this many rows compare one level down "
+     "(default 64: the block-RAM levels; 1: every level)"),
 ]
 
 

@@ -20,7 +20,7 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "counter_stage", "registered_rows", "trigger_latency", "RETIMED_ROWS"]
+           "counter_stage", "registered_rows", "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -28,12 +28,6 @@ LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
 #: Slot kinds: a sample; a split's two commit slots; after a reset, the slot that makes the
 #: root an empty leaf again (its node row, element 0's counters and quantile rows).
 OP_SAMPLE, OP_COMMIT_OTHER, OP_COMMIT_KEEP, OP_RESTART = 0, 1, 2, 3
-
-#: A tree level of at least this many rows compares one level down
-#: (``HardwareParams.retimed``): where its memory becomes a block RAM on an ECP5 (the
-#: default design's levels 7 to 15; a level of 32 rows is LUT RAM).
-RETIMED_ROWS = 64
-
 
 def _bits(n: int) -> int:
     """Bits to hold 0..n-1 (at least 1)."""
@@ -165,11 +159,12 @@ class HardwareParams:
 
     def retimed(self, level: int) -> bool:
         """Whether ``level`` compares one level down (``rtl.tree_level``): a level of at
-        least ``RETIMED_ROWS`` rows, whose memory is a block RAM (its output comes late:
-        5.6 ns after the clock on an ECP5 at speed grade 6). The rows grow with the level,
-        so these are the deepest levels; the shallow ones, flip-flops or LUT RAM, compare
-        where they read (one multiplexer fewer after the comparison)."""
-        return self.level_rows(level) >= RETIMED_ROWS
+        least ``retimed_rows`` rows (the configuration's; 64 by default, where a level's
+        memory becomes a block RAM on an ECP5, whose output comes 5.6 ns after the clock
+        at speed grade 6). Its memory's output then meets no comparison on its way to
+        the next slot register. The rows grow with the level, so these are the deepest
+        levels; the others compare where they read, for fewer LUTs."""
+        return self.level_rows(level) >= self.config.retimed_rows
 
     @property
     def retimed_levels(self) -> int:

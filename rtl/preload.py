@@ -28,7 +28,7 @@ __all__ = ["Preload", "preload_image", "load_rows", "empty_state", "HARDWARE_ONL
 
 #: Configuration fields that shape only the hardware: a model may differ in them
 #: (``judge`` shapes nothing any more, hardodt.config.JUDGES).
-HARDWARE_ONLY = ("lanes", "divider_stage_bits", "judge")
+HARDWARE_ONLY = ("lanes", "divider_stage_bits", "retimed_rows", "judge")
 
 
 @dataclass(frozen=True)

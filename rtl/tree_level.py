@@ -5,7 +5,7 @@ enter every cycle while earlier ones are deeper. A sample that has not met its
 leaf yet reads its node here: at a leaf it keeps the leaf's element, class and
 address; at an internal node it compares one attribute and moves to a child
 one level down. The deep levels (``HardwareParams.retimed``: at least
-``RETIMED_ROWS`` rows, a block RAM, whose output comes 5.6 ns after the clock
+``retimed_rows`` rows, 64 by default, a block RAM whose output comes 5.6 ns after the clock
 on an ECP5 at speed grade 6) make that comparison one level down instead: the
 slot takes the sample's value of the node's attribute (picked beside the
 memory's decoding) and the node's threshold along to the child pair, whose

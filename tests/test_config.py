@@ -65,6 +65,7 @@ def test_counts_become_names():
     ({"word_bits": 12, "fraction_bits": 8}, "step", "9 fraction bits"),
     ({"divider_stage_bits": 0}, "divider_stage_bits", "1..30"),
     ({"count_bits": 8, "divider_stage_bits": 19}, "divider_stage_bits", "1..18"),
+    ({"retimed_rows": 0}, "retimed_rows", "1..65536"),
     ({"judge": "fast"}, "judge", "parallel"),
 ])
 def test_impossible_configurations_name_the_field(changes, field, words):
