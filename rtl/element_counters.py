@@ -14,7 +14,7 @@ the two writes the fetch misses are forwarded. A leaf whose ``n`` reached
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -27,12 +27,12 @@ __all__ = ["ElementCounters", "argmax", "registered_counter_cost"]
 def registered_counter_cost(params: HardwareParams) -> dict[str, int]:
     """The registered counters' flip-flops and multiplexer LUTs (none without
     ``params.registered_rows``): the row fetched, the write back (the row, its address,
-    its enable) and the forwarding's hit flag; a multiplexer per row bit (the forward
-    into the row the update takes). The resource model counts them as they are,
-    outside its fitted weights."""
+    its enable), each with its two flags (frozen, a trial due), and the forwarding's hit
+    flag; a multiplexer per row bit and flag (the forward into the row the update
+    takes). The resource model counts them as they are, outside its fitted weights."""
     if not params.registered_rows:
         return {"ff": 0, "lut": 0}
-    row = params.counter_layout.size
+    row = params.counter_layout.size + 2
     return {"ff": 2 * row + 1 + _bits(params.n_elem) + 1, "lut": row}
 
 
@@ -77,6 +77,11 @@ class ElementCounters(wiring.Component):
         The counters this slot updates, and as written back; the majority prediction; whether the
         sample is learned (or refused: frozen); its class's count with it counted; the
         "first" rule's flag (the class's first sample at this leaf).
+    ripe : Out(1)
+        The row's ``since + 1`` reaches the grace period: a trial is due if the sample
+        is learned. With ``registered``, this and ``frozen`` come from flags registered
+        beside the row, so no comparison of its counts is on the way to the trial's
+        decision.
     """
 
     def __init__(self, params: HardwareParams, rows: list | None = None,
@@ -93,7 +98,7 @@ class ElementCounters(wiring.Component):
             "stored": Out(params.counter_layout),
             "row": Out(params.counter_layout), "updated": Out(params.counter_layout),
             "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
-            "count": Out(params.cb), "first": Out(1),
+            "count": Out(params.cb), "first": Out(1), "ripe": Out(1),
         })
         init = [params.counter_layout.const(r) for r in rows or []]  # rows: a preload
         self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=init)
@@ -101,7 +106,6 @@ class ElementCounters(wiring.Component):
     def elaborate(self, platform) -> Module:
         m = Module()
         p, C = self.p, self.p.n_cls
-        fx = p.config.fixed
         m.submodules.memory = self.memory
         wr = self.memory.write_port()
         rd = self.memory.read_port(transparent_for=(wr,))
@@ -112,7 +116,6 @@ class ElementCounters(wiring.Component):
         m.d.comb += self.prediction.eq(
             Mux(self.leaf_inactive | (Array(cnts)[best] == 0), self.leaf_class, best))
         m.d.comb += [
-            self.frozen.eq(ctr.n >= fx.count_max),
             self.learn.eq(self.learn_request & ~self.leaf_inactive & ~self.frozen),
             self.count.eq(Array(cnts)[y] + 1),
             self.first.eq((p.config.initial_quantiles == "first") & ~(ctr.seen >> y)[0]),
@@ -136,23 +139,48 @@ class ElementCounters(wiring.Component):
             self._registered(m, rd, wr, writes, written)
         else:
             m.d.comb += [self.row.eq(rd.data), wr.addr.eq(self.element), wr.en.eq(writes),
-                         wr.data.eq(written)]
+                         wr.data.eq(written), self.frozen.eq(self._flags(rd.data)[0]),
+                         self.ripe.eq(self._flags(rd.data)[1])]
         with m.If(self.load_en):
             m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m
 
+    def _flags(self, row) -> Value:
+        """``Cat(frozen, ripe)`` of a stored row: ``n`` at its limit; ``since + 1`` at
+        the grace period (``grace_period >= 1``)."""
+        fx, grace = self.p.config.fixed, self.p.config.grace_period
+        return Cat(row.n >= fx.count_max, row.since >= grace - 1)
+
+    def _written_flags(self) -> Value:
+        """``_flags`` of the row this slot writes, from the row it read (no adder before the
+        comparisons): an init's empty row; or the row learned, ``n + 1`` (below the limit,
+        or it would not learn) and ``since + 1``, or 0 with a trial started."""
+        fx, grace, ctr = self.p.config.fixed, self.p.config.grace_period, self.row
+        empty_ripe = Const(int(grace <= 1), 1)
+        ripe = Mux(self.restart, empty_ripe, ctr.since >= grace - 2) if grace >= 2 else 1
+        return Mux(self.init, Cat(self.init_n >= fx.count_max, empty_ripe),
+                   Cat(ctr.n >= fx.count_max - 1, ripe))
+
     def _registered(self, m: Module, rd, wr, writes, written) -> None:
         """The row fetched into a register, the write a cycle later from registers, and
         the two writes the fetch misses forwarded: the one being written back into the
-        fetched row, the one just computed into this slot's row."""
+        fetched row, the one just computed into this slot's row. Each row goes with its
+        flags (``_flags``), registered beside it."""
         p = self.p
         wb_write = Signal()  # the write back: a row, its element
         wb_addr = Signal.like(wr.addr)
         wb_row = Signal(p.counter_layout)
-        m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb_row.eq(written)]
+        wb_flags = Signal(2)
+        m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb_row.eq(written),
+                     wb_flags.eq(self._written_flags())]
         m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb_row)]
         fetched = Signal(p.counter_layout)
-        m.d.sync += fetched.eq(Mux(wb_write & (wb_addr == self.fetch_element), wb_row, rd.data))
+        fetched_flags = Signal(2)
+        back = wb_write & (wb_addr == self.fetch_element)
+        m.d.sync += [fetched.eq(Mux(back, wb_row, rd.data)),
+                     fetched_flags.eq(Mux(back, wb_flags, self._flags(rd.data)))]
         hit = Signal()
         m.d.sync += hit.eq(writes & (self.element == self.fetch_element))
-        m.d.comb += self.row.eq(Mux(hit, wb_row, fetched))
+        flags = Mux(hit, wb_flags, fetched_flags)
+        m.d.comb += [self.row.eq(Mux(hit, wb_row, fetched)),
+                     self.frozen.eq(flags[0]), self.ripe.eq(flags[1])]

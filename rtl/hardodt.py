@@ -416,8 +416,9 @@ class HardODT(wiring.Component):
         m.d.comb += self.leaves.eq(leaves)
         # samples left in the pending window
         remaining = reg(range(cfg.split_delay + 1), "remaining", init["remaining"])
-        # since + 1 >= grace, read off the stored count (no adder before the comparison)
-        due = do_learn & (counters.row.since >= cfg.grace_period - 1)  # grace_period >= 1
+        # since + 1 >= grace, read off the stored count (no adder before the comparison;
+        # with registered rows, a flag registered beside the row)
+        due = do_learn & counters.ripe
         pending = remaining != 0
         start = Signal()
         m.d.comb += start.eq(due & ~pending)

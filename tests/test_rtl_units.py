@@ -267,13 +267,15 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
     forwarded) against the one-cycle read-modify-write, side by side on one random slot
     sequence over three elements: back-to-back writes to one element, learned and
     predict-only samples, trial starts (``since`` back to 0), commit inits and frozen
-    leaves (inits near the 8-bit counts' limit). Every slot's row, update, prediction and flags must agree."""
+    leaves (inits near the 8-bit counts' limit), rows a trial is due for (a grace period
+    of 5). Every slot's row, update, prediction and flags must agree."""
     from amaranth.hdl import Module
 
     from rtl.element_counters import ElementCounters
 
     p = HardwareParams(Config(numeric_attributes=2, lanes=2, classes=3, count_bits=8,
-                              elements=4, max_depth=3, max_leaves=4, split_delay=64))
+                              elements=4, max_depth=3, max_leaves=4, split_delay=64,
+                              grace_period=5))
     assert p.registered_rows
     m = Module()
     plain = m.submodules.plain = ElementCounters(p)
@@ -289,7 +291,7 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
     idle = {"element": 3, "label": 0, "leaf_inactive": 0, "leaf_class": 0, "learn_request": 0,
             "init": 0, "init_n": 0, "restart": 0}
     stream = slots + [idle, idle]
-    outputs = ("row", "updated", "prediction", "learn", "frozen", "count", "first")
+    outputs = ("row", "updated", "prediction", "learn", "frozen", "count", "first", "ripe")
     seen = []
 
     async def bench(ctx):
@@ -311,15 +313,16 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
             for name in outputs:
                 assert ctx.get(getattr(fast, name)) == ctx.get(getattr(plain, name)), \
                     f"slot {t}, {name}: {s}"
-            seen.append((s, ctx.get(plain.learn), ctx.get(plain.frozen)))
+            seen.append((s, ctx.get(plain.learn), ctx.get(plain.frozen), ctx.get(plain.ripe)))
             await ctx.tick()
 
     _run(m, bench)
-    writes = [s for s, learn, _ in seen if learn or s["init"]]
+    writes = [s for s, learn, *_ in seen if learn or s["init"]]
     same_row_next = sum(a["element"] == b["element"] for a, b in zip(slots, slots[1:], strict=False)
                         if a in writes)
     assert len(writes) > 400 and same_row_next > 150
-    assert sum(frozen for *_, frozen in seen) > 50  # the freeze is reached and compared
+    assert sum(frozen for *_, frozen, _ in seen) > 50  # the freeze is reached and compared
+    assert 50 < sum(ripe for *_, ripe in seen) < len(seen) - 50  # and so is the grace period
 
 
 @pytest.mark.parametrize("fields", [
