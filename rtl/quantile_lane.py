@@ -37,7 +37,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     ``params.registered_rows``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
     forwarding's flags (two, and copies of two: one per word and one per estimate they
-    select), the class's estimates fetched apart, the
+    select; the next slot's same row and class, compared a cycle ahead), the class's estimates fetched apart, the
     row handed to the split trial and the attribute's value in ``Q + 2`` copies; a
     multiplexer per row and estimate bit more than the one-cycle lane (the fetched row's
     and the forward's instead of the written row's). The resource model counts them as
@@ -49,7 +49,8 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
         + _bits(params.n_elem * params.groups) + params.n_cls
     estimates = params.config.quantiles * params.w  # the class's, fetched apart
     x_copies = (params.config.quantiles + 2) * params.w  # the value, an estimate's own
-    flags = 2 + (2 + params.n_cls) + params.config.quantiles  # forwarding's, with copies
+    # forwarding's, with copies, and the fetch's same row and class compared a cycle ahead
+    flags = 2 + (2 + params.n_cls) + params.config.quantiles + 2
     return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies),
             "lut": params.lanes * (row + estimates)}
 
@@ -62,7 +63,8 @@ class QuantileLane(wiring.Component):
         ``registered``, the row of the slot two stages ahead.
     fetch_element, fetch_group : In (with ``registered``)
         The row of the next slot, being fetched: the same row as this slot's write
-        means the write is forwarded to it.
+        means the write is forwarded to it. A slot's fetch follows its read by a cycle,
+        and its update its fetch (the pipeline moves every cycle).
     read_label, fetch_label : In (with ``registered``)
         The classes of those two slots' samples: the class's estimates are picked
         out of the row as it is fetched, off the update's loop.
@@ -225,7 +227,13 @@ class QuantileLane(wiring.Component):
         # read): the flag comes from a register, not a comparison, to the row's width of
         # multiplexers.
         to_read = writes & (here == rd.addr)  # this write is to the row being read
-        to_fetched = writes & (here == fetch_addr)  # ... to the row being fetched
+        # ... to the row being fetched: this slot was fetched a cycle ago, as the slot now
+        # fetched was read, so whether they share a row (and a class) is compared then,
+        # into a register, and no comparison follows the slot's registers to the copies
+        same_row, same_class = Signal(), Signal()
+        m.d.sync += [same_row.eq(fetch_addr == rd.addr),
+                     same_class.eq(self.fetch_label == self.read_label)]
+        to_fetched = writes & same_row
         back = Signal()
         m.d.sync += back.eq(to_read)
         fetched = Signal(p.quantile_row_layout)
@@ -240,8 +248,7 @@ class QuantileLane(wiring.Component):
         # flag in a copy per estimate: it selects every bit the step starts from).
         back_q = Signal()  # ... and changes that slot's class
         m.d.sync += back_q.eq(to_read & (self.init | (self.label == self.read_label)))
-        hit_q = registered_copies(m, to_fetched & (self.init | (self.label == self.fetch_label)),
-                                  Q, "hit_q")
+        hit_q = registered_copies(m, to_fetched & (self.init | same_class), Q, "hit_q")
         fetched_q = Signal.like(step.q)
         m.d.sync += fetched_q.eq(Mux(back_q, change.q.as_value(),
                                      Array(stored.q[j] for j in range(p.n_cls))[self.fetch_label]
