@@ -37,11 +37,11 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     ``params.registered_rows``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
     forwarding's flags (two, and copies of two: one per word and one per estimate they
-    select; the next slot's same row and class, compared a cycle ahead), the class's estimates fetched apart, the
-    row handed to the split trial and the attribute's value in ``Q + 2`` copies; a
-    multiplexer per row and estimate bit more than the one-cycle lane (the fetched row's
-    and the forward's instead of the written row's). The resource model counts them as
-    they are, outside its fitted weights."""
+    select; the next slot's same row and class, compared a cycle ahead), the class's
+    estimates fetched apart, the row handed to the split trial and the attribute's
+    value in ``Q + 2`` copies; a multiplexer per row and estimate bit more than the
+    one-cycle lane (the fetched row's and the forward's instead of the written row's).
+    The resource model counts them as they are, outside its fitted weights."""
     if not params.registered_rows:  # (which implies numeric attributes)
         return {"ff": 0, "lut": 0}
     row = params.quantile_row_layout.size
