@@ -138,9 +138,9 @@ class ElementCounters(wiring.Component):
         if self.registered:
             self._registered(m, rd, wr, writes, written)
         else:
+            flags = self._flags(rd.data)
             m.d.comb += [self.row.eq(rd.data), wr.addr.eq(self.element), wr.en.eq(writes),
-                         wr.data.eq(written), self.frozen.eq(self._flags(rd.data)[0]),
-                         self.ripe.eq(self._flags(rd.data)[1])]
+                         wr.data.eq(written), self.frozen.eq(flags[0]), self.ripe.eq(flags[1])]
         with m.If(self.load_en):
             m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m

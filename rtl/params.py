@@ -29,6 +29,7 @@ LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
 #: root an empty leaf again (its node row, element 0's counters and quantile rows).
 OP_SAMPLE, OP_COMMIT_OTHER, OP_COMMIT_KEEP, OP_RESTART = 0, 1, 2, 3
 
+
 def _bits(n: int) -> int:
     """Bits to hold 0..n-1 (at least 1)."""
     return max(1, (n - 1).bit_length())
