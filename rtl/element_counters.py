@@ -27,12 +27,12 @@ __all__ = ["ElementCounters", "argmax", "registered_counter_cost"]
 def registered_counter_cost(params: HardwareParams) -> dict[str, int]:
     """The registered counters' flip-flops and multiplexer LUTs (none without
     ``params.registered_rows``): the row fetched, the write back (the row, its address,
-    its enable), each with its two flags (frozen, a trial due), and the forwarding's hit
-    flag; a multiplexer per row bit and flag (the forward into the row the update
+    its enable), each with its flags (frozen, a trial due, a class's count above 0), and
+    the forwarding's hit flag; a multiplexer per row bit and flag (the forward into the row the update
     takes). The resource model counts them as they are, outside its fitted weights."""
     if not params.registered_rows:
         return {"ff": 0, "lut": 0}
-    row = params.counter_layout.size + 2
+    row = params.counter_layout.size + 2 + params.n_cls
     return {"ff": 2 * row + 1 + _bits(params.n_elem) + 1, "lut": row}
 
 
@@ -79,9 +79,12 @@ class ElementCounters(wiring.Component):
         "first" rule's flag (the class's first sample at this leaf).
     ripe : Out(1)
         The row's ``since + 1`` reaches the grace period: a trial is due if the sample
-        is learned. With ``registered``, this and ``frozen`` come from flags registered
-        beside the row, so no comparison of its counts is on the way to the trial's
-        decision.
+        is learned.
+    nonzero : Out(n_cls)
+        The row's classes with a count above 0 (a trial needs two, this sample's class
+        among them). With ``registered``, this, ``ripe`` and ``frozen`` come from flags
+        registered beside the row, so no comparison of its counts is on the way to the
+        trial's decision.
     """
 
     def __init__(self, params: HardwareParams, rows: list | None = None,
@@ -99,6 +102,7 @@ class ElementCounters(wiring.Component):
             "row": Out(params.counter_layout), "updated": Out(params.counter_layout),
             "prediction": Out(cbits), "learn": Out(1), "frozen": Out(1),
             "count": Out(params.cb), "first": Out(1), "ripe": Out(1),
+            "nonzero": Out(params.n_cls),
         })
         init = [params.counter_layout.const(r) for r in rows or []]  # rows: a preload
         self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=init)
@@ -138,28 +142,34 @@ class ElementCounters(wiring.Component):
         if self.registered:
             self._registered(m, rd, wr, writes, written)
         else:
-            flags = self._flags(rd.data)
             m.d.comb += [self.row.eq(rd.data), wr.addr.eq(self.element), wr.en.eq(writes),
-                         wr.data.eq(written), self.frozen.eq(flags[0]), self.ripe.eq(flags[1])]
+                         wr.data.eq(written), self._flag_outputs().eq(self._flags(rd.data))]
         with m.If(self.load_en):
             m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m
 
+    def _flag_outputs(self) -> Value:
+        """The outputs the flags drive, in ``_flags``' order."""
+        return Cat(self.frozen, self.ripe, self.nonzero)
+
     def _flags(self, row) -> Value:
-        """``Cat(frozen, ripe)`` of a stored row: ``n`` at its limit; ``since + 1`` at
-        the grace period (``grace_period >= 1``)."""
+        """``Cat(frozen, ripe, nonzero)`` of a stored row: ``n`` at its limit; ``since + 1``
+        at the grace period (``grace_period >= 1``); a bit per class with a count."""
         fx, grace = self.p.config.fixed, self.p.config.grace_period
-        return Cat(row.n >= fx.count_max, row.since >= grace - 1)
+        return Cat(row.n >= fx.count_max, row.since >= grace - 1,
+                   *[row.cnt[j] != 0 for j in range(self.p.n_cls)])
 
     def _written_flags(self) -> Value:
-        """``_flags`` of the row this slot writes, from the row it read (no adder before the
-        comparisons): an init's empty row; or the row learned, ``n + 1`` (below the limit,
-        or it would not learn) and ``since + 1``, or 0 with a trial started."""
-        fx, grace, ctr = self.p.config.fixed, self.p.config.grace_period, self.row
+        """``_flags`` of the row this slot writes, from the row it read and its flags (no
+        adder before the comparisons): an init's empty row; or the row learned, ``n + 1``
+        (below the limit, or it would not learn), ``since + 1`` or 0 with a trial started,
+        and the sample's class counted."""
+        fx, grace, ctr, C = self.p.config.fixed, self.p.config.grace_period, self.row, self.p.n_cls
         empty_ripe = Const(int(grace <= 1), 1)
         ripe = Mux(self.restart, empty_ripe, ctr.since >= grace - 2) if grace >= 2 else 1
-        return Mux(self.init, Cat(self.init_n >= fx.count_max, empty_ripe),
-                   Cat(ctr.n >= fx.count_max - 1, ripe))
+        counted = [self.nonzero[j] | (self.label == j) for j in range(C)]
+        return Mux(self.init, Cat(self.init_n >= fx.count_max, empty_ripe, Const(0, C)),
+                   Cat(ctr.n >= fx.count_max - 1, ripe, *counted))
 
     def _registered(self, m: Module, rd, wr, writes, written) -> None:
         """The row fetched into a register, the write a cycle later from registers, and
@@ -170,17 +180,16 @@ class ElementCounters(wiring.Component):
         wb_write = Signal()  # the write back: a row, its element
         wb_addr = Signal.like(wr.addr)
         wb_row = Signal(p.counter_layout)
-        wb_flags = Signal(2)
+        wb_flags = Signal(2 + p.n_cls)
         m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb_row.eq(written),
                      wb_flags.eq(self._written_flags())]
         m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb_row)]
         fetched = Signal(p.counter_layout)
-        fetched_flags = Signal(2)
+        fetched_flags = Signal(2 + p.n_cls)
         back = wb_write & (wb_addr == self.fetch_element)
         m.d.sync += [fetched.eq(Mux(back, wb_row, rd.data)),
                      fetched_flags.eq(Mux(back, wb_flags, self._flags(rd.data)))]
         hit = Signal()
         m.d.sync += hit.eq(writes & (self.element == self.fetch_element))
-        flags = Mux(hit, wb_flags, fetched_flags)
         m.d.comb += [self.row.eq(Mux(hit, wb_row, fetched)),
-                     self.frozen.eq(flags[0]), self.ripe.eq(flags[1])]
+                     self._flag_outputs().eq(Mux(hit, wb_flags, fetched_flags))]

@@ -416,32 +416,37 @@ class HardODT(wiring.Component):
         m.d.comb += self.leaves.eq(leaves)
         # samples left in the pending window
         remaining = reg(range(cfg.split_delay + 1), "remaining", init["remaining"])
+        # ``remaining != 0`` and ``leaves >= max_leaves`` as flags, each updated with its
+        # count: the trial's decision (which sets and clears the state registers) reads
+        # flags, not comparisons of counts
+        pending = reg(1, "pending", int(init["remaining"] != 0))
+        leaves_full = reg(1, "leaves_full", int(init["leaves"] >= cfg.max_leaves))
         # since + 1 >= grace, read off the stored count (no adder before the comparison;
         # with registered rows, a flag registered beside the row)
         due = do_learn & counters.ripe
-        pending = remaining != 0
         start = Signal()
         m.d.comb += start.eq(due & ~pending)
         m.d.comb += counters.restart.eq(start)
         skip_depth = start & (cur.leaf_level >= cfg.max_depth)
-        skip_leaves = start & ~skip_depth & (leaves >= cfg.max_leaves)
-        # classes with samples once this one counts (it is learned when a trial starts): read
-        # off the stored counts, beside the increment rather than after it
-        seen_classes = sum(((counters.row.cnt[j] != 0) | (cur.s.label == j)).as_unsigned()
+        skip_leaves = start & ~skip_depth & leaves_full
+        # classes with samples once this one counts (it is learned when a trial starts): the
+        # stored counts' flags, beside the increment rather than after it
+        seen_classes = sum((counters.nonzero[j] | (cur.s.label == j)).as_unsigned()
                            for j in range(C))
         skip_pure = start & ~skip_depth & ~skip_leaves & (seen_classes < 2)
         begin = Signal()
         m.d.comb += begin.eq(start & ~skip_depth & ~skip_leaves & ~skip_pure)
         with m.If(is_sample & pending):
-            m.d.sync += remaining.eq(remaining - 1)
+            m.d.sync += [remaining.eq(remaining - 1), pending.eq(remaining != 1)]
         with m.If(begin):
-            m.d.sync += [remaining.eq(cfg.split_delay), awaiting.eq(1),
+            m.d.sync += [remaining.eq(cfg.split_delay), pending.eq(cfg.split_delay != 0),
+                         awaiting.eq(1),
                          commit_at.eq(cur.seq + cfg.split_delay + 1),
                          t_level.eq(cur.leaf_level), t_addr.eq(cur.leaf_addr),
                          t_elem.eq(cur.leaf_elem)]
         split_slot = r_valid[CS] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
         with m.If(split_slot):
-            m.d.sync += leaves.eq(leaves + 1)
+            m.d.sync += [leaves.eq(leaves + 1), leaves_full.eq(leaves >= cfg.max_leaves - 1)]
         bump("samples", is_sample)
         bump("learned", do_learn)
         bump("frozen_samples", is_sample & cur.s.learn & ~inactive & counters.frozen)
@@ -532,6 +537,7 @@ class HardODT(wiring.Component):
             st = state_new
             m.d.sync += [pool.eq(st.pool), leaves.eq(st.leaves), awaiting.eq(st.awaiting),
                          commit_at.eq(st.commit_at), remaining.eq(st.remaining),
+                         pending.eq(st.remaining != 0), leaves_full.eq(st.leaves >= cfg.max_leaves),
                          t_level.eq(st.t_level), t_addr.eq(st.t_addr), t_elem.eq(st.t_elem)]
             m.d.sync += [next_pair[lv].eq(st.next_pair[lv]) for lv in range(L)]
             m.d.sync += [stats[i].eq(st.stats[i]) for i in range(len(STAT_NAMES))]

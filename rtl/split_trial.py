@@ -167,7 +167,9 @@ class SplitTrial(wiring.Component):
         margin = Signal(qbits)  # best minus second best, registered: final in JUDGE
         m.d.sync += margin.eq(best_q - second_q)
         # the bound starts once the count is captured (PREP) and is ready long before the
-        # candidates are through on any but the smallest designs
+        # candidates are through on any but the smallest designs; ``bound_start`` is a
+        # register of its own (set as PREP is entered), so no decoding of the trial's state
+        # comes before the bound's registers, which may sit far from it
         judge = m.submodules.judge = HoeffdingJudge(p, qbits)
         m.d.comb += [judge.n.eq(nn), judge.learned.eq(learned), judge.margin.eq(margin),
                      judge.start.eq(bound_start)]
@@ -194,13 +196,13 @@ class SplitTrial(wiring.Component):
         with m.FSM(name="trial") as fsm:
             with m.State("IDLE"):
                 with m.If(self.start):
-                    m.d.sync += [cnt.eq(self.counts), nn.eq(self.n),
+                    m.d.sync += [cnt.eq(self.counts), nn.eq(self.n), bound_start.eq(1),
                                  gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
                     for c in range(NC):
                         m.d.sync += hists[c].eq(getattr(self, f"h{c}"))
                     m.next = "PREP"
             with m.State("PREP"):  # ssq of the counts just captured; the bound starts
-                m.d.comb += bound_start.eq(1)
+                m.d.sync += bound_start.eq(0)
                 m.next = "NULL"
             with m.State("NULL"):
                 m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),

@@ -268,7 +268,8 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
     sequence over three elements: back-to-back writes to one element, learned and
     predict-only samples, trial starts (``since`` back to 0), commit inits and frozen
     leaves (inits near the 8-bit counts' limit), rows a trial is due for (a grace period
-    of 5). Every slot's row, update, prediction and flags must agree."""
+    of 5). Every slot's row, update, prediction and flags must agree, and the flags of
+    the classes with a count must be the row's counts above 0."""
     from amaranth.hdl import Module
 
     from rtl.element_counters import ElementCounters
@@ -291,8 +292,10 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
     idle = {"element": 3, "label": 0, "leaf_inactive": 0, "leaf_class": 0, "learn_request": 0,
             "init": 0, "init_n": 0, "restart": 0}
     stream = slots + [idle, idle]
-    outputs = ("row", "updated", "prediction", "learn", "frozen", "count", "first", "ripe")
+    outputs = ("row", "updated", "prediction", "learn", "frozen", "count", "first", "ripe",
+               "nonzero")
     seen = []
+    classes_counted = []
 
     async def bench(ctx):
         # before slot 0 is in the update: the registered counters issue their reads of
@@ -314,6 +317,10 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
                 assert ctx.get(getattr(fast, name)) == ctx.get(getattr(plain, name)), \
                     f"slot {t}, {name}: {s}"
             seen.append((s, ctx.get(plain.learn), ctx.get(plain.frozen), ctx.get(plain.ripe)))
+            counts = [ctx.get(fast.row.cnt[j]) for j in range(3)]
+            assert ctx.get(fast.nonzero) == sum(1 << j for j in range(3) if counts[j]), \
+                f"slot {t}, nonzero: {counts}"
+            classes_counted.append(sum(c != 0 for c in counts))
             await ctx.tick()
 
     _run(m, bench)
@@ -323,6 +330,7 @@ def test_registered_counters_update_every_row_as_the_one_cycle_counters():
     assert len(writes) > 400 and same_row_next > 150
     assert sum(frozen for *_, frozen, _ in seen) > 50  # the freeze is reached and compared
     assert 50 < sum(ripe for *_, ripe in seen) < len(seen) - 50  # and so is the grace period
+    assert {0, 1, 2, 3} <= set(classes_counted)  # empty rows, one class, two, all three
 
 
 @pytest.mark.parametrize("fields", [
