@@ -370,10 +370,12 @@ def ff_terms(cfg: Config) -> dict[str, float]:
             schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
     # results: best, second, null, margin, the attribute's best and the one being folded
     # (the candidate pipeline: tags at nine stages; the rights and the squares of both
-    # sides registered apart from their sums)
+    # sides registered apart from their sums; the counts' squares taken at the start; the
+    # split point's position beside the span)
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 9 * tag
-             + 5 * wd["quality"] + 5 * val + 9 * C * cb
-             + (C * cfg.quantiles * cfg.word_bits if N else 0))  # the candidate's estimates
+             + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
+             + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
+             + (cfg.fraction_bits + 1 if N else 0))
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)

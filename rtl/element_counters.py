@@ -26,14 +26,17 @@ __all__ = ["ElementCounters", "argmax", "registered_counter_cost"]
 
 def registered_counter_cost(params: HardwareParams) -> dict[str, int]:
     """The registered counters' flip-flops and multiplexer LUTs (none without
-    ``params.registered_rows``): the row fetched, the write back (the row, its address,
-    its enable), each with its flags (frozen, a trial due, a class's count above 0), and
-    the forwarding's hit flag; a multiplexer per row bit and flag (the forward into the row the update
-    takes). The resource model counts them as they are, outside its fitted weights."""
+    ``params.registered_rows``): the row fetched, the write back and the write back of
+    the cycle before (each the row, its address, its enable), each row with its flags
+    (frozen, a trial due, a class's count above 0), and the forwarding's hit flag; two
+    multiplexers per row bit and flag (the fetch's second forward, the forward into the
+    row the update takes). The resource model counts them as they are, outside its
+    fitted weights; the memory then keeps no transparency register
+    (``HardwareParams.memories``)."""
     if not params.registered_rows:
         return {"ff": 0, "lut": 0}
     row = params.counter_layout.size + 2 + params.n_cls
-    return {"ff": 2 * row + 1 + _bits(params.n_elem) + 1, "lut": row}
+    return {"ff": 3 * row + 2 * (1 + _bits(params.n_elem)) + 1, "lut": 2 * row}
 
 
 def argmax(m: Module, values, name: str) -> Signal:
@@ -112,7 +115,10 @@ class ElementCounters(wiring.Component):
         p, C = self.p, self.p.n_cls
         m.submodules.memory = self.memory
         wr = self.memory.write_port()
-        rd = self.memory.read_port(transparent_for=(wr,))
+        # (the registered form forwards every write its fetch misses itself, from
+        # registers: a transparent port would compare the read address, which comes
+        # through the last tree level, with the write's, before its register)
+        rd = self.memory.read_port(transparent_for=() if self.registered else (wr,))
         m.d.comb += [rd.addr.eq(self.read_element), self.stored.eq(rd.data)]
         ctr, y = self.row, self.label
         cnts = [ctr.cnt[j] for j in range(C)]
@@ -173,9 +179,10 @@ class ElementCounters(wiring.Component):
 
     def _registered(self, m: Module, rd, wr, writes, written) -> None:
         """The row fetched into a register, the write a cycle later from registers, and
-        the two writes the fetch misses forwarded: the one being written back into the
-        fetched row, the one just computed into this slot's row. Each row goes with its
-        flags (``_flags``), registered beside it."""
+        the three writes the fetch misses forwarded: the one written as its read was
+        issued (kept a cycle in registers: the read port is not transparent) and the one
+        being written back, into the fetched row; the one just computed, into this slot's
+        row. Each row goes with its flags (``_flags``), registered beside it."""
         p = self.p
         wb_write = Signal()  # the write back: a row, its element
         wb_addr = Signal.like(wr.addr)
@@ -184,11 +191,20 @@ class ElementCounters(wiring.Component):
         m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb_row.eq(written),
                      wb_flags.eq(self._written_flags())]
         m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb_row)]
+        done_write = Signal()  # the write back of the cycle before, which the read missed
+        done_addr = Signal.like(wr.addr)
+        done_row = Signal(p.counter_layout)
+        done_flags = Signal(2 + p.n_cls)
+        m.d.sync += [done_write.eq(wb_write & ~self.load_en), done_addr.eq(wb_addr),
+                     done_row.eq(wb_row), done_flags.eq(wb_flags)]
         fetched = Signal(p.counter_layout)
         fetched_flags = Signal(2 + p.n_cls)
         back = wb_write & (wb_addr == self.fetch_element)
-        m.d.sync += [fetched.eq(Mux(back, wb_row, rd.data)),
-                     fetched_flags.eq(Mux(back, wb_flags, self._flags(rd.data)))]
+        done = done_write & (done_addr == self.fetch_element)
+        m.d.sync += [
+            fetched.eq(Mux(back, wb_row, Mux(done, done_row, rd.data))),
+            fetched_flags.eq(Mux(back, wb_flags, Mux(done, done_flags, self._flags(rd.data)))),
+        ]
         hit = Signal()
         m.d.sync += hit.eq(writes & (self.element == self.fetch_element))
         m.d.comb += [self.row.eq(Mux(hit, wb_row, fetched)),

@@ -119,11 +119,13 @@ class SplitTrial(wiring.Component):
         nn = Signal(cb)
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
-        # registered: the sums (and squares) take a cycle, off the dividers' first stage
+        # registered: the sums (and squares) take a cycle, off the dividers' first stage;
+        # the squares are taken as the counts are captured (a register each), so that the
+        # sum of squares, read in NULL, has no multiplier before it
         learned = Signal(cb + 1)
+        squares = [Signal(2 * cb, name=f"count_square{j}") for j in range(C)]
         ssq = Signal(2 * cb + 4)
-        m.d.sync += [learned.eq(sum(cnt[j] for j in range(C))),
-                     ssq.eq(sum(cnt[j] * cnt[j] for j in range(C)))]
+        m.d.sync += [learned.eq(sum(cnt[j] for j in range(C))), ssq.eq(sum(squares))]
 
         tag_layout = data.StructLayout({
             "null": 1,  # the null split (else a candidate)
@@ -197,6 +199,8 @@ class SplitTrial(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [cnt.eq(self.counts), nn.eq(self.n), bound_start.eq(1),
+                                 *[squares[j].eq(self.counts[j] * self.counts[j])
+                                   for j in range(C)],
                                  gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
                     for c in range(NC):
                         m.d.sync += hists[c].eq(getattr(self, f"h{c}"))
@@ -275,13 +279,17 @@ class SplitTrial(wiring.Component):
         s2_valid = Signal()
         m.d.sync += [s2_valid.eq(tb_valid), s2.eq(tb)]
         if N:
+            # the split point's position p/(P+1), looked up beside the span (a register), so
+            # that the product starts from registers
             pos = Array(Const(v, cfg.fraction_bits + 1) for v in fx.split_position)
             a1 = Signal(range(N))
             m.d.comb += a1.eq(s1.attr)
             span, lo_a = Signal(w + 1), Signal(signed(w))
             frac, lo_b = Signal(w + 1), Signal(signed(w))
+            position = Signal(cfg.fraction_bits + 1)
             m.d.sync += [span.eq(hi_mux[a1] - lo_mux[a1]), lo_a.eq(lo_mux[a1]),
-                         frac.eq((span * pos[ta_idx]) >> cfg.fraction_bits), lo_b.eq(lo_a)]
+                         position.eq(pos[s1_idx]),
+                         frac.eq((span * position) >> cfg.fraction_bits), lo_b.eq(lo_a)]
             with m.If(tb.attr < N):
                 m.d.sync += s2.val.eq(lo_b + frac)
         with m.If(tb.attr >= N):
