@@ -45,20 +45,22 @@ def _row_bytes(params: HardwareParams) -> int:
 
 def readback_cycles(params: HardwareParams) -> int:
     """Cycles from ``en`` rising to ``valid``: one for the memories through the
-    multiplexer; down the chain ``levels + 2`` for each byte (the memories, its
-    pick, a hop per level below, its capture)."""
+    multiplexer; down the chain ``levels + 3`` for each byte (the memories, its
+    pick, its register, a hop per level below, its capture)."""
     if not uses_chain(params):
         return 1
-    return _row_bytes(params) * (params.levels + 2)
+    return _row_bytes(params) * (params.levels + 3)
 
 
 def readback_registers(params: HardwareParams) -> int:
-    """The port's flip-flops: ``valid``; with the chain also the assembled row, a byte
-    per level and the byte and wait counters (the resource model counts them as they are)."""
+    """The port's flip-flops: ``valid``; with the chain also the assembled row, two bytes
+    per level (its pick, its hop) and the byte and wait counters (the resource model
+    counts them as they are)."""
     if not uses_chain(params):
         return 1
     n_bytes, L = _row_bytes(params), params.levels
-    return n_bytes * CHAIN_BITS + L * CHAIN_BITS + (n_bytes - 1).bit_length() + (L + 1).bit_length() + 1
+    return (n_bytes * CHAIN_BITS + 2 * L * CHAIN_BITS + (n_bytes - 1).bit_length()
+            + (L + 2).bit_length() + 1)
 
 
 class NodeReadback(wiring.Component):
@@ -99,22 +101,27 @@ class NodeReadback(wiring.Component):
             return m
         nb, W = self.n_bytes, CHAIN_BITS
         index = Signal(range(nb))  # the byte being read
-        wait = Signal(range(L + 2))  # cycles since it was chosen
+        wait = Signal(range(L + 3))  # cycles since it was chosen
         node = Signal(nb * W)
         done = Signal()
         # hop[lv] holds what reached level lv: the byte of the chosen level, once it has
-        # passed every level between; only the chosen level puts a byte in, the rest pass zero
+        # passed every level between; only the chosen level puts a byte in, the rest pass
+        # zero. The byte is picked from the memory's output into a register of its own
+        # (picked[lv]) before it joins the chain: the pick follows the block RAM's slow output
         hop = [Signal(W, name=f"hop{lv}") for lv in range(L)]
         for lv in range(L):
             mine = Cat(rows[lv], Const(0, nb * W - len(rows[lv]))).word_select(index, W)
+            picked = Signal(W, name=f"picked{lv}")
+            m.d.sync += picked.eq(Mux(self.level == lv, mine, 0))
             below = hop[lv + 1] if lv + 1 < L else 0
-            m.d.sync += hop[lv].eq(below | Mux(self.level == lv, mine, 0))
+            m.d.sync += hop[lv].eq(below | picked)
         with m.If(~self.en):
             m.d.sync += [index.eq(0), wait.eq(0), done.eq(0)]
         with m.Elif(~done):
-            # the memories answer one cycle after en; a byte chosen at level lv reaches
-            # hop[0] lv + 1 cycles later: after L + 1 cycles every level's has arrived
-            with m.If(wait == L + 1):
+            # the memories answer one cycle after en; a byte chosen at level lv is picked a
+            # cycle later and reaches hop[0] lv + 1 cycles after that: after L + 2 cycles
+            # every level's has arrived
+            with m.If(wait == L + 2):
                 m.d.sync += [node.word_select(index, W).eq(hop[0]), wait.eq(0),
                              index.eq(index + 1)]
                 with m.If(index == nb - 1):
