@@ -4,8 +4,9 @@ The split trial divides twice per candidate (the Gini quality terms) and once
 per trial (the gain); a combinational divider would limit the clock and a
 sequential one would take tens of cycles per candidate. This is the restoring
 long division unrolled into ``ceil(quotient_bits / bits_per_stage)`` register
-stages. The caller guarantees ``numerator < divisor * 2^quotient_bits`` (the
-quotient fits); the quotient is then ``floor(numerator / divisor)`` exactly.
+stages (the first takes the bits left over). The caller guarantees
+``numerator < divisor * 2^quotient_bits`` (the quotient fits); the quotient is
+then ``floor(numerator / divisor)`` exactly.
 A divisor of 0 gives an all-ones quotient (callers mask that case).
 """
 
@@ -53,9 +54,12 @@ class PipelinedDivider(wiring.Component):
         quo = Signal(qb, name="quo_in")
         div, valid, tag = self.divisor, self.valid, self.tag
         done = 0
+        # the stages' quotient bits: when they do not divide evenly, the first stage takes
+        # the fewer (its inputs come from the caller's registers, often placed far away)
+        first = qb - self.bits_per_stage * (self.latency - 1)
         for stage in range(self.latency):
             r, q = rem, quo
-            for _ in range(min(self.bits_per_stage, qb - done)):
+            for _ in range(first if stage == 0 else self.bits_per_stage):
                 bit = qb - 1 - done
                 shifted = Signal(db + 2, name=f"shifted_{bit}")
                 m.d.comb += shifted.eq((r << 1) | low[bit])

@@ -26,8 +26,8 @@ def _run(dut, bench):
 
 @pytest.mark.parametrize("bits_per_stage,qb", [(1, 28), (2, 28), (2, 27), (3, 28)])
 def test_pipelined_divider_is_exact_one_division_per_cycle(bits_per_stage, qb):
-    """Exact quotients, one division a cycle; an odd width with two bits a stage ends
-    on a one-bit stage."""
+    """Exact quotients, one division a cycle; an odd width with two bits a stage, and
+    28 bits with three, begin on a stage of fewer bits."""
     dut = PipelinedDivider(48, 20, qb, tag_bits=8, bits_per_stage=bits_per_stage)
     rng = random.Random(bits_per_stage)
     cases = []
