@@ -364,10 +364,10 @@ def ff_terms(cfg: Config) -> dict[str, float]:
 
     carried = sum(Shape.cast(f).width for f in p.carried_comparison.values())
     schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
-    if staged:  # (the moves a register per lane)
+    if staged:
         schedule_regs = wd["counter_row"]
         if cfg.step_schedule == "decreasing":
-            schedule_regs += wd["lanes"] * cfg.quantiles * 2 * (cfg.word_bits + 1)
+            schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
     # results: best, second, null, margin, the attribute's best and the one being folded
     # (the candidate pipeline: tags at nine stages; the rights and the squares of both
     # sides registered apart from their sums; the counts' squares taken at the start; the
