@@ -63,8 +63,8 @@ def _params(cfg: Config):
 
 def latency_cycles(cfg: Config) -> int:
     """Cycles from a sample's acceptance to its prediction at the output: one slot per
-    tree level (``max_depth + 1``), the stage fetching the counters' row (with registered
-    rows), the counter stage, and the output FIFO's write and read (``rtl.hardodt``:
+    tree level (``max_depth + 1``), the two stages reading and fetching the counters' row
+    (with registered rows), the counter stage, and the output FIFO's write and read (``rtl.hardodt``:
     R_0 .. R_C, then the buffered FIFO)."""
     from rtl.params import counter_stage
 
@@ -357,7 +357,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     tag = 8 + val + C * cb
     p = _params(cfg)
     staged = p.schedule_stage
-    stages = wd["levels"] + 2 + int(staged) + int(p.registered_rows)
+    # (registered rows: the counters' read and fetch stages)
+    stages = wd["levels"] + 2 + int(staged) + 2 * int(p.registered_rows)
     # the comparison carried one level down (deep levels, rtl.tree_level): its bits live
     # in the slot registers of those levels only
     from amaranth.hdl import Shape

@@ -7,10 +7,11 @@ transparent read port (the write of one slot is visible to the next slot's
 read in the same cycle). Stages, one cycle each:
 
     R_0 .. R_{L-1}  one per tree level: read the level's node memory, branch
-    R_L             the element counters' row fetched into a register (with registered
-                    rows, ``params.registered_rows``; otherwise this stage is left out)
+    R_L, R_{L+1}    the element counters' row read for the slot leaving the tree levels,
+                    from its register, and fetched into a register (with registered
+                    rows, ``params.registered_rows``; otherwise these stages are left out)
     R_C             element counters: predict (majority), count, split-trial due?
-                    (``C = params.counter_stage``: ``L + 1``, or ``L``)
+                    (``C = params.counter_stage``: ``L + 2``, or ``L``)
     R_{C+1}         the quantile step's moves for the class's count (one schedule for all
                     lanes; with one lane this stage is left out, ``params.schedule_stage``)
     R_{C+2}         quantile rows and histograms: update; snapshot for a trial
@@ -380,15 +381,19 @@ class HardODT(wiring.Component):
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
                      self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
-        entering = level.next  # the slot leaving the tree levels
+        entering = level.next  # the slot leaving the tree levels (its counters' read)
 
-        # -- R_L (registered rows): the counters' row fetched ------------------------------------------
+        # -- R_L, R_{L+1} (registered rows): the counters' row read, then fetched ---------------------
+        # (the read is issued from the slot register after the last level, not from that
+        # level's output: the last level's block RAM then only feeds a slot register)
         CS = p.counter_stage
         counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None,
                                                            registered=p.registered_rows)
         if p.registered_rows:
-            m.d.comb += counters.fetch_element.eq(_element(r[L]))
-            m.d.sync += [r_valid[CS].eq(r_valid[L]), r[CS].eq(r[L])]
+            entering = r[L]
+            m.d.comb += counters.fetch_element.eq(_element(r[L + 1]))
+            m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(r[L]),
+                         r_valid[CS].eq(r_valid[L + 1]), r[CS].eq(r[L + 1])]
 
         # -- R_C: element counters, prediction, split-trial decision -------------------------------------
         loads(counters, L)

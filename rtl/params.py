@@ -48,8 +48,9 @@ def registered_rows(config: Config) -> bool:
 def counter_stage(config: Config) -> int:
     """The pipeline stage of the element counters (prediction, count, split-trial
     decision): one per tree level before it (``L = max_depth + 1``), and with
-    registered rows the stage that fetches their row (``rtl.hardodt``)."""
-    return (config.max_depth + 1) + int(registered_rows(config))
+    registered rows the two stages that read their row from the slot register after the
+    last level and fetch it into a register (``rtl.hardodt``)."""
+    return (config.max_depth + 1) + 2 * int(registered_rows(config))
 
 
 def trigger_latency(config: Config) -> int:
@@ -139,7 +140,7 @@ class HardwareParams:
 
     @property
     def counter_stage(self) -> int:
-        """See :func:`counter_stage`: ``L``, or ``L + 1`` with registered rows."""
+        """See :func:`counter_stage`: ``L``, or ``L + 2`` with registered rows."""
         return counter_stage(self.config)
 
     @property

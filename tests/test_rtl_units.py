@@ -139,7 +139,7 @@ def test_hoeffding_judge_at_its_boundary(delta, tau):
     (dict(number="float"), "number"),
     (dict(initial_quantiles="range"), "initial_quantiles"),
     (dict(inherit_counts=True), "inherit_counts"),
-    (dict(split_delay=5), "split_delay: 5 is below 19"),
+    (dict(split_delay=5), "split_delay: 5 is below 20"),
 ])
 def test_the_generator_refuses_what_it_cannot_build(fields, match):
     cfg = Config(**{"split_delay": 128, **fields})
@@ -148,11 +148,11 @@ def test_the_generator_refuses_what_it_cannot_build(fields, match):
 
 
 def test_trigger_latency_follows_the_depth():
-    # the input's slot, one per tree level, the counters' fetch (registered rows: two
-    # numeric attributes, two lanes), the counter stage
-    assert trigger_latency(Config(max_depth=4)) == 8
-    assert trigger_latency(Config(max_depth=15)) == 19
-    one_lane = dict(numeric_attributes=1)  # one-cycle rows: no fetch stage
+    # the input's slot, one per tree level, the counters' read and fetch (registered
+    # rows: two numeric attributes, two lanes), the counter stage
+    assert trigger_latency(Config(max_depth=4)) == 9
+    assert trigger_latency(Config(max_depth=15)) == 20
+    one_lane = dict(numeric_attributes=1)  # one-cycle rows: no read or fetch stage
     assert trigger_latency(Config(max_depth=4, **one_lane)) == 7
     assert trigger_latency(Config(max_depth=4, numeric_attributes=4, lanes=1)) == 7
 
