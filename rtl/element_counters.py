@@ -8,7 +8,8 @@ cycle with a transparent read port. In the registered form
 (``params.registered_rows``) the row is fetched into a register a stage ahead,
 the update works from registers and the write goes back a cycle later from
 registers, so neither the memory's output nor its input is on the update's path;
-the two writes the fetch misses are forwarded. A leaf whose ``n`` reached
+the three writes the fetch misses are forwarded from registers (its read port is
+not transparent). A leaf whose ``n`` reached
 ``2^count_bits - 1`` is frozen (predicts, learns no more), as in the golden model.
 """
 
