@@ -381,7 +381,7 @@ class HardODT(wiring.Component):
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
                      self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
-        entering = level.next  # the slot leaving the tree levels (its counters' read)
+        entering = level.next  # the slot leaving the tree levels: the one-cycle counters read its row
 
         # -- R_L, R_{L+1} (registered rows): the counters' row read, then fetched ---------------------
         # (the read is issued from the slot register after the last level, not from that
