@@ -16,7 +16,7 @@ not transparent). A leaf whose ``n`` reached
 from __future__ import annotations
 
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
-from amaranth.lib import wiring
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -184,29 +184,27 @@ class ElementCounters(wiring.Component):
         issued (kept a cycle in registers: the read port is not transparent) and the one
         being written back, into the fetched row; the one just computed, into this slot's
         row. Each row goes with its flags (``_flags``), registered beside it."""
-        p = self.p
-        wb_write = Signal()  # the write back: a row, its element
+        # a row with its flags, as every register below carries them
+        kept = data.StructLayout({"row": self.p.counter_layout, "flags": 2 + self.p.n_cls})
+        wb_write = Signal()  # the write back: a row and its flags, its element
         wb_addr = Signal.like(wr.addr)
-        wb_row = Signal(p.counter_layout)
-        wb_flags = Signal(2 + p.n_cls)
-        m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb_row.eq(written),
-                     wb_flags.eq(self._written_flags())]
-        m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb_row)]
+        wb = Signal(kept)
+        m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb.row.eq(written),
+                     wb.flags.eq(self._written_flags())]
+        m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb.row)]
         done_write = Signal()  # the write back of the cycle before, which the read missed
         done_addr = Signal.like(wr.addr)
-        done_row = Signal(p.counter_layout)
-        done_flags = Signal(2 + p.n_cls)
+        done_wb = Signal(kept)
         m.d.sync += [done_write.eq(wb_write & ~self.load_en), done_addr.eq(wb_addr),
-                     done_row.eq(wb_row), done_flags.eq(wb_flags)]
-        fetched = Signal(p.counter_layout)
-        fetched_flags = Signal(2 + p.n_cls)
+                     done_wb.eq(wb)]
+        stored = Signal(kept)
+        m.d.comb += [stored.row.eq(rd.data), stored.flags.eq(self._flags(rd.data))]
+        fetched = Signal(kept)
         back = wb_write & (wb_addr == self.fetch_element)
         done = done_write & (done_addr == self.fetch_element)
-        m.d.sync += [
-            fetched.eq(Mux(back, wb_row, Mux(done, done_row, rd.data))),
-            fetched_flags.eq(Mux(back, wb_flags, Mux(done, done_flags, self._flags(rd.data)))),
-        ]
+        m.d.sync += fetched.eq(Mux(back, wb, Mux(done, done_wb, stored)))
         hit = Signal()
         m.d.sync += hit.eq(writes & (self.element == self.fetch_element))
-        m.d.comb += [self.row.eq(Mux(hit, wb_row, fetched)),
-                     self._flag_outputs().eq(Mux(hit, wb_flags, fetched_flags))]
+        taken = Signal(kept)  # the row the update takes
+        m.d.comb += [taken.eq(Mux(hit, wb, fetched)), self.row.eq(taken.row),
+                     self._flag_outputs().eq(taken.flags)]

@@ -381,7 +381,6 @@ class HardODT(wiring.Component):
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
                      self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
-        entering = level.next  # the slot leaving the tree levels: the one-cycle counters read its row
 
         # -- R_L, R_{L+1} (registered rows): the counters' row read, then fetched ---------------------
         # (the read is issued from the slot register after the last level, not from that
@@ -389,8 +388,10 @@ class HardODT(wiring.Component):
         CS = p.counter_stage
         counters = m.submodules.counters = ElementCounters(p, pre.counters if pre else None,
                                                            registered=p.registered_rows)
+        # the slot whose counters' row is read: the one leaving the tree levels (one-cycle
+        # counters), or the one in the register after them
+        entering = r[L] if p.registered_rows else level.next
         if p.registered_rows:
-            entering = r[L]
             m.d.comb += counters.fetch_element.eq(_element(r[L + 1]))
             m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(r[L]),
                          r_valid[CS].eq(r_valid[L + 1]), r[CS].eq(r[L + 1])]
