@@ -191,8 +191,13 @@ class HardODT(wiring.Component):
         t_level = reg(range(L), "t_level", init["t_level"])  # before this sample index
         t_addr = reg(p.pair_bits + 1, "t_addr", init["t_addr"])
         t_elem = reg(_bits(E), "t_elem", init["t_elem"])
-        at_commit = Signal()
-        m.d.comb += at_commit.eq(awaiting & (entered == commit_at))
+        # ``awaiting & (entered == commit_at)``, kept as a register by the input: the state
+        # registers sit by the counters, far from the pins, so the gate reads one flag and
+        # the comparison ends at this register (its next value is set below, beside each
+        # change of ``entered``, ``awaiting`` and ``commit_at``). After a reset that keeps
+        # the state registers, ``entered`` is 0 again.
+        at_commit = Signal(name="at_commit",
+                           init=int(init["awaiting"] and init["commit_at"] == 0))
 
         ins_state = Signal(2)  # 0 idle, 1 insert COMMIT_OTHER, 2 insert COMMIT_KEEP, 3 RESTART
         G = p.groups
@@ -239,6 +244,8 @@ class HardODT(wiring.Component):
         m.d.sync += outstanding.eq(outstanding + accept - popped)
         with m.If(accept):
             m.d.sync += entered.eq(entered + 1)
+        m.d.sync += at_commit.eq(awaiting & Mux(accept, (entered + 1)[:p.seq_bits] == commit_at,
+                                                entered == commit_at))
         with m.If(state_write):  # commit_at counts from here
             m.d.sync += entered.eq(0)
 
@@ -295,7 +302,7 @@ class HardODT(wiring.Component):
         m.d.comb += [internal.eq(internal_reg), internal.child.eq(pair)]
         with m.If(resolve):
             m.d.comb += trial.ack.eq(1)
-            m.d.sync += awaiting.eq(0)
+            m.d.sync += [awaiting.eq(0), at_commit.eq(0)]
             with m.If(trial.do_split):
                 with m.If(other_ok):
                     m.d.sync += pool.eq(pool + 1)
@@ -448,6 +455,9 @@ class HardODT(wiring.Component):
             m.d.sync += [remaining.eq(cfg.split_delay), pending.eq(cfg.split_delay != 0),
                          awaiting.eq(1),
                          commit_at.eq(cur.seq + cfg.split_delay + 1),
+                         # at most trigger_latency <= split_delay samples have entered since
+                         # cur's, so the entered count is short of commit_at next cycle
+                         at_commit.eq(0),
                          t_level.eq(cur.leaf_level), t_addr.eq(cur.leaf_addr),
                          t_elem.eq(cur.leaf_elem)]
         split_slot = r_valid[CS] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
@@ -543,6 +553,7 @@ class HardODT(wiring.Component):
             st = state_new
             m.d.sync += [pool.eq(st.pool), leaves.eq(st.leaves), awaiting.eq(st.awaiting),
                          commit_at.eq(st.commit_at), remaining.eq(st.remaining),
+                         at_commit.eq(st.awaiting & (st.commit_at == 0)),  # entered is 0
                          pending.eq(st.remaining != 0), leaves_full.eq(st.leaves >= cfg.max_leaves),
                          t_level.eq(st.t_level), t_addr.eq(st.t_addr), t_elem.eq(st.t_elem)]
             m.d.sync += [next_pair[lv].eq(st.next_pair[lv]) for lv in range(L)]

@@ -17,7 +17,7 @@ from hardodt import Config
 from reference import QuantileHoeffdingTree
 from reference.kernels import STAT_NAMES
 from rtl import HardODT
-from rtl.params import HardwareParams
+from rtl.params import HardwareParams, trigger_latency
 from sim.readback import decode_stats, pack_samples
 
 
@@ -33,10 +33,14 @@ def _stream(n=900, seed=2):
     return x, y
 
 
-def test_back_to_back_samples_and_an_exhausted_pool_in_the_amaranth_simulator():
-    cfg = Config(numeric_attributes=1, classes=2, grace_period=20, split_delay=8, max_depth=3,
-                 max_leaves=8, elements=2, quantiles=4, word_bits=16, fraction_bits=14,
-                 count_bits=10)
+@pytest.mark.parametrize("split_delay", [8, 6])
+def test_back_to_back_samples_and_an_exhausted_pool_in_the_amaranth_simulator(split_delay):
+    """(``split_delay = 6`` is the least this depth allows: the input's gate closes at
+    a commit with no cycle to spare, and the sample index wraps around.)"""
+    cfg = Config(numeric_attributes=1, classes=2, grace_period=20, split_delay=split_delay,
+                 max_depth=3, max_leaves=8, elements=2, quantiles=4, word_bits=16,
+                 fraction_bits=14, count_bits=10)
+    assert split_delay >= trigger_latency(cfg)
     x, y = _stream()
     golden = QuantileHoeffdingTree(cfg)
     xn, xc = golden._encode_rows(x)
