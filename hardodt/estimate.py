@@ -102,7 +102,7 @@ def trial_cycles(cfg: Config) -> int:
     is the later (very few candidates), the bound's latency from the trial's second cycle
     and the comparison."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return max(candidates + divider_latency(cfg) + 1 + 1 + 14, judge_latency(cfg) + 2)
+    return max(candidates + divider_latency(cfg) + 1 + 1 + 15, judge_latency(cfg) + 2)
 
 
 @dataclass(frozen=True)
@@ -370,12 +370,14 @@ def ff_terms(cfg: Config) -> dict[str, float]:
         if cfg.step_schedule == "decreasing":
             schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
     # results: best, second, null, margin, the attribute's best and the one being folded
-    # (the candidate pipeline: tags at nine stages; the rights and the squares of both
+    # (the candidate pipeline: tags at ten stages; the rights and the squares of both
     # sides registered apart from their sums; the counts' squares taken at the start; the
-    # split point's position beside the span)
-    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 9 * tag
+    # split point's position beside the span; the estimates' comparisons registered before
+    # they are counted, and the categorical counts a stage later beside them)
+    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 10 * tag
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
+             + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)
              + (cfg.fraction_bits + 1 if N else 0))
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)

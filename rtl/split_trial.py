@@ -6,7 +6,7 @@ triggering sample writes them; the learning pipeline keeps running meanwhile.
 Candidates go through a pipeline at one per cycle:
 
     issue -> threshold (span; span * p/(P+1); lo + that)
-          -> estimates below it per class -> left class counts
+          -> estimates below it per class (compared; counted) -> left class counts
           -> left/right sums, sums of squares
           -> two pipelined divisions (the Gini terms) -> their sum
           -> fold into the attribute's best -> fold that into best / second
@@ -18,7 +18,7 @@ those of ``reference.kernels._split_trial`` in fixed point, so ties resolve the 
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -295,13 +295,14 @@ class SplitTrial(wiring.Component):
         with m.If(tb.attr >= N):
             m.d.sync += s2.val.eq(tb_idx)
 
-        # -- class counts left of the candidate: estimates below it, then counts ----------
-        cb_tag = Signal(tag_layout)
-        cb_valid = Signal()
-        m.d.sync += [cb_valid.eq(s2_valid), cb_tag.eq(s2)]
+        # -- class counts left of the candidate: estimates below it (compared into a
+        # register, counted a cycle later), then counts --------------------------------
+        cb_tag, cc_tag = Signal(tag_layout), Signal(tag_layout)
+        cb_valid, cc_valid = Signal(), Signal()
+        m.d.sync += [cb_valid.eq(s2_valid), cb_tag.eq(s2), cc_valid.eq(cb_valid), cc_tag.eq(cb_tag)]
         s3 = Signal(tag_layout)
         s3_valid = Signal()
-        m.d.sync += [s3_valid.eq(cb_valid), s3.eq(cb_tag)]
+        m.d.sync += [s3_valid.eq(cc_valid), s3.eq(cc_tag)]
         qn = cfg.quantiles
         mult, shift = constant_divider(cb + qn.bit_length(), qn)
         for j in range(C):
@@ -312,9 +313,11 @@ class SplitTrial(wiring.Component):
                 m.d.comb += a2.eq(tb.attr)
                 quant = Signal(data.ArrayLayout(signed(w), qn), name=f"estimates{j}")
                 m.d.sync += quant.eq(Array(rows[i].q[j] for i in range(N))[a2])
+                lower = Signal(qn, name=f"lower{j}")  # an estimate below the threshold, each
+                m.d.sync += lower.eq(Cat(quant[k] < s2.val for k in range(qn)))
                 below = Signal(range(qn + 1), name=f"below{j}")
-                m.d.sync += below.eq(sum((quant[k] < s2.val).as_unsigned() for k in range(qn)))
-                with m.If(cb_tag.attr < N):
+                m.d.sync += below.eq(sum(lower[k] for k in range(qn)))
+                with m.If(cc_tag.attr < N):
                     m.d.sync += s3.left[j].eq(((cnt[j] * below) * mult) >> shift)
             if NC:
                 c2 = Signal(range(max(2, NC)), name=f"c2_{j}")
@@ -323,10 +326,10 @@ class SplitTrial(wiring.Component):
                 for c in range(NC):
                     vals = Array(hists[c][v][j] for v in range(cfg.categorical_values[c]))
                     per_value.append(vals[s2.val.as_unsigned()[:p.value_bits]])
-                hist_left = Signal(cb, name=f"hist_left{j}")
-                m.d.sync += hist_left.eq(Array(per_value)[c2])
-                with m.If(cb_tag.attr >= N):
-                    m.d.sync += s3.left[j].eq(hist_left)
+                hist_left, hist_late = Signal(cb, name=f"hist_left{j}"), Signal(cb, name=f"hist_late{j}")
+                m.d.sync += [hist_left.eq(Array(per_value)[c2]), hist_late.eq(hist_left)]
+                with m.If(cc_tag.attr >= N):
+                    m.d.sync += s3.left[j].eq(hist_late)
 
         # -- sums and squares: the right counts, then the squares, then their sums, a
         # register each (a subtraction, a product and a sum in one cycle were too slow)
