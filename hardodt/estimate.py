@@ -97,12 +97,12 @@ def trial_cycles(cfg: Config) -> int:
     """Cycles of one split trial, start to result (``rtl.split_trial``): one candidate
     per cycle (``P`` per numeric attribute, one per value of each categorical one),
     the null split first, one pass through the divider pipeline (one more cycle for the
-    quotients' sum), the last attribute's best folded into the overall best a cycle
-    later, the FSM's fixed steps and the comparison with the bound; or, when the bound
+    quotients' sum), the last attribute's best copied, then folded into the overall best a
+    cycle later, the FSM's fixed steps and the comparison with the bound; or, when the bound
     is the later (very few candidates), the bound's latency from the trial's second cycle
     and the comparison."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return max(candidates + divider_latency(cfg) + 1 + 1 + 15, judge_latency(cfg) + 2)
+    return max(candidates + divider_latency(cfg) + 1 + 1 + 16, judge_latency(cfg) + 2)
 
 
 @dataclass(frozen=True)
@@ -378,7 +378,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
              + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)
-             + (cfg.fraction_bits + 1 if N else 0))
+             + (cfg.fraction_bits + 1 if N else 0)
+             + _bits(max(2, N + cfg.n_categorical)))  # the attribute of the one being folded
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)

@@ -244,8 +244,11 @@ class HardODT(wiring.Component):
         m.d.sync += outstanding.eq(outstanding + accept - popped)
         with m.If(accept):
             m.d.sync += entered.eq(entered + 1)
-        m.d.sync += at_commit.eq(awaiting & Mux(accept, (entered + 1)[:p.seq_bits] == commit_at,
-                                                entered == commit_at))
+
+        def reached(target):  # the entered count equals ``target`` next cycle
+            return Mux(accept, (entered + 1)[:p.seq_bits] == target, entered == target)
+
+        m.d.sync += at_commit.eq(awaiting & reached(commit_at))
         with m.If(state_write):  # commit_at counts from here
             m.d.sync += entered.eq(0)
 
@@ -452,14 +455,21 @@ class HardODT(wiring.Component):
         with m.If(is_sample & pending):
             m.d.sync += [remaining.eq(remaining - 1), pending.eq(remaining != 1)]
         with m.If(begin):
-            m.d.sync += [remaining.eq(cfg.split_delay), pending.eq(cfg.split_delay != 0),
-                         awaiting.eq(1),
-                         commit_at.eq(cur.seq + cfg.split_delay + 1),
-                         # at most trigger_latency <= split_delay samples have entered since
-                         # cur's, so the entered count is short of commit_at next cycle
-                         at_commit.eq(0),
-                         t_level.eq(cur.leaf_level), t_addr.eq(cur.leaf_addr),
-                         t_elem.eq(cur.leaf_elem)]
+            m.d.sync += [remaining.eq(cfg.split_delay), pending.eq(cfg.split_delay != 0)]
+        # The trial's leaf and commit point go into the state registers a cycle after
+        # ``begin``, from registers: they are read by the input and the commit slots, far
+        # from here, so the decision reaches them as one registered flag (cleared by a
+        # state write of the same cycle, which overrides the trial as it always did).
+        begun = Signal()
+        begun_level, begun_addr = Signal.like(t_level), Signal.like(t_addr)
+        begun_elem, begun_commit = Signal.like(t_elem), Signal.like(commit_at)
+        m.d.sync += [begun.eq(begin & ~state_write), begun_level.eq(cur.leaf_level),
+                     begun_addr.eq(cur.leaf_addr), begun_elem.eq(cur.leaf_elem),
+                     begun_commit.eq(cur.seq + cfg.split_delay + 1)]
+        with m.If(begun):
+            m.d.sync += [awaiting.eq(1), commit_at.eq(begun_commit),
+                         at_commit.eq(reached(begun_commit)),
+                         t_level.eq(begun_level), t_addr.eq(begun_addr), t_elem.eq(begun_elem)]
         split_slot = r_valid[CS] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
         with m.If(split_slot):
             m.d.sync += [leaves.eq(leaves + 1), leaves_full.eq(leaves >= cfg.max_leaves - 1)]

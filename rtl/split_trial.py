@@ -161,6 +161,8 @@ class SplitTrial(wiring.Component):
         a_q = Signal(qbits)
         a_val = Signal(signed(w))
         a_left = Signal(data.ArrayLayout(unsigned(cb), C))
+        a_attr = Signal.like(self.attr)
+        flush = Signal()  # an attribute's best is whole in the a_ registers: to att_ next
         att_valid = Signal()  # an attribute's best is in the att_ registers, to fold
         att_ok, att_q, att_val = Signal(), Signal(qbits), Signal(signed(w))
         att_attr = Signal.like(self.attr)
@@ -242,7 +244,7 @@ class SplitTrial(wiring.Component):
                         with m.Else():
                             m.d.sync += gp.eq(gp + 1)
             with m.State("DRAIN"):  # every quality divided and folded
-                with m.If((in_flight == 0) & ~att_valid):
+                with m.If((in_flight == 0) & ~flush & ~att_valid):
                     with m.If(~best_ok | (best_q <= null_q)):
                         m.d.sync += do_split.eq(0)
                         m.next = "DONE"
@@ -366,28 +368,28 @@ class SplitTrial(wiring.Component):
         m.d.sync += [out_valid.eq(div_a.out_valid), out.eq(div_a.out_tag), quo_a.eq(div_a.quotient),
                      qual.eq(div_a.quotient + div_b.quotient)]
 
-        # -- fold: each candidate into its attribute's best, then (a cycle later, from a
-        # register) each attribute's best into the overall best and second best: two
-        # comparisons in series were the small design's slowest path --------------------
+        # -- fold: each candidate into its attribute's best; after the attribute's last
+        # candidate that best moves to the att_ registers (a register to a register, so
+        # the comparison's select drives the a_ registers only), and a cycle later into
+        # the overall best and second best: two comparisons in series were the small
+        # design's slowest path ------------------------------------------------------------
         m.d.sync += in_flight.eq(in_flight + launch - out_valid)
-        m.d.sync += att_valid.eq(0)
+        m.d.sync += [flush.eq(0), att_valid.eq(flush)]
+        with m.If(flush):
+            m.d.sync += [a_ok.eq(0), att_ok.eq(a_ok), att_q.eq(a_q), att_val.eq(a_val),
+                         att_left.eq(a_left), att_attr.eq(a_attr)]
         with m.If(out_valid):
             with m.If(out.null):
                 m.d.sync += [null_q.eq(quo_a), second_q.eq(quo_a)]
             with m.Else():
-                n_ok, n_q, n_val = Signal(), Signal(qbits), Signal(signed(w))
-                n_left = Signal(data.ArrayLayout(unsigned(cb), C))
-                m.d.comb += [n_ok.eq(a_ok), n_q.eq(a_q), n_val.eq(a_val), n_left.eq(a_left)]
-                with m.If(out.ok & (~a_ok | (qual > a_q))):
-                    m.d.comb += [n_ok.eq(1), n_q.eq(qual), n_val.eq(out.val),
-                                 n_left.eq(out.left)]
-                with m.If(out.last):
-                    m.d.sync += [a_ok.eq(0), att_valid.eq(1), att_ok.eq(n_ok), att_q.eq(n_q),
-                                 att_val.eq(n_val), att_left.eq(n_left),
-                                 att_attr.eq(out.attr)]
+                held_ok = Signal()  # a best of this attribute so far (not the one flushed)
+                m.d.comb += held_ok.eq(a_ok & ~flush)
+                with m.If(out.ok & (~held_ok | (qual > a_q))):
+                    m.d.sync += [a_ok.eq(1), a_q.eq(qual), a_val.eq(out.val),
+                                 a_left.eq(out.left)]
                 with m.Else():
-                    m.d.sync += [a_ok.eq(n_ok), a_q.eq(n_q), a_val.eq(n_val),
-                                 a_left.eq(n_left)]
+                    m.d.sync += a_ok.eq(held_ok)
+                m.d.sync += [a_attr.eq(out.attr), flush.eq(out.last)]
         # (the null split's quality is folded first: the divider keeps its order, and the
         # first attribute's best reaches here at least two cycles after it)
         with m.If(att_valid & att_ok):

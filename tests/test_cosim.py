@@ -109,7 +109,7 @@ def test_the_compact_trial_wide_divider_stages(tmp_path):
     st = r["stats_golden"]
     perf = performance(cfg, 3000, st["split_trials"], st["splits"])
     assert st["splits"] >= 2 and perf.stall_per_trial > 0
-    assert perf.trial_cycles == 3 * cfg.split_points + (5 + 1) + 1 + 15
+    assert perf.trial_cycles == 3 * cfg.split_points + (5 + 1) + 1 + 16
     _model_predicts(cfg, r)
 
 
@@ -220,7 +220,7 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
         x = np.hstack([x, np.column_stack([side] * (attributes - 1))])
     # one lane: one split point and 8 quotient bits a divider stage, so that the Hoeffding
     # bound (rtl.hoeffding), not the candidates, decides the trial's length
-    short = dict(split_points=1, divider_stage_bits=8) if attributes == 1 else {}
+    short = dict(split_points=1, divider_stage_bits=13) if attributes == 1 else {}
     cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=100,
                  max_depth=4, max_leaves=16, elements=16, **short)
     assert (trial_cycles(cfg) == judge_latency(cfg) + 2) == (attributes == 1)
