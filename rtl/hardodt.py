@@ -40,6 +40,7 @@ from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config, ConfigError
 from reference.kernels import STAT_NAMES
+from rtl.copies import registered_copies
 from rtl.element_counters import ElementCounters, argmax
 from rtl.histogram import Histogram
 from rtl.node_readback import NodeReadback
@@ -409,8 +410,21 @@ class HardODT(wiring.Component):
         # -- R_C: element counters, prediction, split-trial decision -------------------------------------
         loads(counters, L)
         cur = r[CS]
-        is_sample = r_valid[CS] & (cur.op == OP_SAMPLE) & (cur.g == 0)
-        is_commit = r_valid[CS] & (cur.op != OP_SAMPLE) & cur.c_active & (cur.g == 0)
+        # What the slot at R_C is, decoded as it enters and registered beside r[CS]: its
+        # valid bit went to the counters, the state registers, the statistics and the
+        # carried flags, spread over the device. One copy drives the counters and the
+        # FIFO, another the state registers and the statistics (``rtl.copies``).
+        into = r[L + 1] if p.registered_rows else level.next
+        into_valid = r_valid[L + 1] if p.registered_rows else r_valid[L - 1]
+        into_first = into_valid & (into.g == 0)
+        is_sample, sample_counted = registered_copies(
+            m, into_first & (into.op == OP_SAMPLE), 2, "cs_sample")
+        is_commit = Signal()
+        split_slot = Signal()  # the first commit slot of a split: a leaf more
+        later_group = Signal()  # a sample's later group: reuses what its first decided
+        m.d.sync += [is_commit.eq(into_first & (into.op != OP_SAMPLE) & into.c_active),
+                     split_slot.eq(into_first & (into.op == OP_COMMIT_OTHER)),
+                     later_group.eq(into_valid & (into.op == OP_SAMPLE) & (into.g != 0))]
         cur_elem = Signal(_bits(E))  # R_C's element
         m.d.comb += [
             cur_elem.eq(_element(cur)),
@@ -452,7 +466,7 @@ class HardODT(wiring.Component):
         skip_pure = start & ~skip_depth & ~skip_leaves & (seen_classes < 2)
         begin = Signal()
         m.d.comb += begin.eq(start & ~skip_depth & ~skip_leaves & ~skip_pure)
-        with m.If(is_sample & pending):
+        with m.If(sample_counted & pending):
             m.d.sync += [remaining.eq(remaining - 1), pending.eq(remaining != 1)]
         with m.If(begin):
             m.d.sync += [remaining.eq(cfg.split_delay), pending.eq(cfg.split_delay != 0)]
@@ -470,13 +484,12 @@ class HardODT(wiring.Component):
             m.d.sync += [awaiting.eq(1), commit_at.eq(begun_commit),
                          at_commit.eq(reached(begun_commit)),
                          t_level.eq(begun_level), t_addr.eq(begun_addr), t_elem.eq(begun_elem)]
-        split_slot = r_valid[CS] & (cur.op == OP_COMMIT_OTHER) & (cur.g == 0)
         with m.If(split_slot):
             m.d.sync += [leaves.eq(leaves + 1), leaves_full.eq(leaves >= cfg.max_leaves - 1)]
-        bump("samples", is_sample)
+        bump("samples", sample_counted)
         bump("learned", do_learn)
         bump("frozen_samples", is_sample & cur.s.learn & ~inactive & counters.frozen)
-        bump("inactive_samples", is_sample & cur.s.learn & inactive)
+        bump("inactive_samples", sample_counted & cur.s.learn & inactive)
         bump("split_trials", begin)
         bump("splits", split_slot)
         bump("trials_skipped_depth", skip_depth)
@@ -493,7 +506,7 @@ class HardODT(wiring.Component):
         q_hist_ok = Signal()
         q_counts = Signal(p.counter_layout)
         # A sample's later groups reuse what its first group decided here.
-        with m.If(~(r_valid[CS] & (cur.op == OP_SAMPLE) & (cur.g != 0))):
+        with m.If(~later_group):
             m.d.sync += [q_learn.eq(do_learn), q_count.eq(cnt_y), q_trial.eq(begin),
                          q_hist_ok.eq(counters.row.hist_ok), q_counts.eq(new),
                          q_first.eq(counters.first)]
