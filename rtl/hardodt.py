@@ -468,20 +468,25 @@ class HardODT(wiring.Component):
         m.d.comb += begin.eq(start & ~skip_depth & ~skip_leaves & ~skip_pure)
         with m.If(sample_counted & pending):
             m.d.sync += [remaining.eq(remaining - 1), pending.eq(remaining != 1)]
-        with m.If(begin):
-            m.d.sync += [remaining.eq(cfg.split_delay), pending.eq(cfg.split_delay != 0)]
-        # The trial's leaf and commit point go into the state registers a cycle after
-        # ``begin``, from registers: they are read by the input and the commit slots, far
-        # from here, so the decision reaches them as one registered flag (cleared by a
-        # state write of the same cycle, which overrides the trial as it always did).
+        with m.If(begin):  # (the next sample reads the flag: set now)
+            m.d.sync += pending.eq(cfg.split_delay != 0)
+        # The window's count, the trial's leaf and its commit point go into the state
+        # registers a cycle after ``begin``, from registers: the leaf and the commit point
+        # are read by the input and the commit slots, far from here, and the count's load
+        # was the decision's longest path; so the decision reaches them as one registered
+        # flag (cleared by a state write of the same cycle, which overrides the trial as it
+        # always did).
         begun = Signal()
         begun_level, begun_addr = Signal.like(t_level), Signal.like(t_addr)
         begun_elem, begun_commit = Signal.like(t_elem), Signal.like(commit_at)
         m.d.sync += [begun.eq(begin & ~state_write), begun_level.eq(cur.leaf_level),
                      begun_addr.eq(cur.leaf_addr), begun_elem.eq(cur.leaf_elem),
                      begun_commit.eq(cur.seq + cfg.split_delay + 1)]
-        with m.If(begun):
-            m.d.sync += [awaiting.eq(1), commit_at.eq(begun_commit),
+        with m.If(begun):  # (a sample of this cycle counts in the window already)
+            m.d.sync += [remaining.eq(Mux(sample_counted, max(0, cfg.split_delay - 1),
+                                          cfg.split_delay)),
+                         pending.eq(Mux(sample_counted, cfg.split_delay > 1, cfg.split_delay > 0)),
+                         awaiting.eq(1), commit_at.eq(begun_commit),
                          at_commit.eq(reached(begun_commit)),
                          t_level.eq(begun_level), t_addr.eq(begun_addr), t_elem.eq(begun_elem)]
         with m.If(split_slot):
