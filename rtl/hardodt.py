@@ -402,10 +402,14 @@ class HardODT(wiring.Component):
         # the slot whose counters' row is read: the one leaving the tree levels (one-cycle
         # counters), or the one in the register after them
         entering = r[L] if p.registered_rows else level.next
+        # the slot entering R_C and its valid bit: from the fetch stage's register, or (the
+        # loop above shifts it into r[L] = r[CS]) straight from the last tree level
+        into, into_valid = level.next, r_valid[L - 1]
         if p.registered_rows:
-            m.d.comb += counters.fetch_element.eq(_element(r[L + 1]))
+            into, into_valid = r[L + 1], r_valid[L + 1]
+            m.d.comb += counters.fetch_element.eq(_element(into))
             m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(r[L]),
-                         r_valid[CS].eq(r_valid[L + 1]), r[CS].eq(r[L + 1])]
+                         r_valid[CS].eq(into_valid), r[CS].eq(into)]
 
         # -- R_C: element counters, prediction, split-trial decision -------------------------------------
         loads(counters, L)
@@ -414,8 +418,6 @@ class HardODT(wiring.Component):
         # valid bit went to the counters, the state registers, the statistics and the
         # carried flags, spread over the device. One copy drives the counters and the
         # FIFO, another the state registers and the statistics (``rtl.copies``).
-        into = r[L + 1] if p.registered_rows else level.next
-        into_valid = r_valid[L + 1] if p.registered_rows else r_valid[L - 1]
         into_first = into_valid & (into.g == 0)
         is_sample, sample_counted = registered_copies(
             m, into_first & (into.op == OP_SAMPLE), 2, "cs_sample")

@@ -218,9 +218,9 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
         t = np.arange(len(x)) / len(x)  # each sample moves its row's max or min, and
         side = np.where(np.arange(len(x)) % 2 == 0, 1.0, -1.0) * t  # the next the other
         x = np.hstack([x, np.column_stack([side] * (attributes - 1))])
-    # one lane: one split point and 8 quotient bits a divider stage, so that the Hoeffding
-    # bound (rtl.hoeffding), not the candidates, decides the trial's length
-    short = dict(split_points=1, divider_stage_bits=13) if attributes == 1 else {}
+    # one lane: one split point and 15 quotient bits a divider stage (two stages), so that
+    # the Hoeffding bound (rtl.hoeffding), not the candidates, decides the trial's length
+    short = dict(split_points=1, divider_stage_bits=15) if attributes == 1 else {}
     cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=100,
                  max_depth=4, max_leaves=16, elements=16, **short)
     assert (trial_cycles(cfg) == judge_latency(cfg) + 2) == (attributes == 1)
