@@ -63,9 +63,10 @@ def _params(cfg: Config):
 
 def latency_cycles(cfg: Config) -> int:
     """Cycles from a sample's acceptance to its prediction at the output: one slot per
-    tree level (``max_depth + 1``), the two stages reading and fetching the counters' row
-    (with registered rows), the counter stage, and the output FIFO's write and read (``rtl.hardodt``:
-    R_0 .. R_C, then the buffered FIFO)."""
+    tree level (``max_depth + 1``; two with registered rows, ``rtl.params.level_stages``),
+    the two stages reading and fetching the counters' row (with registered rows), the
+    counter stage, and the output FIFO's write and read (``rtl.hardodt``: R_0 .. R_C, then
+    the buffered FIFO)."""
     from rtl.params import counter_stage
 
     return counter_stage(cfg) + 3
@@ -340,10 +341,11 @@ def lut_terms(cfg: Config) -> dict[str, float]:
 def ff_terms(cfg: Config) -> dict[str, float]:
     """The registers of the design, by kind (family-independent).
 
-    pipeline: the slot register after each stage ((levels + 2) x slot bits, one more with
-    the schedule's stage, one more with the counters' fetch stage (both come with the
-    registered rows); synthesis drops the bits no later stage reads; the comparison the deep
-    levels carry one level down lives in those levels' slot registers only) and, in the
+    pipeline: the slot register after each stage ((tree stages + 2) x slot bits, one more
+    with the schedule's stage, two more with the counters' read and fetch stages (both
+    come with the registered rows); synthesis drops the bits no later stage reads; the
+    comparison the deep levels carry one level down lives in those levels' slot registers
+    only), a node per level read into a register (two stages a level), and, in the
     schedule's stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
     the counters. trial: the split trial's snapshot (every numeric attribute's quantile
     row, the histograms, the counts), its candidate pipeline (with the candidate
@@ -358,7 +360,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     p = _params(cfg)
     staged = p.schedule_stage
     # (registered rows: the counters' read and fetch stages)
-    stages = wd["levels"] + 2 + int(staged) + 2 * int(p.registered_rows)
+    stages = p.tree_stages + 2 + int(staged) + 2 * int(p.registered_rows)
+    words = (p.level_stages - 1) * wd["levels"] * wd["node"]  # the nodes read, registered
     # the comparison carried one level down (deep levels, rtl.tree_level): its bits live
     # in the slot registers of those levels only
     from amaranth.hdl import Shape
@@ -384,7 +387,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
     trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)
     pipeline = stages * (wd["slot"] - carried) + (p.retimed_levels + 1) * carried
-    return {"pipeline": float(pipeline + schedule_regs), "trial": float(trial),
+    return {"pipeline": float(pipeline + words + schedule_regs), "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
 

@@ -6,12 +6,14 @@ the slots in input order and read-modify-writes need no more than a
 transparent read port (the write of one slot is visible to the next slot's
 read in the same cycle). Stages, one cycle each:
 
-    R_0 .. R_{L-1}  one per tree level: read the level's node memory, branch
-    R_L, R_{L+1}    the element counters' row read for the slot leaving the tree levels,
+    R_0 .. R_{T-1}  the tree levels: read the level's node memory, branch; with
+                    registered rows two stages a level, the node read into a register,
+                    then the branch (``T = params.tree_stages``: ``2 L``, or ``L``)
+    R_T, R_{T+1}    the element counters' row read for the slot leaving the tree levels,
                     from its register, and fetched into a register (with registered
                     rows, ``params.registered_rows``; otherwise these stages are left out)
     R_C             element counters: predict (majority), count, split-trial due?
-                    (``C = params.counter_stage``: ``L + 2``, or ``L``)
+                    (``C = params.counter_stage``: ``T + 2``, or ``T``)
     R_{C+1}         the quantile step's moves for the class's count (one schedule for all
                     lanes; with one lane this stage is left out, ``params.schedule_stage``)
     R_{C+2}         quantile rows and histograms: update; snapshot for a trial
@@ -378,22 +380,27 @@ class HardODT(wiring.Component):
                 m.d.comb += [unit.load_en.eq(self.load_en & (self.load_target == target)),
                              unit.load_row.eq(self.load_row), unit.load_data.eq(self.load_data)]
 
-        # -- R_0 .. R_{L-1}: the tree levels ----------------------------------------------------------
+        # -- R_0 .. R_{T-1}: the tree levels ----------------------------------------------------------
         next_row = Const(0)  # row the slot entering R_0 reads: the root
         debug_nodes = []
+        LS, T = p.level_stages, p.tree_stages
         for lv in range(L):
             level = m.submodules[f"level{lv}"] = TreeLevel(p, lv, pre.levels[lv] if pre else None)
+            at = lv * LS  # the level's first stage
             m.d.comb += [level.row.eq(Mux(self.debug_en, self.debug_row, next_row)),
-                         level.valid.eq(r_valid[lv]), level.slot.eq(r[lv])]
+                         level.valid.eq(r_valid[at]), level.slot.eq(r[at])]
+            if LS == 2:  # the node read, then the branch
+                m.d.sync += [r_valid[at + 1].eq(r_valid[at]), r[at + 1].eq(r[at])]
+                m.d.comb += level.branch.eq(r[at + 1])
             debug_nodes.append(level.data)
-            m.d.sync += [r_valid[lv + 1].eq(r_valid[lv]), r[lv + 1].eq(level.next)]
+            m.d.sync += [r_valid[at + LS].eq(r_valid[at + LS - 1]), r[at + LS].eq(level.next)]
             next_row = level.child_row
         readback = m.submodules.readback = NodeReadback(p)
         m.d.comb += [readback.en.eq(self.debug_en), readback.level.eq(self.debug_level),
                      *[readback.rows[lv].eq(row) for lv, row in enumerate(debug_nodes)],
                      self.debug_node.eq(readback.node), self.debug_valid.eq(readback.valid)]
 
-        # -- R_L, R_{L+1} (registered rows): the counters' row read, then fetched ---------------------
+        # -- R_T, R_{T+1} (registered rows): the counters' row read, then fetched ---------------------
         # (the read is issued from the slot register after the last level, not from that
         # level's output: the last level's block RAM then only feeds a slot register)
         CS = p.counter_stage
@@ -401,14 +408,14 @@ class HardODT(wiring.Component):
                                                            registered=p.registered_rows)
         # the slot whose counters' row is read: the one leaving the tree levels (one-cycle
         # counters), or the one in the register after them
-        entering = r[L] if p.registered_rows else level.next
+        entering = r[T] if p.registered_rows else level.next
         # the slot entering R_C and its valid bit: from the fetch stage's register, or (the
-        # loop above shifts it into r[L] = r[CS]) straight from the last tree level
-        into, into_valid = level.next, r_valid[L - 1]
+        # loop above shifts it into r[T] = r[CS]) straight from the last tree level
+        into, into_valid = level.next, r_valid[T - 1]
         if p.registered_rows:
-            into, into_valid = r[L + 1], r_valid[L + 1]
+            into, into_valid = r[T + 1], r_valid[T + 1]
             m.d.comb += counters.fetch_element.eq(_element(into))
-            m.d.sync += [r_valid[L + 1].eq(r_valid[L]), r[L + 1].eq(r[L]),
+            m.d.sync += [r_valid[T + 1].eq(r_valid[T]), r[T + 1].eq(r[T]),
                          r_valid[CS].eq(into_valid), r[CS].eq(into)]
 
         # -- R_C: element counters, prediction, split-trial decision -------------------------------------

@@ -20,7 +20,7 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "counter_stage", "registered_rows", "trigger_latency"]
+           "counter_stage", "level_stages", "registered_rows", "tree_stages", "trigger_latency"]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -45,12 +45,26 @@ def registered_rows(config: Config) -> bool:
     return config.n_numeric > 0 and (config.lanes or config.n_numeric) > 1
 
 
+def level_stages(config: Config) -> int:
+    """Pipeline stages a tree level takes (``rtl.tree_level``): two with registered rows
+    (the slot's node read into a register, then the branch from it, so neither a
+    memory's output nor the next level's read address waits on a comparison), one on
+    the small designs, whose every stage is a slot register they can ill afford."""
+    return 2 if registered_rows(config) else 1
+
+
+def tree_stages(config: Config) -> int:
+    """Pipeline stages of the tree levels: ``level_stages`` for each of the
+    ``L = max_depth + 1`` levels."""
+    return (config.max_depth + 1) * level_stages(config)
+
+
 def counter_stage(config: Config) -> int:
     """The pipeline stage of the element counters (prediction, count, split-trial
-    decision): one per tree level before it (``L = max_depth + 1``), and with
-    registered rows the two stages that read their row from the slot register after the
-    last level and fetch it into a register (``rtl.hardodt``)."""
-    return (config.max_depth + 1) + 2 * int(registered_rows(config))
+    decision): the tree levels' stages before it, and with registered rows the two
+    stages that read their row from the slot register after the last level and fetch
+    it into a register (``rtl.hardodt``)."""
+    return tree_stages(config) + 2 * int(registered_rows(config))
 
 
 def trigger_latency(config: Config) -> int:
@@ -139,8 +153,18 @@ class HardwareParams:
         return registered_rows(self.config)
 
     @property
+    def level_stages(self) -> int:
+        """See :func:`level_stages`."""
+        return level_stages(self.config)
+
+    @property
+    def tree_stages(self) -> int:
+        """See :func:`tree_stages`."""
+        return tree_stages(self.config)
+
+    @property
     def counter_stage(self) -> int:
-        """See :func:`counter_stage`: ``L``, or ``L + 2`` with registered rows."""
+        """See :func:`counter_stage`: ``L``, or ``2 L + 2`` with registered rows."""
         return counter_stage(self.config)
 
     @property
@@ -165,8 +189,10 @@ class HardwareParams:
         memory becomes a block RAM on an ECP5, whose output comes 5.6 ns after the clock
         at speed grade 6). Its memory's output then meets no comparison on its way to
         the next slot register. The rows grow with the level, so these are the deepest
-        levels; the others compare where they read, for fewer LUTs."""
-        return self.level_rows(level) >= self.config.retimed_rows
+        levels; the others compare where they read, for fewer LUTs. Only levels of one
+        stage (:meth:`level_stages`): in two, the memory's output goes into a register
+        before any comparison anyway."""
+        return self.level_stages == 1 and self.level_rows(level) >= self.config.retimed_rows
 
     @property
     def retimed_levels(self) -> int:
@@ -280,7 +306,7 @@ class HardwareParams:
         """Bits of a sample's index in the pipeline. The index only times a split's commit
         (``split_delay + 1`` samples after its trial's sample, which is at most the pipeline's
         depth behind the input), so it is kept modulo a power of two above that distance."""
-        return min(32, _bits(self.config.split_delay + 2 * (self.levels + 4)) + 1)
+        return min(32, _bits(self.config.split_delay + 2 * (self.tree_stages + 4)) + 1)
 
     @cached_property
     def slot_layout(self) -> data.FlexibleLayout:

@@ -4,7 +4,17 @@ Each level has its own memory (a row holds a sibling pair), so a sample can
 enter every cycle while earlier ones are deeper. A sample that has not met its
 leaf yet reads its node here: at a leaf it keeps the leaf's element, class and
 address; at an internal node it compares one attribute and moves to a child
-one level down. The deep levels (``HardwareParams.retimed``: at least
+one level down.
+
+With more than one lane (``HardwareParams.level_stages``) a level takes two
+stages: the slot's node goes into a register as it is read, and the branch is
+made from that register a stage later; the next level reads the registered
+node's child pair whatever the comparison gives (the comparison picks the node
+of that pair). No memory output, and no next level's read address, then waits
+on a comparison, for a stall cycle per level of each split trial's window
+(docs/model.md, "The cycle budget").
+
+With one stage a level, the deep levels (``HardwareParams.retimed``: at least
 ``retimed_rows`` rows, 64 by default, a block RAM whose output comes 5.6 ns after the clock
 on an ECP5 at speed grade 6) make that comparison one level down instead: the
 slot takes the sample's value of the node's attribute (picked beside the
@@ -43,17 +53,27 @@ __all__ = ["TreeLevel"]
 
 
 class TreeLevel(wiring.Component):
-    """Members
+    """With ``params.level_stages == 2`` the level takes two stages: the slot's node of the
+    row read goes into a register (the memory's output drives nothing else), and the
+    branch is made a stage later from that register; the next level's read address is
+    the registered node's child pair, whatever the comparison gives (the comparison picks
+    the node of that pair, as the slot's address's low bit). The slot register between
+    the two stages is the caller's, as every slot register is (``rtl.hardodt``).
+
+    Members
     -------
     row : In
         The row the slot entering this level next cycle reads (or a debug row).
     valid, slot : In
-        The slot at this level; the memory's read data is for its row.
+        The slot at this level (its first stage); the memory's read data is for its row,
+        and a commit slot writes its row here.
+    branch : In(slot_layout), with two stages
+        The slot at the level's second stage (the one ``slot`` was a cycle ago).
     next : Out(slot_layout)
         The slot for the next level (combinational).
     child_row : Out
         The row the next level reads for this slot (combinational): the child pair of the
-        slot's node here (a slot past its leaf ignores what it reads).
+        slot's node here (a slot past its leaf, or a commit slot, ignores what it reads).
     data : Out
         The row read (for the read-back port).
     """
@@ -61,11 +81,14 @@ class TreeLevel(wiring.Component):
     def __init__(self, params: HardwareParams, level: int, rows: list | None = None) -> None:
         self.p, self.level = params, level
         pair = params.pair_layout
-        super().__init__({
+        members = {
             "row": In(params.pair_bits), "valid": In(1), "slot": In(params.slot_layout),
             "next": Out(params.slot_layout), "child_row": Out(params.pair_bits),
             "data": Out(pair),
-        })
+        }
+        if params.level_stages == 2:
+            members["branch"] = In(params.slot_layout)
+        super().__init__(members)
         init = []
         node = params.node_layout
         if rows is not None:  # a preloaded tree (rtl.preload)
@@ -82,12 +105,15 @@ class TreeLevel(wiring.Component):
         rd = self.memory.read_port(transparent_for=(wr,))
         m.d.comb += [rd.addr.eq(self.row), self.data.eq(rd.data)]
         cur = self.slot
-        if p.retimed(lv):
+        if p.level_stages == 2:
+            self._branch_from_register(m, rd)
+        elif p.retimed(lv):
             self._compare_one_level_down(m, rd)
         else:
             self._compare_here(m, rd)
-        # a commit (or load) slot writes its one row, data and mask as they come: no
-        # multiplexer here
+        # a commit (or load) slot writes its one row, data and mask as they come, at the
+        # level's first stage (the slot right behind reads the row written, through the
+        # transparent read port): no multiplexer here
         m.d.comb += [wr.addr.eq(cur.c_row), wr.data.eq(cur.c_data)]
         with m.If(self.valid & (cur.op != OP_SAMPLE) & (cur.g == 0) & (cur.c_level == lv)):
             m.d.comb += wr.en.eq(cur.c_mask)
@@ -142,6 +168,21 @@ class TreeLevel(wiring.Component):
                 go_left = self._go_left(m, cur.s.x, cur.s.xc, word.attr, word.thr,
                                         word.kind == CATEGORICAL)
                 m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
+
+    def _branch_from_register(self, m: Module, rd) -> None:
+        """Two stages: the slot's node of the row read into a register, then the branch from
+        it and the slot's registers; the next level reads the node's child pair."""
+        cur, nxt = self.branch, self.next
+        word = Signal(self.p.node_layout)  # the slot's node, as the branch sees it
+        m.d.sync += word.eq(rd.data[self.slot.addr[0]])
+        m.d.comb += [nxt.eq(cur), self.child_row.eq(word.child)]
+        with m.If((cur.op == OP_SAMPLE) & ~cur.found):
+            with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
+                m.d.comb += self._at_leaf(nxt, word, cur.addr)
+            with m.Else():
+                go_left = self._go_left(m, cur.s.x, cur.s.xc, word.attr, word.thr,
+                                        word.kind == CATEGORICAL)
+                m.d.comb += nxt.addr.eq(Cat(~go_left, word.child))
 
     def _compare_one_level_down(self, m: Module, rd) -> None:
         """The comparison of the node the slot met one level up, made here from the

@@ -91,12 +91,13 @@ def test_levels_that_compare_one_level_down(tmp_path, rows):
     """The deep levels (a block RAM each on the default design) compare the node met one
     level up from the slot's registers (rtl.tree_level): here from level 0 (rows = 1)
     or from level 2 on, after two levels that compare where they read (rows = 2), with
-    numeric and categorical nodes, input gaps and output stalls."""
+    numeric and categorical nodes, input gaps and output stalls. One lane: levels of one
+    stage (with more, every level takes two, and none compares one level down)."""
     cfg, r = _run(tmp_path, "agrawal", 3000, gap=0.2, stall=0.2, grace_period=20,
                   delta=0.05, tau=0.2, split_delay=30, max_depth=6, max_leaves=32,
-                  elements=32, lanes=3, retimed_rows=rows)
+                  elements=32, lanes=1, retimed_rows=rows)
     p = HardwareParams(cfg)
-    assert p.retimed_levels == p.levels - (0 if rows == 1 else 2)
+    assert p.level_stages == 1 and p.retimed_levels == p.levels - (0 if rows == 1 else 2)
     # the golden tree grows to the depth limit (6) and the leaf limit: 31 splits
     assert cfg.n_categorical and r["stats_golden"]["splits"] == 31
 

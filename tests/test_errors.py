@@ -98,7 +98,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
                        "hardodt: error: number: the hardware computes in fixed point; use "
                        "number = 'fixed'"),
     "hardware-split-delay": ({}, ["generate", "--split-delay", "5", "-o", "out"], 2,
-                             "hardodt: error: split_delay: 5 is below 20, the pipeline slots "
+                             "hardodt: error: split_delay: 5 is below 36, the pipeline slots "
                              "between the input and the split-trial stage at max_depth=15; a "
                              "split decided later cannot be applied before samples that have "
                              "already entered"),

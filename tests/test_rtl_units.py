@@ -97,7 +97,7 @@ def test_hoeffding_judge_at_its_boundary(delta, tau):
     rule) on both sides of every boundary."""
     cfg = Config(delta=delta, tau=tau, count_bits=20)
     fx = cfg.fixed
-    p = HardwareParams(cfg.replace(split_delay=20))
+    p = HardwareParams(cfg.replace(split_delay=40))
     dut = HoeffdingJudge(p, p.quality_bits)
     cases = _judge_cases(fx, 20)
     outcomes = set()
@@ -139,7 +139,7 @@ def test_hoeffding_judge_at_its_boundary(delta, tau):
     (dict(number="float"), "number"),
     (dict(initial_quantiles="range"), "initial_quantiles"),
     (dict(inherit_counts=True), "inherit_counts"),
-    (dict(split_delay=5), "split_delay: 5 is below 20"),
+    (dict(split_delay=5), "split_delay: 5 is below 36"),
 ])
 def test_the_generator_refuses_what_it_cannot_build(fields, match):
     cfg = Config(**{"split_delay": 128, **fields})
@@ -148,11 +148,12 @@ def test_the_generator_refuses_what_it_cannot_build(fields, match):
 
 
 def test_trigger_latency_follows_the_depth():
-    # the input's slot, one per tree level, the counters' read and fetch (registered
+    # the input's slot, two per tree level and the counters' read and fetch (registered
     # rows: two numeric attributes, two lanes), the counter stage
-    assert trigger_latency(Config(max_depth=4)) == 9
-    assert trigger_latency(Config(max_depth=15)) == 20
-    one_lane = dict(numeric_attributes=1)  # one-cycle rows: no read or fetch stage
+    assert trigger_latency(Config(max_depth=4)) == 1 + 2 * 5 + 2 + 1
+    assert trigger_latency(Config(max_depth=15)) == 1 + 2 * 16 + 2 + 1
+    # one-cycle rows: one stage a level, no read or fetch stage
+    one_lane = dict(numeric_attributes=1)
     assert trigger_latency(Config(max_depth=4, **one_lane)) == 7
     assert trigger_latency(Config(max_depth=4, numeric_attributes=4, lanes=1)) == 7
 
@@ -224,17 +225,23 @@ def test_a_levels_rows_are_the_most_pairs_any_tree_puts_there():
 
 def test_the_levels_with_block_ram_compare_one_level_down():
     """The default design's levels of 64 rows and more (7 to 15) are those the model maps
-    to block RAM on ECP5; they compare one level down and carry the comparison in the
-    slot. A design without such levels has no such bits in its slot."""
+    to block RAM on ECP5. Its levels take two stages (registered rows), so none compares
+    one level down; with one lane, one stage a level, those levels compare one level
+    down and carry the comparison in the slot. A design without such levels has no such
+    bits in its slot."""
     from hardodt.estimate import counted
 
     p = HardwareParams(Config())
-    assert [lv for lv in range(p.levels) if p.retimed(lv)] == list(range(7, 16))
+    assert p.level_stages == 2 and p.tree_stages == 32
+    assert p.retimed_levels == 0 and "pend" not in dict(p.slot_layout)
     kinds = {m["name"]: m["kind"] for m in counted(Config()).memories}
     assert {lv for lv in range(p.levels) if kinds[f"node_level{lv}"] == "bram"} == set(range(7, 16))
-    small = HardwareParams(Config(max_leaves=32, elements=32, max_depth=6))
+    one = HardwareParams(Config(lanes=1))
+    assert one.level_stages == 1 and one.tree_stages == 16
+    assert [lv for lv in range(one.levels) if one.retimed(lv)] == list(range(7, 16))
+    assert "pend" in dict(one.slot_layout)
+    small = HardwareParams(Config(max_leaves=32, elements=32, max_depth=6, lanes=1))
     assert small.retimed_levels == 0 and "pend" not in dict(small.slot_layout)
-    assert "pend" in dict(p.slot_layout)
 
 
 @pytest.mark.parametrize("fields", [
