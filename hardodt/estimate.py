@@ -78,6 +78,18 @@ def divider_latency(cfg: Config) -> int:
     return -(-_quotient_bits(cfg) // cfg.divider_stage_bits)
 
 
+def _divider_steps(cfg: Config) -> tuple[int, int]:
+    """One ``PipelinedDivider``'s quotient bits found one at a time and pairs found at
+    once (``radix4``, with the registered rows: ``rtl.params.HardwareParams.radix4_division``):
+    a stage's bits go in pairs, an odd one (the first stage's, when the stages do not
+    divide the bits evenly) alone."""
+    qb, bits, stages = _quotient_bits(cfg), cfg.divider_stage_bits, divider_latency(cfg)
+    if not _params(cfg).radix4_division:
+        return qb, 0
+    per_stage = [qb - bits * (stages - 1)] + [bits] * (stages - 1)
+    return sum(b % 2 for b in per_stage), sum(b // 2 for b in per_stage)
+
+
 def _bound_bits(cfg: Config) -> tuple[int, int]:
     """Bits of the Hoeffding constant ``K`` and of its square root (``rtl.hoeffding``)."""
     from rtl.hoeffding import bound_bits
@@ -288,6 +300,10 @@ def _widths(cfg: Config) -> dict[str, int]:
         "counter_row": p.counter_layout.size, "quantile_row": p.quantile_row_layout.size,
         "hist_rows": sum(p.histogram_row_layout(c).size for c in range(cfg.n_categorical)),
         "quo": quo, "div_stages": divider_latency(cfg),
+        # a divider's subtract-and-select steps: a bit found alone is one (a subtraction, a
+        # choice of two), a pair found at once 2.75 (three subtractions, a choice of four)
+        "div_steps": _divider_steps(cfg)[0] + 2.75 * _divider_steps(cfg)[1],
+        "radix4": int(p.radix4_division),
         **_judge_widths(cfg, p.quality_bits),
         "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,
         "retimed": p.retimed_levels,
@@ -328,8 +344,9 @@ def lut_terms(cfg: Config) -> dict[str, float]:
               # each node's attribute picks the sample's value there (a pick more a level)
               + wd["retimed"] * (4 * wd["node"] + N * w + NC * vb))
     arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
-             # divider stages: subtract and select, per quotient bit
-             + 2 * wd["div_stages"] * cfg.divider_stage_bits * (cb + 2)
+             # divider stages: subtract and select, per quotient bit (radix 4: per pair,
+             # and three times each divisor, added beside it)
+             + 2 * wd["div_steps"] * (cb + 2) + 3 * wd["radix4"] * (cb + 2)
              + wd["judge_arith"]  # the bound's subtractions, the test's comparison
              + (C + 2) * cb + NC * cb  # counters, histogram increments
              + 3 * wd["quality"] + 3 * C * cb  # fold comparisons, sums, right counts
@@ -346,12 +363,12 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     come with the registered rows); synthesis drops the bits no later stage reads; the
     comparison the deep levels carry one level down lives in those levels' slot registers
     only), a node per level read into a register (two stages a level), and, in the
-    schedule's stage, the estimates' moves (``2 Q (w + 1)`` bits with the decreasing schedule) and
-    the counters. trial: the split trial's snapshot (every numeric attribute's quantile
+    schedule's stage, the estimates' moves (``2 Q (w + 1)`` bits a lane with the decreasing
+    schedule) and the counters. trial: the split trial's snapshot (every numeric attribute's quantile
     row, the histograms, the counts), its candidate pipeline (with the candidate
     attribute's estimates, picked a stage ahead of their comparisons) and results (those
-    of its two folds among them). divider: the two pipelined dividers' stage registers.
-    const: statistics counters and control."""
+    of its two folds among them). divider: the two pipelined dividers' stage registers
+    (radix 4: with three times the divisor). const: statistics counters and control."""
     wd = _widths(cfg)
     cb, C, N = cfg.count_bits, cfg.n_classes, cfg.n_numeric
     # a candidate's value: a threshold word, or (no numeric attribute) a categorical value
@@ -371,7 +388,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     if staged:
         schedule_regs = wd["counter_row"]
         if cfg.step_schedule == "decreasing":
-            schedule_regs += cfg.quantiles * 2 * (cfg.word_bits + 1)
+            # (a register of them per lane, each by its lane)
+            schedule_regs += wd["lanes"] * cfg.quantiles * 2 * (cfg.word_bits + 1)
     # results: best, second, null, margin, the attribute's best and the one being folded
     # (the candidate pipeline: tags at ten stages; the rights and the squares of both
     # sides registered apart from their sums; the counts' squares taken at the start; the
@@ -385,6 +403,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
              + _bits(max(2, N + cfg.n_categorical)))  # the attribute of the one being folded
     db, qb = cb, wd["quo"]
     divider = wd["div_stages"] * (2 * (2 * db + 1 + 2 * qb + 1) + tag)
+    # radix 4: three times the divisor carried through every stage, and its three sources
+    divider += wd["radix4"] * (wd["div_stages"] * 2 * (db + 2) + 3 * (db + 2))
     trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)
     pipeline = stages * (wd["slot"] - carried) + (p.retimed_levels + 1) * carried
     return {"pipeline": float(pipeline + words + schedule_regs), "trial": float(trial),

@@ -139,6 +139,15 @@ class HardwareParams:
         return attr % self.lanes, attr // self.lanes
 
     @property
+    def radix4_division(self) -> bool:
+        """Whether the split trial's dividers retire two quotient bits at a time
+        (``rtl.divider``, ``radix4``: three subtractions side by side instead of two one
+        after the other), for the clock at a subtraction and a register more per two
+        bits. It comes with the registered rows: the small designs keep the fewer logic
+        cells."""
+        return self.registered_rows
+
+    @property
     def schedule_stage(self) -> bool:
         """Whether the estimates' moves get a pipeline stage of their own before the
         quantile stage (``rtl.hardodt``): with several lanes it shares one schedule and

@@ -18,7 +18,7 @@ those of ``reference.kernels._split_trial`` in fixed point, so ties resolve the 
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Cat, Const, Module, Signal, signed, unsigned
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -126,6 +126,11 @@ class SplitTrial(wiring.Component):
         squares = [Signal(2 * cb, name=f"count_square{j}") for j in range(C)]
         ssq = Signal(2 * cb + 4)
         m.d.sync += [learned.eq(sum(cnt[j] for j in range(C))), ssq.eq(sum(squares))]
+        learned3 = Signal(cb + 2)  # three times its cb bits: the null split's divisor3
+        if p.radix4_division:
+            total = Signal(cb + 1)
+            m.d.comb += total.eq(sum(cnt[j] for j in range(C)))
+            m.d.sync += learned3.eq(total[:cb] + (total[:cb] << 1))
 
         tag_layout = data.StructLayout({
             "null": 1,  # the null split (else a candidate)
@@ -135,11 +140,14 @@ class SplitTrial(wiring.Component):
             "val": signed(w),  # threshold, or categorical value
             "left": data.ArrayLayout(unsigned(cb), C),
         })
+        radix4 = p.radix4_division
         div_a = m.submodules.div_a = PipelinedDivider(self.num_bits, cb, self.quo_bits,
                                                       tag_bits=tag_layout.size,
-                                                      bits_per_stage=self.stage_bits)
+                                                      bits_per_stage=self.stage_bits,
+                                                      radix4=radix4)
         div_b = m.submodules.div_b = PipelinedDivider(self.num_bits, cb, self.quo_bits,
-                                                      bits_per_stage=self.stage_bits)
+                                                      bits_per_stage=self.stage_bits,
+                                                      radix4=radix4)
 
         # -- control ------------------------------------------------------------------
         gi = Signal(range(n_attr + 1))  # attribute being issued
@@ -162,6 +170,13 @@ class SplitTrial(wiring.Component):
         a_val = Signal(signed(w))
         a_left = Signal(data.ArrayLayout(unsigned(cb), C))
         a_attr = Signal.like(self.attr)
+        # the candidate just folded, a cycle later: whether it was taken, its value and left
+        # counts (a_val and a_left follow from these, so the comparison's select drives a_q
+        # and a_ok, by the comparison, and not the wide registers, which sit by the att_
+        # registers)
+        taken = Signal()
+        c_val = Signal(signed(w))
+        c_left = Signal(data.ArrayLayout(unsigned(cb), C))
         flush = Signal()  # an attribute's best is whole in the a_ registers: to att_ next
         att_valid = Signal()  # an attribute's best is in the att_ registers, to fold
         att_ok, att_q, att_val = Signal(), Signal(qbits), Signal(signed(w))
@@ -213,6 +228,8 @@ class SplitTrial(wiring.Component):
             with m.State("NULL"):
                 m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
                              div_a.divisor.eq(learned)]
+                if p.radix4_division:
+                    m.d.comb += div_a.divisor3.eq(learned3)
                 tag = tag_layout.const({"null": 1})
                 m.d.comb += [div_a.tag.eq(tag.as_value()), launch.eq(1)]
                 m.next = "RUN"
@@ -351,6 +368,11 @@ class SplitTrial(wiring.Component):
                      sl_c.eq(sum(s3b.left[j] for j in range(C))), sr_c.eq(sum(rights))]
         m.d.sync += [s4_valid.eq(s3c_valid), s4.eq(s3c), sl.eq(sl_c), sr.eq(sr_c),
                      ql.eq(sum(sq_l)), qr.eq(sum(sq_r))]
+        if radix4:  # three times the divisors (their cb bits), beside them: the dividers'
+            sl3 = Signal(cb + 2, name="left3")  # first stage has no time to add
+            sr3 = Signal(cb + 2, name="right3")
+            m.d.sync += [sl3.eq(sl_c[:cb] + (sl_c[:cb] << 1)),
+                         sr3.eq(sr_c[:cb] + (sr_c[:cb] << 1))]
 
         # -- divisions -----------------------------------------------------------------------
         with m.If(s4_valid):
@@ -359,6 +381,8 @@ class SplitTrial(wiring.Component):
             m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ql << G), div_a.divisor.eq(sl),
                          div_a.tag.eq(tag.as_value()),
                          div_b.valid.eq(1), div_b.numerator.eq(qr << G), div_b.divisor.eq(sr)]
+            if radix4:
+                m.d.comb += [div_a.divisor3.eq(sl3), div_b.divisor3.eq(sr3)]
 
         # -- quality: the two quotients' sum, registered (the add stays off the fold's path) --
         out = Signal(tag_layout)
@@ -370,14 +394,20 @@ class SplitTrial(wiring.Component):
 
         # -- fold: each candidate into its attribute's best; after the attribute's last
         # candidate that best moves to the att_ registers (a register to a register, so
-        # the comparison's select drives the a_ registers only), and a cycle later into
+        # the comparison's select drives a_q and a_ok only; the value and left counts of a
+        # candidate taken follow a cycle later, through ``taken``), and a cycle later into
         # the overall best and second best: two comparisons in series were the small
         # design's slowest path ------------------------------------------------------------
         m.d.sync += in_flight.eq(in_flight + launch - out_valid)
         m.d.sync += [flush.eq(0), att_valid.eq(flush)]
         with m.If(flush):
-            m.d.sync += [a_ok.eq(0), att_ok.eq(a_ok), att_q.eq(a_q), att_val.eq(a_val),
-                         att_left.eq(a_left), att_attr.eq(a_attr)]
+            m.d.sync += [a_ok.eq(0), att_ok.eq(a_ok), att_q.eq(a_q),
+                         att_val.eq(Mux(taken, c_val, a_val)),
+                         att_left.eq(Mux(taken, c_left.as_value(), a_left.as_value())),
+                         att_attr.eq(a_attr)]
+        m.d.sync += [taken.eq(0), c_val.eq(out.val), c_left.eq(out.left)]
+        with m.If(taken):
+            m.d.sync += [a_val.eq(c_val), a_left.eq(c_left)]
         with m.If(out_valid):
             with m.If(out.null):
                 m.d.sync += [null_q.eq(quo_a), second_q.eq(quo_a)]
@@ -385,8 +415,7 @@ class SplitTrial(wiring.Component):
                 held_ok = Signal()  # a best of this attribute so far (not the one flushed)
                 m.d.comb += held_ok.eq(a_ok & ~flush)
                 with m.If(out.ok & (~held_ok | (qual > a_q))):
-                    m.d.sync += [a_ok.eq(1), a_q.eq(qual), a_val.eq(out.val),
-                                 a_left.eq(out.left)]
+                    m.d.sync += [a_ok.eq(1), a_q.eq(qual), taken.eq(1)]
                 with m.Else():
                     m.d.sync += a_ok.eq(held_ok)
                 m.d.sync += [a_attr.eq(out.attr), flush.eq(out.last)]

@@ -24,11 +24,16 @@ def _run(dut, bench):
     sim.run()
 
 
-@pytest.mark.parametrize("bits_per_stage,qb", [(1, 28), (2, 28), (2, 27), (3, 28)])
-def test_pipelined_divider_is_exact_one_division_per_cycle(bits_per_stage, qb):
+@pytest.mark.parametrize("bits_per_stage,qb,radix4", [
+    (1, 28, False), (2, 28, False), (2, 27, False), (3, 28, False),
+    (2, 28, True), (2, 27, True), (3, 28, True), (4, 28, True),
+])
+def test_pipelined_divider_is_exact_one_division_per_cycle(bits_per_stage, qb, radix4):
     """Exact quotients, one division a cycle; an odd width with two bits a stage, and
-    28 bits with three, begin on a stage of fewer bits."""
-    dut = PipelinedDivider(48, 20, qb, tag_bits=8, bits_per_stage=bits_per_stage)
+    28 bits with three, begin on a stage of fewer bits; with ``radix4`` a stage's bits go
+    two at a time (three bits a stage: one, then two)."""
+    dut = PipelinedDivider(48, 20, qb, tag_bits=8, bits_per_stage=bits_per_stage,
+                           radix4=radix4)
     rng = random.Random(bits_per_stage)
     cases = []
     for _ in range(200):
@@ -43,6 +48,8 @@ def test_pipelined_divider_is_exact_one_division_per_cycle(bits_per_stage, qb):
             ctx.set(dut.valid, i < len(cases))
             ctx.set(dut.numerator, num)
             ctx.set(dut.divisor, den)
+            if radix4:
+                ctx.set(dut.divisor3, 3 * den)
             ctx.set(dut.tag, i & 255)
             await ctx.tick()
             if ctx.get(dut.out_valid):
