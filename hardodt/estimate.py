@@ -363,9 +363,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     come with the registered rows); synthesis drops the bits no later stage reads; the
     comparison the deep levels carry one level down lives in those levels' slot registers
     only), a node per level read into a register (two stages a level), and, in the
-    schedule's stage, the estimates' moves (``2 Q (w + 1)`` bits a lane with the decreasing
-    schedule) and the counters. trial: the split trial's snapshot (every numeric attribute's quantile
-    row, the histograms, the counts), its candidate pipeline (with the candidate
+    schedule's stage, the counters (the estimates' moves are registered in the lanes,
+    ``rtl.quantile_lane.registered_row_cost``). trial: the split trial's snapshot (every
+    numeric attribute's quantile row, the histograms, the counts), its candidate pipeline (with the candidate
     attribute's estimates, picked a stage ahead of their comparisons) and results (those
     of its two folds among them). divider: the two pipelined dividers' stage registers
     (radix 4: with three times the divisor). const: statistics counters and control."""
@@ -384,12 +384,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     from amaranth.hdl import Shape
 
     carried = sum(Shape.cast(f).width for f in p.carried_comparison.values())
-    schedule_regs = 0  # the schedule's stage: the counters carried, the moves registered
-    if staged:
-        schedule_regs = wd["counter_row"]
-        if cfg.step_schedule == "decreasing":
-            # (a register of them per lane, each by its lane)
-            schedule_regs += wd["lanes"] * cfg.quantiles * 2 * (cfg.word_bits + 1)
+    # the schedule's stage: the counters carried (the moves are registered in the lanes,
+    # the bits that change: rtl.quantile_lane's registered_row_cost counts them)
+    schedule_regs = wd["counter_row"] if staged else 0
     # results: best, second, null, margin, the attribute's best and the one being folded
     # (the candidate pipeline: tags at ten stages; the rights and the squares of both
     # sides registered apart from their sums; the counts' squares taken at the start; the

@@ -125,9 +125,11 @@ class PipelinedDivider(wiring.Component):
             takes.append(take)
         nr = Signal(db + 1, name=f"rem_{bit}")
         nq = Signal(qb, name=f"quo_{bit}")
-        digit = Cat(takes[2] | (takes[0] & ~takes[1]), takes[1])  # 3 >= 2 >= 1 held
-        m.d.comb += [nr.eq(Mux(takes[2], diffs[2][:db + 1],
-                               Mux(takes[1], diffs[1][:db + 1],
-                                   Mux(takes[0], diffs[0][:db + 1], shifted)))),
+        # holding three divisors means holding two, and two one: the digit's high bit
+        # picks a pair, each pair's own sign the one of it (per bit two LUTs and the
+        # slice's multiplexer between them, not one choice of four by three selects)
+        digit = Cat(Mux(takes[1], takes[2], takes[0]), takes[1])
+        m.d.comb += [nr.eq(Mux(takes[1], Mux(takes[2], diffs[2][:db + 1], diffs[1][:db + 1]),
+                               Mux(takes[0], diffs[0][:db + 1], shifted))),
                      nq.eq(q | (digit << (bit - 1)))]
         return nr, nq

@@ -541,12 +541,11 @@ class HardODT(wiring.Component):
             m.d.sync += [u_learn.eq(q_learn), u_first.eq(q_first), u_trial.eq(q_trial),
                          u_hist_ok.eq(q_hist_ok), u_counts.eq(q_counts),
                          r_valid[QS].eq(r_valid[QS - 1]), r[QS].eq(r[QS - 1])]
-            # the moves in a register per lane: one register read by every lane's update
-            # reached the lanes, spread over the device, through one long net
-            lane_moves = registered_copies(m, moves, p.lanes, "u_moves") if N else []
+            # (the moves are registered in each lane, rtl.quantile_lane: one register read
+            # by every lane's update reached them through one long net)
         else:
             u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
-            u_counts, lane_moves = q_counts, [moves] * (p.lanes if N else 0)
+            u_counts = q_counts
 
         # -- R_{C+2} (R_{C+1} without the schedule's stage): quantile rows and histograms ---------------
         q_cur = r[QS]
@@ -574,7 +573,7 @@ class HardODT(wiring.Component):
             if not p.registered_rows:  # (registered lanes copy the values a stage ahead)
                 m.d.comb += lane.x.eq(q_cur.s.x)
             m.d.comb += [lane.element.eq(q_addr), lane.group.eq(q_cur.g),
-                         lane.label.eq(yq), lane.moves.eq(lane_moves[k]), lane.first.eq(u_first),
+                         lane.label.eq(yq), lane.moves.eq(moves), lane.first.eq(u_first),
                          lane.learn.eq(u_learn & q_sample), lane.init.eq(q_is_commit)]
             for i in lane.members:
                 m.d.comb += trial.rows[i].eq(lane.snapshot if p.registered_rows else lane.updated)

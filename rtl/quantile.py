@@ -29,6 +29,48 @@ def move_layout(config: Config) -> data.ArrayLayout:
     return data.ArrayLayout(data.StructLayout({"up": w + 1, "down": w + 1}), config.quantiles)
 
 
+def move_table(config: Config, k: int) -> tuple[list[int], list[int]]:
+    """Estimate ``k``'s up and down moves for each ``s = floor(log2 count)`` (decreasing
+    schedule), or the constant ones (a list of one)."""
+    fx = config.fixed
+    if config.step_schedule != "decreasing":
+        return [int(fx.step_up[k])], [int(fx.step_down[k])]
+    up = [max(int(fx.alpha[k]) >> s, int(fx.step_up[k])) for s in range(config.count_bits)]
+    down = [max(int(fx.one - fx.alpha[k]) >> s, int(fx.step_down[k]))
+            for s in range(config.count_bits)]
+    return up, down
+
+
+def move_columns(config: Config) -> tuple[list[int], list[int | None], int]:
+    """The moves as a register needs them: over every count, many of ``move_layout``'s
+    bits never change and many are equal to one another (each is a column of the
+    schedule's table). Returns the bits to register (one per distinct column that
+    changes), for each bit of the layout the index of its register among those (None:
+    constant), and the constants' value. A constant in a register kept apart
+    (``rtl.copies``) would stay a flip-flop and keep its adders whole."""
+    layout = move_layout(config)
+    elem = layout.elem_shape
+    vectors = None
+    for k in range(config.quantiles):
+        up, down = move_table(config, k)
+        at = k * elem.size
+        words = [(u << (at + elem["up"].offset)) | (d << (at + elem["down"].offset))
+                 for u, d in zip(up, down, strict=True)]
+        vectors = words if vectors is None else [v | x for v, x in zip(vectors, words, strict=True)]
+    kept, source, constant, first = [], [], 0, {}
+    for i in range(layout.size):
+        column = tuple((v >> i) & 1 for v in vectors)
+        if len(set(column)) == 1:
+            source.append(None)
+            constant |= column[0] << i
+        else:
+            if column not in first:
+                first[column] = len(kept)
+                kept.append(i)
+            source.append(first[column])
+    return kept, source, constant
+
+
 def _fixed_only(obj, config: Config) -> None:
     if config.number != "fixed":
         obj._MustUse__silence = True  # refused, so never elaborated: no warning
@@ -68,9 +110,7 @@ class StepSchedule(wiring.Component):
                 # Each move is a function of the shift alone: a table of count_bits
                 # constants, looked up (a few LUTs deep), rather than a shifter and a
                 # comparison with the floor built in logic.
-                up = [max(int(fx.alpha[k]) >> s, int(fx.step_up[k])) for s in range(cfg.count_bits)]
-                down = [max(int(fx.one - fx.alpha[k]) >> s, int(fx.step_down[k]))
-                        for s in range(cfg.count_bits)]
+                up, down = move_table(cfg, k)
                 m.d.comb += [mv.up.eq(Array(Const(v, w + 1) for v in up)[shift]),
                              mv.down.eq(Array(Const(v, w + 1) for v in down)[shift])]
             else:

@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.copies import registered_copies
 from rtl.params import HardwareParams, _bits
-from rtl.quantile import QuantileStep, move_layout
+from rtl.quantile import QuantileStep, move_columns, move_layout
 
 __all__ = ["QuantileLane", "registered_row_cost"]
 
@@ -38,8 +38,9 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
     forwarding's flags (two, and copies of two: one per word and one per estimate they
     select; the next slot's same row and class, compared a cycle ahead), the class's
-    estimates fetched apart, the row handed to the split trial and the attribute's
-    value in ``Q + 2`` copies; a multiplexer per row and estimate bit more than the
+    estimates fetched apart, the row handed to the split trial, the attribute's
+    value in ``Q + 2`` copies and the moves' bits that change with the count
+    (``rtl.quantile.move_columns``); a multiplexer per row and estimate bit more than the
     one-cycle lane (the fetched row's and the forward's instead of the written row's).
     The resource model counts them as they are, outside its fitted weights."""
     if not params.registered_rows:  # (which implies numeric attributes)
@@ -51,7 +52,8 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     x_copies = (params.config.quantiles + 2) * params.w  # the value, an estimate's own
     # forwarding's, with copies, and the fetch's same row and class compared a cycle ahead
     flags = 2 + (2 + params.n_cls) + params.config.quantiles + 2
-    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies),
+    moves = len(move_columns(params.config)[0])
+    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies + moves),
             "lut": params.lanes * (row + estimates)}
 
 
@@ -75,8 +77,10 @@ class QuantileLane(wiring.Component):
     element, group, x, label, moves, first : In
         The slot in this stage: its sample's numeric values (``x``: without
         ``registered`` only), class, the moves of
-        its class's estimates (``rtl.quantile.StepSchedule``, shared by the lanes)
-        and the "first" rule's flag.
+        its class's estimates (``rtl.quantile.StepSchedule``, shared by the lanes;
+        with ``registered``, the next slot's, which the lane registers itself: a
+        register shared by the lanes reached them, spread over the device, through
+        one long net) and the "first" rule's flag.
     learn : In(1)
         Write the updated row back.
     init : In(1)
@@ -154,7 +158,17 @@ class QuantileLane(wiring.Component):
             x = member_value(self.x, self.group, "x")
             m.d.comb += step.x.eq(x)
             x_lo = x_hi = x
-        m.d.comb += [step.first.eq(self.first), step.moves.eq(self.moves)]
+        moves = self.moves
+        if self.registered:  # the lane's own register (a copy: synthesis keeps it apart) of
+            # the bits that change, one per distinct column of the schedule's table
+            kept, source, constant = move_columns(self.p.config)
+            bits = self.moves.as_value()
+            held = (registered_copies(m, Cat(*(bits[i] for i in kept)), 1, "moves")[0]
+                    if kept else None)
+            moves = Signal(move_layout(self.p.config), name="moves_held")
+            m.d.comb += [moves.as_value()[i].eq(held[j] if j is not None else (constant >> i) & 1)
+                         for i, j in enumerate(source)]
+        m.d.comb += [step.first.eq(self.first), step.moves.eq(moves)]
         upd = self.updated
         m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x_lo < row.lo, x_lo, row.lo)),
                      upd.hi.eq(Mux(x_hi > row.hi, x_hi, row.hi))]

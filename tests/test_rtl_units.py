@@ -372,12 +372,14 @@ def test_the_model_counts_the_registered_counters_as_the_rtl_has_them(fields):
 
 def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
     """The registered rows (``QuantileLane(registered=True)``: read two slots ahead, the
-    last write forwarded, the value registered a stage ahead in a copy per estimate)
+    last write forwarded, the value registered a stage ahead in a copy per estimate, the
+    moves (drawn from the schedule's table) registered a stage ahead)
     against the one-cycle read-modify-write, side by side on one
     random slot sequence over three rows: back-to-back writes to one row, learned samples
     (the "first" rule among them) and empty-row inits. Every slot's updated row must agree."""
     from amaranth.hdl import Module
 
+    from rtl.quantile import move_table
     from rtl.quantile_lane import QuantileLane
 
     p = HardwareParams(Config(numeric_attributes=2, lanes=2, classes=3, quantiles=3,
@@ -389,6 +391,11 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
     fast = m.submodules.fast = QuantileLane(p, 0, registered=True)
     fx = p.config.fixed
     rng = random.Random(6)
+    table = [move_table(p.config, k) for k in range(3)]
+
+    def moves(s):  # the schedule's moves at s = floor(log2 count)
+        return [{"up": table[k][0][s], "down": table[k][1][s]} for k in range(3)]
+
     slots = []
     for _ in range(600):
         kind = rng.choices(["learn", "init", "idle"], [6, 1, 1])[0]
@@ -396,10 +403,9 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
                       "x": rng.randint(fx.word_min, fx.word_max) >> rng.choice([0, 4, 8]),
                       "first": int(rng.random() < 0.1), "learn": int(kind == "learn"),
                       "init": int(kind == "init"),
-                      "moves": [{"up": rng.randint(0, fx.one), "down": rng.randint(0, fx.one)}
-                                for _ in range(3)]})
+                      "moves": moves(rng.randrange(p.config.count_bits))})
     idle = {"element": 3, "label": 0, "x": 0, "first": 0, "learn": 0, "init": 0,
-            "moves": [{"up": 0, "down": 0}] * 3}
+            "moves": moves(0)}
     stream = slots + [idle, idle]
     seen = []
 
@@ -414,13 +420,16 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
         ctx.set(fast.fetch_element, slots[0]["element"])
         ctx.set(fast.fetch_label, slots[0]["label"])
         ctx.set(fast.fetch_x, [slots[0]["x"], 0])
+        ctx.set(fast.moves, slots[0]["moves"])  # the registered lane registers the moves
         ctx.set(plain.read_element, slots[0]["element"])
         await ctx.tick()
         for t, s in enumerate(slots):
             for lane in (plain, fast):
-                for name in ("element", "label", "first", "learn", "init", "moves"):
+                for name in ("element", "label", "first", "learn", "init"):
                     ctx.set(getattr(lane, name), s[name])
                 ctx.set(lane.group, 0)
+            ctx.set(plain.moves, s["moves"])
+            ctx.set(fast.moves, stream[t + 1]["moves"])
             ctx.set(plain.x, [s["x"], 0])  # the registered lane's copies: from fetch_x
             ctx.set(fast.fetch_x, [stream[t + 1]["x"], 0])
             ctx.set(plain.read_element, stream[t + 1]["element"])
