@@ -11,7 +11,7 @@ stages: the slot's node goes into a register as it is read, and the branch is
 made from that register a stage later; the next level reads the registered
 node's child pair whatever the comparison gives (the comparison picks the node
 of that pair). No memory output, and no next level's read address, then waits
-on a comparison, for a stall cycle per level of each split trial's window
+on a comparison, for a cycle per level of each split trial's window
 (docs/model.md, "The cycle budget").
 
 With one stage a level, the deep levels (``HardwareParams.retimed``: at least
