@@ -53,8 +53,9 @@ _CONFIG_OPTIONS: list[tuple[tuple[str, ...], str, Any, str]] = [
     (("--divider-stage-bits",), "divider_stage_bits", int,
      "hardware: quotient bits per stage of the split trial's dividers (default 2)"),
     (("--retimed-rows",), "retimed_rows", int,
-     "hardware: tree levels of at least this many rows compare one level down "
-     "(default 64: the block-RAM levels; 1: every level)"),
+     "hardware: with one lane (tree levels of one stage), levels of at least this many "
+     "rows compare one level down (default 64: the block-RAM levels; 1: every level); "
+     "with more lanes every level takes two stages and this has no effect"),
 ]
 
 

@@ -216,8 +216,9 @@ class Config:
                    "quotient bits per stage of the split trial's dividers, at most their "
                    "count_bits + 10 quotient bits")
         _check_int("retimed_rows", self.retimed_rows, 1, 2**16,
-                   "a tree level of at least this many rows compares one level down "
-                   "(1: every level; more rows than any level has: none)")
+                   "a tree level of at least this many rows compares one level down, in "
+                   "a design of one lane (1: every level; more rows than any level has: "
+                   "none)")
         _check_int("elements", self.elements, 1, LIMITS["max_leaves"][1],
                    "at most one element per leaf")
         if not isinstance(self.inherit_counts, bool):
@@ -391,10 +392,11 @@ lanes = 0
 # them). Quotient bits per stage of the split trial's two pipelined dividers:
 # more bits, fewer registers and a shorter trial, but a longer path.
 divider_stage_bits = 2
-# Hardware only: a tree level of at least this many rows compares its node one
-# level down, so its memory's output meets no comparison on its way to the next
-# stage, for more LUTs. 64: the levels that are block RAMs on an ECP5; 1: every
-# level (on the 85F no faster: docs/model.md).
+# Hardware only, with one lane (tree levels of one stage; with more lanes every
+# level takes two stages and this has no effect): a tree level of at least this
+# many rows compares its node one level down, so its memory's output meets no
+# comparison on its way to the next stage, for more LUTs. 64: the levels that
+# are block RAMs on an ECP5; 1: every level (on the 85F no faster: docs/model.md).
 retimed_rows = 64
 # A numeric value outside its declared range: "saturate" (clamp and count) or "error".
 out_of_range = "saturate"
