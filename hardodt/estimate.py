@@ -83,10 +83,12 @@ def _divider_steps(cfg: Config) -> tuple[int, int]:
     once (``radix4``, with the registered rows: ``rtl.params.HardwareParams.radix4_division``):
     a stage's bits go in pairs, an odd one (the first stage's, when the stages do not
     divide the bits evenly) alone."""
-    qb, bits, stages = _quotient_bits(cfg), cfg.divider_stage_bits, divider_latency(cfg)
+    from rtl.divider import stage_bits
+
+    qb = _quotient_bits(cfg)
     if not _params(cfg).radix4_division:
         return qb, 0
-    per_stage = [qb - bits * (stages - 1)] + [bits] * (stages - 1)
+    per_stage = stage_bits(qb, cfg.divider_stage_bits)
     return sum(b % 2 for b in per_stage), sum(b // 2 for b in per_stage)
 
 
@@ -295,6 +297,7 @@ def _judge_widths(cfg: Config, quality_bits: int) -> dict[str, int]:
 def _widths(cfg: Config) -> dict[str, int]:
     p = _params(cfg)
     quo = _quotient_bits(cfg)
+    alone, pairs = _divider_steps(cfg)
     return {
         "slot": p.slot_layout.size, "node": p.node_layout.size,
         "counter_row": p.counter_layout.size, "quantile_row": p.quantile_row_layout.size,
@@ -302,7 +305,7 @@ def _widths(cfg: Config) -> dict[str, int]:
         "quo": quo, "div_stages": divider_latency(cfg),
         # a divider's subtract-and-select steps: a bit found alone is one (a subtraction, a
         # choice of two), a pair found at once 2.75 (three subtractions, a choice of four)
-        "div_steps": _divider_steps(cfg)[0] + 2.75 * _divider_steps(cfg)[1],
+        "div_steps": alone + 2.75 * pairs,
         "radix4": int(p.radix4_division),
         **_judge_widths(cfg, p.quality_bits),
         "lanes": p.lanes if cfg.n_numeric else 0, "levels": p.levels,

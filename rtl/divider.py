@@ -20,7 +20,15 @@ from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["PipelinedDivider"]
+__all__ = ["PipelinedDivider", "stage_bits"]
+
+
+def stage_bits(quotient_bits: int, bits_per_stage: int) -> list[int]:
+    """The quotient bits of each stage, first to last: ``bits_per_stage`` each, and when
+    they do not divide evenly the first takes the fewer (its inputs come from the
+    caller's registers, often placed far away)."""
+    stages = -(-quotient_bits // bits_per_stage)
+    return [quotient_bits - bits_per_stage * (stages - 1)] + [bits_per_stage] * (stages - 1)
 
 
 class PipelinedDivider(wiring.Component):
@@ -40,7 +48,8 @@ class PipelinedDivider(wiring.Component):
                  tag_bits: int = 1, bits_per_stage: int = 2, radix4: bool = False) -> None:
         self.nb, self.db, self.qb = numerator_bits, divisor_bits, quotient_bits
         self.bits_per_stage, self.radix4 = bits_per_stage, radix4
-        self.latency = -(-quotient_bits // bits_per_stage)
+        self.stages = stage_bits(quotient_bits, bits_per_stage)  # each stage's quotient bits
+        self.latency = len(self.stages)
         super().__init__({
             "valid": In(1), "numerator": In(numerator_bits), "divisor": In(divisor_bits),
             **({"divisor3": In(divisor_bits + 2)} if radix4 else {}),
@@ -62,12 +71,8 @@ class PipelinedDivider(wiring.Component):
         div, valid, tag = self.divisor, self.valid, self.tag
         div3 = self.divisor3 if self.radix4 else None
         done = 0
-        # the stages' quotient bits: when they do not divide evenly, the first stage takes
-        # the fewer (its inputs come from the caller's registers, often placed far away)
-        first = qb - self.bits_per_stage * (self.latency - 1)
-        for stage in range(self.latency):
+        for stage, todo in enumerate(self.stages):
             r, q = rem, quo
-            todo = first if stage == 0 else self.bits_per_stage
             while todo:
                 bit = qb - 1 - done
                 if self.radix4 and todo % 2 == 0:  # bits ``bit`` and ``bit - 1`` at once

@@ -125,12 +125,20 @@ class SplitTrial(wiring.Component):
         learned = Signal(cb + 1)
         squares = [Signal(2 * cb, name=f"count_square{j}") for j in range(C)]
         ssq = Signal(2 * cb + 4)
-        m.d.sync += [learned.eq(sum(cnt[j] for j in range(C))), ssq.eq(sum(squares))]
-        learned3 = Signal(cb + 2)  # three times its cb bits: the null split's divisor3
-        if p.radix4_division:
-            total = Signal(cb + 1)
-            m.d.comb += total.eq(sum(cnt[j] for j in range(C)))
-            m.d.sync += learned3.eq(total[:cb] + (total[:cb] << 1))
+        total = Signal(cb + 1)  # the counts' sum, registered as ``learned``
+        m.d.comb += total.eq(sum(cnt[j] for j in range(C)))
+        m.d.sync += [learned.eq(total), ssq.eq(sum(squares))]
+        radix4 = p.radix4_division
+
+        def tripled(value, name):
+            """A register of three times ``value``'s cb bits (the divisor's): a radix-4
+            divider's first stage takes it beside the divisor, with no time to add."""
+            reg = Signal(cb + 2, name=name)
+            m.d.sync += reg.eq(value[:cb] + (value[:cb] << 1))
+            return reg
+
+        if radix4:  # the null split's divisor, three times, a register beside ``learned``
+            learned3 = tripled(total, "learned3")
 
         tag_layout = data.StructLayout({
             "null": 1,  # the null split (else a candidate)
@@ -140,7 +148,6 @@ class SplitTrial(wiring.Component):
             "val": signed(w),  # threshold, or categorical value
             "left": data.ArrayLayout(unsigned(cb), C),
         })
-        radix4 = p.radix4_division
         div_a = m.submodules.div_a = PipelinedDivider(self.num_bits, cb, self.quo_bits,
                                                       tag_bits=tag_layout.size,
                                                       bits_per_stage=self.stage_bits,
@@ -228,7 +235,7 @@ class SplitTrial(wiring.Component):
             with m.State("NULL"):
                 m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
                              div_a.divisor.eq(learned)]
-                if p.radix4_division:
+                if radix4:
                     m.d.comb += div_a.divisor3.eq(learned3)
                 tag = tag_layout.const({"null": 1})
                 m.d.comb += [div_a.tag.eq(tag.as_value()), launch.eq(1)]
@@ -368,11 +375,8 @@ class SplitTrial(wiring.Component):
                      sl_c.eq(sum(s3b.left[j] for j in range(C))), sr_c.eq(sum(rights))]
         m.d.sync += [s4_valid.eq(s3c_valid), s4.eq(s3c), sl.eq(sl_c), sr.eq(sr_c),
                      ql.eq(sum(sq_l)), qr.eq(sum(sq_r))]
-        if radix4:  # three times the divisors (their cb bits), beside them: the dividers'
-            sl3 = Signal(cb + 2, name="left3")  # first stage has no time to add
-            sr3 = Signal(cb + 2, name="right3")
-            m.d.sync += [sl3.eq(sl_c[:cb] + (sl_c[:cb] << 1)),
-                         sr3.eq(sr_c[:cb] + (sr_c[:cb] << 1))]
+        if radix4:  # three times the divisors, registered beside them
+            sl3, sr3 = tripled(sl_c, "left3"), tripled(sr_c, "right3")
 
         # -- divisions -----------------------------------------------------------------------
         with m.If(s4_valid):

@@ -158,24 +158,24 @@ class TreeLevel(wiring.Component):
     def _compare_here(self, m: Module, rd) -> None:
         """The slot's node is picked by its address and compared in this cycle (a shallow
         level: its memory is flip-flops or LUT RAM)."""
-        cur, nxt = self.slot, self.next
+        cur = self.slot
         word = Signal(self.p.node_layout)
-        m.d.comb += [word.eq(rd.data[cur.addr[0]]), nxt.eq(cur), self.child_row.eq(nxt.addr >> 1)]
-        with m.If((cur.op == OP_SAMPLE) & ~cur.found):
-            with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
-                m.d.comb += self._at_leaf(nxt, word, cur.addr)
-            with m.Else():
-                go_left = self._go_left(m, cur.s.x, cur.s.xc, word.attr, word.thr,
-                                        word.kind == CATEGORICAL)
-                m.d.comb += nxt.addr.eq(Mux(go_left, word.child << 1, (word.child << 1) | 1))
+        m.d.comb += [word.eq(rd.data[cur.addr[0]]), self.child_row.eq(self.next.addr >> 1)]
+        self._branch(m, cur, word)
 
     def _branch_from_register(self, m: Module, rd) -> None:
         """Two stages: the slot's node of the row read into a register, then the branch from
         it and the slot's registers; the next level reads the node's child pair."""
-        cur, nxt = self.branch, self.next
         word = Signal(self.p.node_layout)  # the slot's node, as the branch sees it
         m.d.sync += word.eq(rd.data[self.slot.addr[0]])
-        m.d.comb += [nxt.eq(cur), self.child_row.eq(word.child)]
+        m.d.comb += self.child_row.eq(word.child)
+        self._branch(m, self.branch, word)
+
+    def _branch(self, m: Module, cur, word) -> None:
+        """``next`` is ``cur`` past its node ``word``: a sample not at its leaf yet keeps the
+        leaf, or takes the child the comparison picks."""
+        nxt = self.next
+        m.d.comb += nxt.eq(cur)
         with m.If((cur.op == OP_SAMPLE) & ~cur.found):
             with m.If((word.kind == LEAF) | (word.kind == INACTIVE)):
                 m.d.comb += self._at_leaf(nxt, word, cur.addr)
