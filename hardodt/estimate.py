@@ -65,11 +65,11 @@ def latency_cycles(cfg: Config) -> int:
     """Cycles from a sample's acceptance to its prediction at the output: one slot per
     tree level (``max_depth + 1``; two with registered rows, ``rtl.params.level_stages``),
     the two stages reading and fetching the counters' row (with registered rows), the
-    counter stage, and the output FIFO's write and read (``rtl.hardodt``: R_0 .. R_C, then
-    the buffered FIFO)."""
-    from rtl.params import counter_stage
+    counter stage, the prediction's register (with registered rows), and the output FIFO's
+    write and read (``rtl.hardodt``: R_0 .. R_C, then the buffered FIFO)."""
+    from rtl.params import counter_stage, registered_rows
 
-    return counter_stage(cfg) + 3
+    return counter_stage(cfg) + 3 + int(registered_rows(cfg))
 
 
 def divider_latency(cfg: Config) -> int:
@@ -361,13 +361,14 @@ def lut_terms(cfg: Config) -> dict[str, float]:
 def ff_terms(cfg: Config) -> dict[str, float]:
     """The registers of the design, by kind (family-independent).
 
-    pipeline: the slot register after each stage ((tree stages + 2) x slot bits, one more
-    with the schedule's stage, two more with the counters' read and fetch stages (both
+    pipeline: the slot register after each stage ((tree stages + 2) x slot bits, two more
+    with the schedule's stages, two more with the counters' read and fetch stages (all
     come with the registered rows); synthesis drops the bits no later stage reads; the
     comparison the deep levels carry one level down lives in those levels' slot registers
     only), a node per level read into a register (two stages a level), and, in the
-    schedule's stage, the counters (the estimates' moves are registered in the lanes,
-    ``rtl.quantile_lane.registered_row_cost``). trial: the split trial's snapshot (every
+    schedule's stages, the counters and the moves looked up (the lanes' copies of the
+    moves: ``rtl.quantile_lane.registered_row_cost``), and the prediction registered
+    before the output FIFO (registered rows). trial: the split trial's snapshot (every
     numeric attribute's quantile row, the histograms, the counts), its candidate pipeline (with the candidate
     attribute's estimates, picked a stage ahead of their comparisons) and results (those
     of its two folds among them). divider: the two pipelined dividers' stage registers
@@ -378,18 +379,24 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     val = cfg.word_bits if N else _bits(max(cfg.categorical_values, default=2))
     tag = 8 + val + C * cb
     p = _params(cfg)
-    staged = p.schedule_stage
+    staged = p.schedule_stages
     # (registered rows: the counters' read and fetch stages)
-    stages = p.tree_stages + 2 + int(staged) + 2 * int(p.registered_rows)
+    stages = p.tree_stages + 2 + staged + 2 * int(p.registered_rows)
     words = (p.level_stages - 1) * wd["levels"] * wd["node"]  # the nodes read, registered
     # the comparison carried one level down (deep levels, rtl.tree_level): its bits live
     # in the slot registers of those levels only
     from amaranth.hdl import Shape
 
     carried = sum(Shape.cast(f).width for f in p.carried_comparison.values())
-    # the schedule's stage: the counters carried (the moves are registered in the lanes,
-    # the bits that change: rtl.quantile_lane's registered_row_cost counts them)
-    schedule_regs = wd["counter_row"] if staged else 0
+    # the schedule's stages: the counters carried through each, and the moves looked up
+    # into a register (the bits that change; the lanes' copies of it are counted in
+    # rtl.quantile_lane's registered_row_cost)
+    from rtl.quantile import move_columns
+
+    schedule_regs = staged * wd["counter_row"] \
+        + (len(move_columns(cfg)[0]) if staged and N else 0)
+    # the prediction and its write enable, registered before the output FIFO
+    prediction_regs = (p.prediction_layout.size + 1) if p.registered_rows else 0
     # results: best, second, null, margin, the attribute's best and the one being folded
     # (the candidate pipeline: tags at ten stages; the rights and the squares of both
     # sides registered apart from their sums; the counts' squares taken at the start; the
@@ -407,7 +414,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     divider += wd["radix4"] * (wd["div_stages"] * 2 * (db + 2) + 3 * (db + 2))
     trial += wd["judge_regs"]  # the bound's registers (rtl.hoeffding)
     pipeline = stages * (wd["slot"] - carried) + (p.retimed_levels + 1) * carried
-    return {"pipeline": float(pipeline + words + schedule_regs), "trial": float(trial),
+    return {"pipeline": float(pipeline + words + schedule_regs + prediction_regs),
+            "trial": float(trial),
             "divider": float(divider), "const": 1.0}
 
 

@@ -14,9 +14,11 @@ read in the same cycle). Stages, one cycle each:
                     rows, ``params.registered_rows``; otherwise these stages are left out)
     R_C             element counters: predict (majority), count, split-trial due?
                     (``C = params.counter_stage``: ``T + 2``, or ``T``)
-    R_{C+1}         the quantile step's moves for the class's count (one schedule for all
-                    lanes; with one lane this stage is left out, ``params.schedule_stage``)
-    R_{C+2}         quantile rows and histograms: update; snapshot for a trial
+    R_{C+1}         the quantile step's moves for the class's count, looked up into a
+                    register (one schedule for all lanes)
+    R_{C+2}         those moves copied into each lane's register (with one lane these two
+                    stages are left out, ``params.schedule_stages``)
+    R_{C+3}         quantile rows and histograms: update; snapshot for a trial
 
 A split trial runs beside the pipeline on a snapshot (``rtl.split_trial``). Its
 outcome enters the pipeline at the input as two *commit slots* placed exactly
@@ -59,7 +61,7 @@ from rtl.params import (
     _bits,
 )
 from rtl.preload import Preload, empty_state, preload_image
-from rtl.quantile import StepSchedule
+from rtl.quantile import StepSchedule, registered_moves
 from rtl.quantile_lane import QuantileLane
 from rtl.split_trial import SplitTrial
 from rtl.tree_level import TreeLevel
@@ -445,8 +447,12 @@ class HardODT(wiring.Component):
             counters.leaf_class.eq(cur.leaf_cls),
             counters.learn_request.eq(is_sample & cur.s.learn),
             counters.init.eq(is_commit), counters.init_n.eq(cur.c_n),
-            out_fifo.w_en.eq(is_sample), out_fifo.w_data.eq(counters.prediction),
         ]
+        # The prediction goes into the output FIFO from a register with registered rows: the
+        # majority's comparisons then end beside the counters, and the FIFO, by the
+        # output, is written from a register (a cycle more of latency, none of throughput).
+        written = m.d.sync if p.registered_rows else m.d.comb
+        written += [out_fifo.w_en.eq(is_sample), out_fifo.w_data.eq(counters.prediction)]
         inactive = cur.leaf_kind == INACTIVE
         do_learn = counters.learn
         new = counters.updated
@@ -526,28 +532,33 @@ class HardODT(wiring.Component):
                          q_first.eq(counters.first)]
         m.d.sync += [r_valid[CS + 1].eq(r_valid[CS]), r[CS + 1].eq(cur)]
 
-        # -- R_{C+1}: the moves of the class's estimates, once for every lane -----------------------------
-        # (a register stage of its own: the schedule's shifts stay off the quantile rows'
-        # read-modify-write path). What R_C decided moves along with the slot. With one
-        # lane, the schedule sits in the quantile stage instead.
+        # -- R_{C+1}, R_{C+2}: the moves of the class's estimates, once for every lane -----------------
+        # (stages of their own, ``params.schedule_stages``: the schedule stays off the quantile
+        # rows' read-modify-write path). R_{C+1} looks the count's moves up into a register
+        # beside the schedule; R_{C+2} is that register's copy in each lane
+        # (``rtl.quantile_lane``), so the long wire out to the lanes runs from a register to
+        # a register. What R_C decided moves along with the slot. With one lane, the
+        # schedule sits in the quantile stage instead.
         moves = None  # no numeric attribute: no estimates to move
         if N:
             schedule = m.submodules.schedule = StepSchedule(cfg)
             m.d.comb += schedule.count.eq(q_count)
             moves = schedule.moves
-        if p.schedule_stage:
-            u_learn, u_first, u_trial, u_hist_ok = Signal(), Signal(), Signal(), Signal()
-            u_counts = Signal(p.counter_layout)
-            m.d.sync += [u_learn.eq(q_learn), u_first.eq(q_first), u_trial.eq(q_trial),
-                         u_hist_ok.eq(q_hist_ok), u_counts.eq(q_counts),
-                         r_valid[QS].eq(r_valid[QS - 1]), r[QS].eq(r[QS - 1])]
-            # (the moves are registered in each lane, rtl.quantile_lane: one register read
-            # by every lane's update reached them through one long net)
-        else:
-            u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
-            u_counts = q_counts
+            if p.schedule_stages:
+                moves = registered_moves(m, cfg, moves, "moves_looked_up")
+        u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
+        u_counts = q_counts
+        for stage in range(CS + 2, CS + 2 + p.schedule_stages):
+            v_learn, v_first, v_trial, v_hist_ok = (Signal(name=f"{n}{stage}") for n in
+                                                    ("learn", "first", "trial", "hist_ok"))
+            v_counts = Signal(p.counter_layout, name=f"counts{stage}")
+            m.d.sync += [v_learn.eq(u_learn), v_first.eq(u_first), v_trial.eq(u_trial),
+                         v_hist_ok.eq(u_hist_ok), v_counts.eq(u_counts),
+                         r_valid[stage].eq(r_valid[stage - 1]), r[stage].eq(r[stage - 1])]
+            u_learn, u_first, u_trial, u_hist_ok, u_counts = \
+                v_learn, v_first, v_trial, v_hist_ok, v_counts
 
-        # -- R_{C+2} (R_{C+1} without the schedule's stage): quantile rows and histograms ---------------
+        # -- R_{C+3} (R_{C+1} without the schedule's stages): quantile rows and histograms -------------
         q_cur = r[QS]
         q_is_commit = r_valid[QS] & (q_cur.op != OP_SAMPLE) & q_cur.c_active
         q_addr_next = _element(r[QS - 1])  # the reads are issued a cycle ahead

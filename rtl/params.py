@@ -148,13 +148,16 @@ class HardwareParams:
         return self.registered_rows
 
     @property
-    def schedule_stage(self) -> bool:
-        """Whether the estimates' moves get a pipeline stage of their own before the
-        quantile stage (``rtl.hardodt``): with several lanes it shares one schedule and
-        takes it off the read-modify-write path; with one lane (or none) there is nothing
-        to share, and its registers would cost more logic cells than they save (the
-        iCEBreaker's design fills 90 % of a UP5K). It comes with the registered rows."""
-        return self.registered_rows
+    def schedule_stages(self) -> int:
+        """Pipeline stages the estimates' moves get before the quantile stage
+        (``rtl.hardodt``): with several lanes one schedule is shared and taken off the
+        read-modify-write path, in two stages: the count's moves looked up into a register
+        beside the schedule, then that register copied in each lane (a register to a
+        register: the long wire to the lanes, spread over the device, carries no logic).
+        With one lane (or none) there is nothing to share, and its registers would cost
+        more logic cells than they save (the iCEBreaker's design fills 90 % of a UP5K):
+        none. It comes with the registered rows."""
+        return 2 if self.registered_rows else 0
 
     @property
     def registered_rows(self) -> bool:
@@ -179,8 +182,8 @@ class HardwareParams:
     @property
     def quantile_stage(self) -> int:
         """The pipeline stage of the quantile rows and histograms: one after the counters',
-        or two after the schedule's stage."""
-        return self.counter_stage + 1 + int(self.schedule_stage)
+        and after the schedule's stages."""
+        return self.counter_stage + 1 + self.schedule_stages
 
     @property
     def levels(self) -> int:
@@ -190,7 +193,7 @@ class HardwareParams:
     def fifo_depth(self) -> int:
         """Entries of the output FIFO: a prediction for every slot in flight, and a few
         more so the input need not wait on a sink that is ready again."""
-        return self.counter_stage + 4
+        return self.counter_stage + 4 + int(self.registered_rows)
 
     def retimed(self, level: int) -> bool:
         """Whether ``level`` compares one level down (``rtl.tree_level``): a level of at

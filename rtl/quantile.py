@@ -14,13 +14,15 @@ schedule off the read-modify-write path.
 
 from __future__ import annotations
 
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config, ConfigError
+from rtl.copies import registered_copies
 
-__all__ = ["QuantileStep", "StepSchedule", "move_layout"]
+__all__ = ["QuantileStep", "StepSchedule", "move_layout", "move_columns", "move_table",
+           "registered_moves"]
 
 
 def move_layout(config: Config) -> data.ArrayLayout:
@@ -69,6 +71,27 @@ def move_columns(config: Config) -> tuple[list[int], list[int | None], int]:
                 kept.append(i)
             source.append(first[column])
     return kept, source, constant
+
+
+def registered_moves(m: Module, config: Config, moves, name: str,
+                     copy: bool = False) -> data.View:
+    """``moves`` a cycle later, from a register of only the bits that change with the
+    count (:func:`move_columns`); the constant bits are wired in after it. With ``copy``
+    the register is a copy kept apart by synthesis (``rtl.copies``), for a lane's own."""
+    kept, source, constant = move_columns(config)
+    bits = Value.cast(moves)
+    held = None
+    if kept:
+        value = Cat(*(bits[i] for i in kept))
+        if copy:
+            held = registered_copies(m, value, 1, name)[0]
+        else:
+            held = Signal(len(kept), name=name)
+            m.d.sync += held.eq(value)
+    out = Signal(move_layout(config), name=f"{name}_held")
+    m.d.comb += [out.as_value()[i].eq(held[j] if j is not None else (constant >> i) & 1)
+                 for i, j in enumerate(source)]
+    return out
 
 
 def _fixed_only(obj, config: Config) -> None:

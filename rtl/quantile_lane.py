@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.copies import registered_copies
 from rtl.params import HardwareParams, _bits
-from rtl.quantile import QuantileStep, move_columns, move_layout
+from rtl.quantile import QuantileStep, move_columns, move_layout, registered_moves
 
 __all__ = ["QuantileLane", "registered_row_cost"]
 
@@ -159,15 +159,9 @@ class QuantileLane(wiring.Component):
             m.d.comb += step.x.eq(x)
             x_lo = x_hi = x
         moves = self.moves
-        if self.registered:  # the lane's own register (a copy: synthesis keeps it apart) of
-            # the bits that change, one per distinct column of the schedule's table
-            kept, source, constant = move_columns(self.p.config)
-            bits = self.moves.as_value()
-            held = (registered_copies(m, Cat(*(bits[i] for i in kept)), 1, "moves")[0]
-                    if kept else None)
-            moves = Signal(move_layout(self.p.config), name="moves_held")
-            m.d.comb += [moves.as_value()[i].eq(held[j] if j is not None else (constant >> i) & 1)
-                         for i, j in enumerate(source)]
+        if self.registered:  # the lane's own register of the bits that change (a copy:
+            # synthesis keeps it apart from the other lanes' and the schedule's)
+            moves = registered_moves(m, p.config, self.moves, "moves", copy=True)
         m.d.comb += [step.first.eq(self.first), step.moves.eq(moves)]
         upd = self.updated
         m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x_lo < row.lo, x_lo, row.lo)),

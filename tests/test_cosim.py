@@ -225,7 +225,7 @@ def test_runs_of_samples_at_one_leaf_back_to_back(tmp_path, attributes):
     cfg = Config(numeric_attributes=attributes, classes=2, grace_period=100, split_delay=100,
                  max_depth=4, max_leaves=16, elements=16, **short)
     assert (trial_cycles(cfg) == judge_latency(cfg) + 2) == (attributes == 1)
-    assert HardwareParams(cfg).schedule_stage == (attributes > 1)
+    assert HardwareParams(cfg).schedule_stages == (2 if attributes > 1 else 0)
     m = QuantileHoeffdingTree(cfg)
     xn, xc = m._encode_rows(x)
     report = cosimulate(cfg, xn, xc, y, build_dir=tmp_path)

@@ -62,8 +62,8 @@ def test_trial_and_latency_are_counted_by_hand():
                 divider_stage_bits=11)  # 1 candidate, 2 divider stages: the bound decides
     assert trial_cycles(one) == 20 + 2
     # 5 levels of two stages and the counters' read and fetch (registered rows: 3 lanes),
-    # the counters, the FIFO
-    assert latency_cycles(cfg) == 2 * 5 + 2 + 3
+    # the counters, the prediction's register, the FIFO
+    assert latency_cycles(cfg) == 2 * 5 + 2 + 1 + 3
     # one lane: one-cycle rows, one stage a level
     assert latency_cycles(small(numeric_attributes=1)) == 5 + 3
     # the compact trial: 5 quotient bits a stage
@@ -74,16 +74,16 @@ def test_trial_and_latency_are_counted_by_hand():
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 15 cycles in, lasts 49: no stall
+    cfg = small(split_delay=100)  # the trial starts 16 cycles in, lasts 49: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 15 + 49 + 2 cycles
+    late = small(split_delay=20)  # window of 21 samples < 16 + 49 + 2 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
     # the input register, 5 levels of two stages, the counters' read and fetch, the
-    # counters, the schedule's stage (3 lanes: registered rows); the outcome registered,
-    # then the commit slots
-    assert perf.stall_per_trial == (1 + 2 * 5 + 2 + 1 + 1) + trial_cycles(late) + 2 - 21
+    # counters, the schedule's two stages (3 lanes: registered rows); the outcome
+    # registered, then the commit slots
+    assert perf.stall_per_trial == (1 + 2 * 5 + 2 + 1 + 2) + trial_cycles(late) + 2 - 21
     one_lane = small(split_delay=20, numeric_attributes=1)  # one lane: neither stage
     assert performance(one_lane, 10_000, trials=40, splits=10).stall_per_trial == \
         (1 + 5 + 1) + trial_cycles(one_lane) + 2 - 21

@@ -191,7 +191,7 @@ def test_idle_waits_for_the_last_quantile_write_back(attributes):
                  split_delay=16)
     dut = HardODT(cfg)
     p = dut.params
-    assert p.schedule_stage == (attributes > 1)
+    assert p.schedule_stages == (2 if attributes > 1 else 0)
     golden = QuantileHoeffdingTree(cfg)
     xn, xc = golden._encode_rows(np.zeros((1, attributes)))
     word = pack_samples(p, xn, xc, np.array([1]), np.ones(1, bool))[0]

@@ -269,10 +269,10 @@ def test_the_model_counts_a_lanes_registered_rows_as_the_rtl_has_them(fields):
 
     p = HardwareParams(Config(elements=16, max_depth=4, max_leaves=16, **fields))
     plain = register_bits(QuantileLane(p, 0))
-    registered = register_bits(QuantileLane(p, 0, registered=p.schedule_stage))
+    registered = register_bits(QuantileLane(p, 0, registered=p.registered_rows))
     assert plain == 0
     assert registered * p.lanes == registered_row_cost(p)["ff"]
-    assert (registered > 0) == p.schedule_stage
+    assert (registered > 0) == p.registered_rows
 
 
 def test_registered_counters_update_every_row_as_the_one_cycle_counters():
@@ -385,7 +385,7 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
     p = HardwareParams(Config(numeric_attributes=2, lanes=2, classes=3, quantiles=3,
                               word_bits=16, fraction_bits=14, elements=4, max_depth=3,
                               max_leaves=4))
-    assert p.schedule_stage and p.groups == 1
+    assert p.registered_rows and p.groups == 1
     m = Module()
     plain = m.submodules.plain = QuantileLane(p, 0)
     fast = m.submodules.fast = QuantileLane(p, 0, registered=True)
