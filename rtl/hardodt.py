@@ -575,10 +575,11 @@ class HardODT(wiring.Component):
                 p, k, pre.quantiles[k] if pre else None, registered=p.registered_rows)
             loads(lane, L + 1 + k)
             if p.registered_rows:  # the rows are read two stages ahead and registered
-                m.d.comb += [lane.read_element.eq(_element(r[QS - 2])),
-                             lane.read_group.eq(r[QS - 2].g), lane.read_label.eq(r[QS - 2].s.label),
+                m.d.comb += [lane.address_element.eq(_element(r[QS - 3])),
+                             lane.address_group.eq(r[QS - 3].g),
+                             lane.read_label.eq(r[QS - 2].s.label), lane.read_x.eq(r[QS - 2].s.x),
                              lane.fetch_element.eq(q_addr_next), lane.fetch_group.eq(r[QS - 1].g),
-                             lane.fetch_label.eq(r[QS - 1].s.label), lane.fetch_x.eq(r[QS - 1].s.x)]
+                             lane.fetch_label.eq(r[QS - 1].s.label)]
             else:
                 m.d.comb += [lane.read_element.eq(q_addr_next), lane.read_group.eq(r[QS - 1].g)]
             if not p.registered_rows:  # (registered lanes copy the values a stage ahead)

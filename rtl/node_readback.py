@@ -22,6 +22,7 @@ from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from rtl.copies import registered_copies
 from rtl.params import HardwareParams
 
 __all__ = ["NodeReadback", "CHAIN_MIN_LEVELS", "CHAIN_BITS", "readback_cycles",
@@ -54,13 +55,14 @@ def readback_cycles(params: HardwareParams) -> int:
 
 def readback_registers(params: HardwareParams) -> int:
     """The port's flip-flops: ``valid``; with the chain also the assembled row, two bytes
-    per level (its pick, its hop) and the byte and wait counters (the resource model
-    counts them as they are)."""
+    per level (its pick, its hop), the byte and wait counters, and per level a copy of the
+    byte counter and its "chosen" flag (the resource model counts them as they are)."""
     if not uses_chain(params):
         return 1
     n_bytes, L = _row_bytes(params), params.levels
-    return (n_bytes * CHAIN_BITS + 2 * L * CHAIN_BITS + (n_bytes - 1).bit_length()
-            + (L + 2).bit_length() + 1)
+    index_bits = (n_bytes - 1).bit_length()
+    return (n_bytes * CHAIN_BITS + 2 * L * CHAIN_BITS + index_bits
+            + (L + 2).bit_length() + 1 + L * (index_bits + 1))
 
 
 class NodeReadback(wiring.Component):
@@ -109,10 +111,18 @@ class NodeReadback(wiring.Component):
         # zero. The byte is picked from the memory's output into a register of its own
         # (picked[lv]) before it joins the chain: the pick follows the block RAM's slow output
         hop = [Signal(W, name=f"hop{lv}") for lv in range(L)]
+        # Each level picks its byte by registers of its own: a copy of the byte counter
+        # (``rtl.copies``) and the flag "this level is chosen" (one counter read by every
+        # level reached them, spread over the device, through one long net). They lag the
+        # counter by a cycle, which the memories' cycle covers for the first byte and the
+        # wait's spare cycle for the others (``readback_cycles`` is unchanged).
+        indices = registered_copies(m, index, L, "index")
         for lv in range(L):
-            mine = Cat(rows[lv], Const(0, nb * W - len(rows[lv]))).word_select(index, W)
+            mine = Cat(rows[lv], Const(0, nb * W - len(rows[lv]))).word_select(indices[lv], W)
+            chosen = Signal(name=f"chosen{lv}")
+            m.d.sync += chosen.eq(self.level == lv)
             picked = Signal(W, name=f"picked{lv}")
-            m.d.sync += picked.eq(Mux(self.level == lv, mine, 0))
+            m.d.sync += picked.eq(Mux(chosen, mine, 0))
             below = hop[lv + 1] if lv + 1 < L else 0
             m.d.sync += hop[lv].eq(below | picked)
         with m.If(~self.en):

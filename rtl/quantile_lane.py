@@ -40,7 +40,8 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     select; the next slot's same row and class, compared a cycle ahead), the class's
     estimates fetched apart, the row handed to the split trial, the attribute's
     value in ``Q + 2`` copies and the moves' bits that change with the count
-    (``rtl.quantile.move_columns``); a multiplexer per row and estimate bit more than the
+    (``rtl.quantile.move_columns``), and the read's address and the values of the
+    attributes a lane serves, registered a stage ahead; a multiplexer per row and estimate bit more than the
     one-cycle lane (the fetched row's and the forward's instead of the written row's).
     The resource model counts them as they are, outside its fitted weights."""
     if not params.registered_rows:  # (which implies numeric attributes)
@@ -53,27 +54,37 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     # forwarding's, with copies, and the fetch's same row and class compared a cycle ahead
     flags = 2 + (2 + params.n_cls) + params.config.quantiles + 2
     moves = len(move_columns(params.config)[0])
-    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies + moves),
-            "lut": params.lanes * (row + estimates)}
+    # the read's address and the served attributes' values, registered a stage ahead
+    ahead = params.lanes * _bits(params.n_elem * params.groups) + params.n_num * params.w
+    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies + moves)
+            + ahead, "lut": params.lanes * (row + estimates)}
 
 
 class QuantileLane(wiring.Component):
     """Members
     -------
-    read_element, read_group : In
-        The row the *next* slot needs (its read is issued a cycle ahead); with
-        ``registered``, the row of the slot two stages ahead.
+    read_element, read_group : In (without ``registered``)
+        The row the *next* slot needs (its read is issued a cycle ahead).
+    address_element, address_group : In (with ``registered``)
+        The row of the slot three stages ahead: the lane registers its address (a copy:
+        ``rtl.copies``), and the read of that slot, two stages ahead a cycle later, is
+        issued from the register, so the wire from the pipeline's slot register out to
+        the lane carries no logic and the memory's address no long wire.
     fetch_element, fetch_group : In (with ``registered``)
         The row of the next slot, being fetched: the same row as this slot's write
         means the write is forwarded to it. A slot's fetch follows its read by a cycle,
         and its update its fetch (the pipeline moves every cycle).
     read_label, fetch_label : In (with ``registered``)
-        The classes of those two slots' samples: the class's estimates are picked
-        out of the row as it is fetched, off the update's loop.
-    fetch_x : In (with ``registered``)
-        The next slot's numeric values: the lane registers its attribute's value in
+        The classes of the slots being read (two stages ahead) and fetched (the next):
+        the class's estimates are picked out of the row as it is fetched, off the
+        update's loop.
+    read_x : In (with ``registered``)
+        The numeric values of the slot being read: the lane registers the values of
+        the attributes it serves, then, a stage later, its attribute's value in
         ``Q + 2`` copies (``rtl.copies``), one for each estimate's comparison and
-        adders and one each for the minimum and the maximum, in place of ``x``.
+        adders and one each for the minimum and the maximum, in place of ``x``: two
+        registers on the way from the pipeline's slot register, which the lanes,
+        spread over the device, are far from.
     element, group, x, label, moves, first : In
         The slot in this stage: its sample's numeric values (``x``: without
         ``registered`` only), class, the moves of
@@ -102,11 +113,11 @@ class QuantileLane(wiring.Component):
         self.members = [i for i in range(params.n_num) if params.lane_of(i)[0] == lane]
         ebits, gbits = _bits(params.n_elem), _bits(max(2, params.groups))
         super().__init__({
-            "read_element": In(ebits), "read_group": In(gbits),
-            **({"fetch_element": In(ebits), "fetch_group": In(gbits),
+            **({"address_element": In(ebits), "address_group": In(gbits),
+                "fetch_element": In(ebits), "fetch_group": In(gbits),
                 "read_label": In(_bits(params.n_cls)), "fetch_label": In(_bits(params.n_cls)),
-                "fetch_x": In(data.ArrayLayout(signed(params.w), params.n_num))}
-               if registered else {}),
+                "read_x": In(data.ArrayLayout(signed(params.w), params.n_num))}
+               if registered else {"read_element": In(ebits), "read_group": In(gbits)}),
             "element": In(ebits), "group": In(gbits),
             "x": In(data.ArrayLayout(signed(params.w), params.n_num)),
             "label": In(_bits(params.n_cls)), "moves": In(move_layout(params.config)),
@@ -141,21 +152,24 @@ class QuantileLane(wiring.Component):
                                                 x_copies=self.registered)
         Q = p.config.quantiles
         def member_value(values, group, name):
-            """The value of the attribute this lane serves in ``group``."""
+            """The value of the attribute this lane serves in ``group`` (``values``: one
+            per group)."""
             x = Signal(signed(p.w), name=name)
             with m.Switch(group):
-                for g, i in enumerate(self.members):
+                for g, value in enumerate(values):
                     with m.Case(g):
-                        m.d.comb += x.eq(values[i])
+                        m.d.comb += x.eq(value)
             return x
 
-        if self.registered:  # the value registered here, once per estimate, min and max
-            xs = registered_copies(m, member_value(self.fetch_x, self.fetch_group, "x_next"),
+        if self.registered:  # the values registered here, then once per estimate, min and max
+            served = [Signal(signed(p.w), name=f"x_read{g}") for g in range(len(self.members))]
+            m.d.sync += [x.eq(self.read_x[i]) for x, i in zip(served, self.members, strict=True)]
+            xs = registered_copies(m, member_value(served, self.fetch_group, "x_next"),
                                    Q + 2, "x")
             m.d.comb += [step.x[k].eq(xs[k]) for k in range(Q)]
             x_lo, x_hi = xs[Q], xs[Q + 1]
         else:
-            x = member_value(self.x, self.group, "x")
+            x = member_value([self.x[i] for i in self.members], self.group, "x")
             m.d.comb += step.x.eq(x)
             x_lo = x_hi = x
         moves = self.moves
@@ -196,7 +210,10 @@ class QuantileLane(wiring.Component):
         words = p.quantile_row_layout.size // w  # min, max, then class by class
         wr = self.memory.write_port(granularity=w)
         rd = self.memory.read_port(transparent_for=(wr,))
-        m.d.comb += rd.addr.eq(self.read_element * G + self.read_group)
+        # (a copy: every lane registers the same address, and synthesis would make one
+        # register of them, far from most)
+        address = (self.address_element * G + self.address_group)[:len(rd.addr)]
+        m.d.comb += rd.addr.eq(registered_copies(m, address, 1, "read_addr")[0])
         fetch_addr = self.fetch_element * G + self.fetch_group
         here = self.element * G + self.group  # this slot's row
         # What this slot writes (an emptied row's words for an init), one cycle later.
