@@ -75,7 +75,9 @@ def latency_cycles(cfg: Config) -> int:
 def divider_latency(cfg: Config) -> int:
     """Stages of one ``PipelinedDivider`` (``divider_stage_bits`` quotient bits per
     stage) for the Gini quotients of ``count_bits + 10`` bits."""
-    return -(-_quotient_bits(cfg) // cfg.divider_stage_bits)
+    from rtl.divider import stage_bits
+
+    return len(stage_bits(_quotient_bits(cfg), cfg.divider_stage_bits))
 
 
 def _divider_steps(cfg: Config) -> tuple[int, int]:
@@ -367,8 +369,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     comparison the deep levels carry one level down lives in those levels' slot registers
     only), a node per level read into a register (two stages a level), and, in the
     schedule's stages, the counters and the moves looked up (the lanes' copies of the
-    moves: ``rtl.quantile_lane.registered_row_cost``), and the prediction registered
-    before the output FIFO (registered rows). trial: the split trial's snapshot (every
+    moves: ``rtl.quantile_lane.registered_row_cost``), the prediction registered
+    before the output FIFO and the quantile stage's flags decoded a stage ahead
+    (registered rows). trial: the split trial's snapshot (every
     numeric attribute's quantile row, the histograms, the counts), its candidate pipeline (with the candidate
     attribute's estimates, picked a stage ahead of their comparisons) and results (those
     of its two folds among them). divider: the two pipelined dividers' stage registers
@@ -395,8 +398,9 @@ def ff_terms(cfg: Config) -> dict[str, float]:
 
     schedule_regs = staged * wd["counter_row"] \
         + (len(move_columns(cfg)[0]) if staged and N else 0)
-    # the prediction and its write enable, registered before the output FIFO
-    prediction_regs = (p.prediction_layout.size + 1) if p.registered_rows else 0
+    # the prediction and its write enable, registered before the output FIFO; the trial's
+    # start and the lanes' learn and init flags, decoded a stage ahead
+    prediction_regs = (p.prediction_layout.size + 1 + 3) if p.registered_rows else 0
     # results: best, second, null, margin, the attribute's best and the one being folded
     # (the candidate pipeline: tags at ten stages; the rights and the squares of both
     # sides registered apart from their sums; the counts' squares taken at the start; the

@@ -548,6 +548,8 @@ class HardODT(wiring.Component):
                 moves = registered_moves(m, cfg, moves, "moves_looked_up")
         u_learn, u_first, u_trial, u_hist_ok = q_learn, q_first, q_trial, q_hist_ok
         u_counts = q_counts
+        # the learn and trial flags of the slot at each stage
+        learn_at, trial_at = {CS + 1: q_learn}, {CS + 1: q_trial}
         for stage in range(CS + 2, CS + 2 + p.schedule_stages):
             v_learn, v_first, v_trial, v_hist_ok = (Signal(name=f"{n}{stage}") for n in
                                                     ("learn", "first", "trial", "hist_ok"))
@@ -557,6 +559,7 @@ class HardODT(wiring.Component):
                          r_valid[stage].eq(r_valid[stage - 1]), r[stage].eq(r[stage - 1])]
             u_learn, u_first, u_trial, u_hist_ok, u_counts = \
                 v_learn, v_first, v_trial, v_hist_ok, v_counts
+            learn_at[stage], trial_at[stage] = v_learn, v_trial
 
         # -- R_{C+3} (R_{C+1} without the schedule's stages): quantile rows and histograms -------------
         q_cur = r[QS]
@@ -566,7 +569,21 @@ class HardODT(wiring.Component):
         yq = q_cur.s.label
         m.d.comb += [trial.counts.eq(u_counts.cnt), trial.n.eq(u_counts.n)]
         q_sample = r_valid[QS] & (q_cur.op == OP_SAMPLE)
-        m.d.comb += trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))
+        q_learning = u_learn & q_sample  # the lanes and histograms learn this slot
+        if p.schedule_stages:  # decided a stage ahead, from the slot before, into registers:
+            # the trial's registers that start with it and the lanes sit far from the
+            # pipeline, and the wires to them then carry no logic
+            ahead = r[QS - 1]
+            ahead_sample = r_valid[QS - 1] & (ahead.op == OP_SAMPLE)
+            starting = Signal(name="trial_starting")
+            learning, committing = Signal(name="q_learning"), Signal(name="q_committing")
+            m.d.sync += [starting.eq(trial_at[QS - 1] & ahead_sample & (ahead.g == G - 1)),
+                         learning.eq(learn_at[QS - 1] & ahead_sample),
+                         committing.eq(r_valid[QS - 1] & (ahead.op != OP_SAMPLE) & ahead.c_active)]
+            m.d.comb += trial.start.eq(starting)
+            q_learning, q_is_commit = learning, committing
+        else:
+            m.d.comb += trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))
         # registered lanes hand over their rows a cycle later: so does the load
         loaded = m.d.sync if p.registered_rows else m.d.comb
         loaded += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]
@@ -586,7 +603,7 @@ class HardODT(wiring.Component):
                 m.d.comb += lane.x.eq(q_cur.s.x)
             m.d.comb += [lane.element.eq(q_addr), lane.group.eq(q_cur.g),
                          lane.label.eq(yq), lane.moves.eq(moves), lane.first.eq(u_first),
-                         lane.learn.eq(u_learn & q_sample), lane.init.eq(q_is_commit)]
+                         lane.learn.eq(q_learning), lane.init.eq(q_is_commit)]
             for i in lane.members:
                 m.d.comb += trial.rows[i].eq(lane.snapshot if p.registered_rows else lane.updated)
         for c in range(NC):
@@ -594,7 +611,7 @@ class HardODT(wiring.Component):
             loads(hist, L + 1 + (p.lanes if N else 0) + c)
             m.d.comb += [hist.read_element.eq(q_addr_next), hist.element.eq(q_addr),
                          hist.value.eq(q_cur.s.xc[c]), hist.label.eq(yq),
-                         hist.valid_row.eq(u_hist_ok), hist.learn.eq(u_learn & q_sample),
+                         hist.valid_row.eq(u_hist_ok), hist.learn.eq(q_learning),
                          hist.first_group.eq(q_cur.g == 0),
                          getattr(trial, f"h{c}").eq(hist.updated)]
 

@@ -32,6 +32,9 @@ __all__ = ["NodeReadback", "CHAIN_MIN_LEVELS", "CHAIN_BITS", "readback_cycles",
 CHAIN_MIN_LEVELS = 8
 #: The chain's width: one byte per hop.
 CHAIN_BITS = 8
+#: Bytes a level first picks a group of, into a register beside its memory, before
+#: the byte is picked from that group.
+GROUP_BYTES = 4
 
 
 def uses_chain(params: HardwareParams) -> bool:
@@ -46,23 +49,25 @@ def _row_bytes(params: HardwareParams) -> int:
 
 def readback_cycles(params: HardwareParams) -> int:
     """Cycles from ``en`` rising to ``valid``: one for the memories through the
-    multiplexer; down the chain ``levels + 3`` for each byte (the memories, its
-    pick, its register, a hop per level below, its capture)."""
+    multiplexer; down the chain ``levels + 4`` for each byte (the memories, its
+    group's pick, its own pick, its register, a hop per level below, its capture)."""
     if not uses_chain(params):
         return 1
-    return _row_bytes(params) * (params.levels + 3)
+    return _row_bytes(params) * (params.levels + 4)
 
 
 def readback_registers(params: HardwareParams) -> int:
-    """The port's flip-flops: ``valid``; with the chain also the assembled row, two bytes
-    per level (its pick, its hop), the byte and wait counters, and per level a copy of the
-    byte counter and its "chosen" flag (the resource model counts them as they are)."""
+    """The port's flip-flops: ``valid``; with the chain also the assembled row, per level
+    its group of bytes, two bytes (its pick, its hop), a copy of the byte counter, the
+    byte's place in its group and the "chosen" flag; and the byte and wait counters (the
+    resource model counts them as they are)."""
     if not uses_chain(params):
         return 1
     n_bytes, L = _row_bytes(params), params.levels
     index_bits = (n_bytes - 1).bit_length()
-    return (n_bytes * CHAIN_BITS + 2 * L * CHAIN_BITS + index_bits
-            + (L + 2).bit_length() + 1 + L * (index_bits + 1))
+    within_bits = (GROUP_BYTES - 1).bit_length()
+    per_level = (GROUP_BYTES + 2) * CHAIN_BITS + index_bits + within_bits + 1
+    return n_bytes * CHAIN_BITS + index_bits + (L + 3).bit_length() + 1 + L * per_level
 
 
 class NodeReadback(wiring.Component):
@@ -103,35 +108,44 @@ class NodeReadback(wiring.Component):
             return m
         nb, W = self.n_bytes, CHAIN_BITS
         index = Signal(range(nb))  # the byte being read
-        wait = Signal(range(L + 3))  # cycles since it was chosen
+        wait = Signal(range(L + 4))  # cycles since it was chosen
         node = Signal(nb * W)
         done = Signal()
         # hop[lv] holds what reached level lv: the byte of the chosen level, once it has
         # passed every level between; only the chosen level puts a byte in, the rest pass
-        # zero. The byte is picked from the memory's output into a register of its own
-        # (picked[lv]) before it joins the chain: the pick follows the block RAM's slow output
+        # zero. The byte is picked from the memory's output in two steps, each into a
+        # register of its own before it joins the chain: its group of ``GROUP_BYTES``
+        # (beside the block RAM, whose output is slow), then the byte (picked[lv]).
         hop = [Signal(W, name=f"hop{lv}") for lv in range(L)]
-        # Each level picks its byte by registers of its own: a copy of the byte counter
+        # Each level picks by registers of its own: a copy of the byte counter
         # (``rtl.copies``) and the flag "this level is chosen" (one counter read by every
-        # level reached them, spread over the device, through one long net). They lag the
-        # counter by a cycle, which the memories' cycle covers for the first byte and the
-        # wait's spare cycle for the others (``readback_cycles`` is unchanged).
+        # level reached them, spread over the device, through one long net), which lag
+        # the counter by a cycle, and the byte's place in its group a cycle later still.
         indices = registered_copies(m, index, L, "index")
+        gb = GROUP_BYTES * W
+        groups = -(-nb // GROUP_BYTES)
+        within_bits = (GROUP_BYTES - 1).bit_length()
         for lv in range(L):
-            mine = Cat(rows[lv], Const(0, nb * W - len(rows[lv]))).word_select(indices[lv], W)
+            padded = Cat(rows[lv], Const(0, groups * gb - len(rows[lv])))
             chosen = Signal(name=f"chosen{lv}")
             m.d.sync += chosen.eq(self.level == lv)
+            group = Signal(gb, name=f"group{lv}")
+            m.d.sync += group.eq(Mux(chosen, padded.word_select(indices[lv][within_bits:], gb), 0))
+            within = Signal(within_bits, name=f"within{lv}")
+            m.d.sync += within.eq(indices[lv][:within_bits])
             picked = Signal(W, name=f"picked{lv}")
-            m.d.sync += picked.eq(Mux(chosen, mine, 0))
+            m.d.sync += picked.eq(group.word_select(within, W))
             below = hop[lv + 1] if lv + 1 < L else 0
             m.d.sync += hop[lv].eq(below | picked)
         with m.If(~self.en):
             m.d.sync += [index.eq(0), wait.eq(0), done.eq(0)]
         with m.Elif(~done):
-            # the memories answer one cycle after en; a byte chosen at level lv is picked a
-            # cycle later and reaches hop[0] lv + 1 cycles after that: after L + 2 cycles
-            # every level's has arrived
-            with m.If(wait == L + 2):
+            # the memories answer one cycle after en; a byte chosen at level lv has its
+            # group picked a cycle later (the counter's copy lags a cycle: for a later
+            # byte, that is a cycle after it is chosen too), itself the cycle after, and
+            # reaches hop[0] lv + 1 cycles after that: after L + 3 cycles every level's
+            # has arrived
+            with m.If(wait == L + 3):
                 m.d.sync += [node.word_select(index, W).eq(hop[0]), wait.eq(0),
                              index.eq(index + 1)]
                 with m.If(index == nb - 1):

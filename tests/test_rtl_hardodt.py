@@ -126,7 +126,7 @@ def test_read_back_rows_of_a_preloaded_tree_when_debug_valid_rises(max_depth):
     counters = [p.counter_layout.const(c).as_value().value for c in image.counters]
     assert any(counters)
     cycles = readback_cycles(p)
-    assert cycles == (1 if p.levels < CHAIN_MIN_LEVELS else -(-pair.size // 8) * (p.levels + 3))
+    assert cycles == (1 if p.levels < CHAIN_MIN_LEVELS else -(-pair.size // 8) * (p.levels + 4))
 
     async def bench(ctx):
         ctx.set(dut.predictions.ready, 1)
