@@ -19,7 +19,8 @@ public (yosys issues 4349, 4451), so internal wires are made private
 (``rename -hide``: same text, which timing reports still show) before LUT
 mapping; ports keep their names. Registers named as copies (``rtl.copies``) get
 ``keep`` on their flip-flops before synthesis, or ``opt_merge`` would make one
-register of them again.
+register of them again: found by the copy's name or any other name of its net (a
+copy that drives a port or a memory's address is named after that in the Verilog).
 """
 
 from __future__ import annotations
@@ -100,7 +101,9 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
     """The yosys script for ``fam`` (run in the build folder; relative paths only)."""
     synth = " ".join([fam.synth, *fam.synth_args, "-top", top])
     # registers named as copies (rtl.copies) stay apart: keep their flip-flops
-    lines = [read, "proc", f"setattr -set keep 1 w:*{COPY_MARK}* %ci1:+[Q]"]
+    # (``%a``: with the wires that are other names of the same net, as when a copy drives
+    # a port or a memory's address directly and the flip-flop takes that name instead)
+    lines = [read, "proc", f"setattr -set keep 1 w:*{COPY_MARK}* %a %ci1:+[Q]"]
     if fam.synth == "synth_xilinx":
         synth += " -flatten"
     if fam.name == "ecp5" or fam.synth == "synth_xilinx":

