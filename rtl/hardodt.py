@@ -563,27 +563,35 @@ class HardODT(wiring.Component):
 
         # -- R_{C+3} (R_{C+1} without the schedule's stages): quantile rows and histograms -------------
         q_cur = r[QS]
-        q_is_commit = r_valid[QS] & (q_cur.op != OP_SAMPLE) & q_cur.c_active
+
+        def sample_at(at):  # the slot at stage ``at`` is a sample
+            return r_valid[at] & (r[at].op == OP_SAMPLE)
+
+        def commit_at_stage(at):  # ... a commit slot that initialises its element
+            return r_valid[at] & (r[at].op != OP_SAMPLE) & r[at].c_active
+
+        def starts_at(at, trial_flag):  # ... the last group of a sample that starts a trial
+            return trial_flag & sample_at(at) & (r[at].g == G - 1)
+
+        q_is_commit = commit_at_stage(QS)
         q_addr_next = _element(r[QS - 1])  # the reads are issued a cycle ahead
         q_addr = _element(q_cur)
         yq = q_cur.s.label
         m.d.comb += [trial.counts.eq(u_counts.cnt), trial.n.eq(u_counts.n)]
-        q_sample = r_valid[QS] & (q_cur.op == OP_SAMPLE)
+        q_sample = sample_at(QS)
         q_learning = u_learn & q_sample  # the lanes and histograms learn this slot
         if p.schedule_stages:  # decided a stage ahead, from the slot before, into registers:
             # the trial's registers that start with it and the lanes sit far from the
             # pipeline, and the wires to them then carry no logic
-            ahead = r[QS - 1]
-            ahead_sample = r_valid[QS - 1] & (ahead.op == OP_SAMPLE)
             starting = Signal(name="trial_starting")
             learning, committing = Signal(name="q_learning"), Signal(name="q_committing")
-            m.d.sync += [starting.eq(trial_at[QS - 1] & ahead_sample & (ahead.g == G - 1)),
-                         learning.eq(learn_at[QS - 1] & ahead_sample),
-                         committing.eq(r_valid[QS - 1] & (ahead.op != OP_SAMPLE) & ahead.c_active)]
+            m.d.sync += [starting.eq(starts_at(QS - 1, trial_at[QS - 1])),
+                         learning.eq(learn_at[QS - 1] & sample_at(QS - 1)),
+                         committing.eq(commit_at_stage(QS - 1))]
             m.d.comb += trial.start.eq(starting)
             q_learning, q_is_commit = learning, committing
         else:
-            m.d.comb += trial.start.eq(u_trial & q_sample & (q_cur.g == G - 1))
+            m.d.comb += trial.start.eq(starts_at(QS, u_trial))
         # registered lanes hand over their rows a cycle later: so does the load
         loaded = m.d.sync if p.registered_rows else m.d.comb
         loaded += [trial.load.eq(u_trial & q_sample), trial.group.eq(q_cur.g)]

@@ -35,6 +35,8 @@ CHAIN_BITS = 8
 #: Bytes a level first picks a group of, into a register beside its memory, before
 #: the byte is picked from that group.
 GROUP_BYTES = 4
+#: Bits of a byte's place in its group.
+_WITHIN_BITS = (GROUP_BYTES - 1).bit_length()
 
 
 def uses_chain(params: HardwareParams) -> bool:
@@ -65,8 +67,7 @@ def readback_registers(params: HardwareParams) -> int:
         return 1
     n_bytes, L = _row_bytes(params), params.levels
     index_bits = (n_bytes - 1).bit_length()
-    within_bits = (GROUP_BYTES - 1).bit_length()
-    per_level = (GROUP_BYTES + 2) * CHAIN_BITS + index_bits + within_bits + 1
+    per_level = (GROUP_BYTES + 2) * CHAIN_BITS + index_bits + _WITHIN_BITS + 1
     return n_bytes * CHAIN_BITS + index_bits + (L + 3).bit_length() + 1 + L * per_level
 
 
@@ -124,15 +125,14 @@ class NodeReadback(wiring.Component):
         indices = registered_copies(m, index, L, "index")
         gb = GROUP_BYTES * W
         groups = -(-nb // GROUP_BYTES)
-        within_bits = (GROUP_BYTES - 1).bit_length()
         for lv in range(L):
             padded = Cat(rows[lv], Const(0, groups * gb - len(rows[lv])))
             chosen = Signal(name=f"chosen{lv}")
             m.d.sync += chosen.eq(self.level == lv)
             group = Signal(gb, name=f"group{lv}")
-            m.d.sync += group.eq(Mux(chosen, padded.word_select(indices[lv][within_bits:], gb), 0))
-            within = Signal(within_bits, name=f"within{lv}")
-            m.d.sync += within.eq(indices[lv][:within_bits])
+            m.d.sync += group.eq(Mux(chosen, padded.word_select(indices[lv][_WITHIN_BITS:], gb), 0))
+            within = Signal(_WITHIN_BITS, name=f"within{lv}")
+            m.d.sync += within.eq(indices[lv][:_WITHIN_BITS])
             picked = Signal(W, name=f"picked{lv}")
             m.d.sync += picked.eq(group.word_select(within, W))
             below = hop[lv + 1] if lv + 1 < L else 0
