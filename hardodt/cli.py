@@ -480,17 +480,23 @@ def _cmd_pnr(args: argparse.Namespace) -> int:
     from rtl.params import HardwareParams
 
     HardwareParams(cfg)
-    build = args.build_dir or Path("results") / "pnr" / args.device
+    build = args.build_dir or Path("results") / "pnr" / (
+        args.device + (f"-{args.unit}" if args.unit else ""))
     res = place_and_route(cfg, args.device, build, clock_mhz=args.clock, seed=args.seed,
                           use_cache=not args.no_cache, progress=_synth_progress(args),
                           router=args.router, placer=args.placer,
                           placement=args.placement,
-                          router_patience=args.router_patience, route=args.route)
+                          router_patience=args.router_patience, route=args.route,
+                          unit=args.unit)
     if args.json:
         print(json.dumps(res.to_dict(), indent=1))
         return 0
     placed = res.placer + (", for wire length" if res.placement == "wirelength" else "")
     ran = "place and route" if res.routed else "placement"
+    if res.unit:
+        from rtl.unit_shell import UNITS
+
+        source = f"{UNITS[res.unit][0]}, alone, of {source}"
     print(f"design      {source} on {res.device} ({res.tool}; placer {placed}, "
           f"{res.router if res.routed else 'not routed'}"
           f"{', cached' if res.cached else f', {ran} {res.seconds:.0f} s'})")
@@ -701,8 +707,16 @@ def build_parser() -> argparse.ArgumentParser:
                           "of routing; the report says it was not routed); the placed "
                           "netlist is DIR/placed.json, whose slowest paths `python -m "
                           "hardodt.placed_paths` lists")
+    from rtl.unit_shell import UNITS
+
+    pnr.add_argument("--unit", choices=list(UNITS),
+                     help="place one unit of the learner alone (its inputs from a shift "
+                          "register, its outputs into one): the clock its own logic allows, "
+                          "with no wire to the other units. " + "; ".join(
+                              f"{n}: {what}" for n, (what, _) in UNITS.items()))
     pnr.add_argument("--build-dir", type=Path, metavar="DIR",
-                     help="where the tools run (default results/pnr/DEVICE)")
+                     help="where the tools run (default results/pnr/DEVICE, or "
+                          "results/pnr/DEVICE-UNIT)")
     pnr.add_argument("--no-cache", action="store_true", help="run even if cached")
     pnr.add_argument("--json", action="store_true", help="print one JSON object")
     pnr.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,

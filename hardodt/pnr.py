@@ -1,7 +1,9 @@
 """Place and route with nextpnr from the YoWASP wheels: Fmax, utilisation, critical path.
 
 The design is the learner inside :class:`rtl.pnr_shell.PinShell` (a few pins,
-every learner port registered), synthesised by :mod:`hardodt.synthesis` to a
+every learner port registered), or one of its units alone inside
+:class:`rtl.unit_shell.UnitShell` (the ceiling that unit's own logic sets on
+the clock), synthesised by :mod:`hardodt.synthesis` to a
 JSON netlist, then placed and routed for a device of :mod:`hardodt.devices`
 with ``--timing-allow-fail``: the achieved Fmax is the figure, not a pass or a
 fail. nextpnr's ``--report`` JSON gives the Fmax per clock, the utilisation
@@ -55,6 +57,7 @@ class PnrResult:
     router: str = ""
     seed: int = 0
     routed: bool = True  # False: placed only (--no-route), the Fmax is nextpnr's estimate
+    unit: str = ""  # a unit placed alone (rtl.unit_shell.UNITS); "": the whole learner
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -395,15 +398,28 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                     progress: Callable[[str], None] | None = None, top=None,
                     router: str | None = None, placer: str | None = None,
                     placement: str | None = None,
-                    router_patience: int = ROUTER_PATIENCE, route: bool = True) -> PnrResult:
+                    router_patience: int = ROUTER_PATIENCE, route: bool = True,
+                    unit: str | None = None) -> PnrResult:
     """Synthesise ``cfg`` in its pin shell (or ``top``, a design whose ports fit the
-    package) and place and route it on ``device_name`` (``placer``: the device's
+    package; or ``unit``, one of ``rtl.unit_shell.UNITS`` of ``cfg``'s learner alone in
+    its shell) and place and route it on ``device_name`` (``placer``: the device's
     :func:`default_placer` unless given; ``placement``, ``router``: one of
     :data:`PLACEMENTS`, :data:`ROUTERS`, the first unless given;
     ``router_patience``: :class:`RouterWatch`; ``route=False``: place only, the result's
     Fmax and critical path nextpnr's estimates after placement, ``routed`` false)."""
     from rtl.pnr_shell import PinShell
 
+    if unit is not None:
+        from rtl.params import HardwareParams
+        from rtl.unit_shell import UnitShell
+        from rtl.unit_shell import unit as build_unit
+
+        if top is not None:
+            raise PnrError("place a unit or a top design, not both")
+        try:
+            top = UnitShell(build_unit(HardwareParams(cfg), unit))
+        except ValueError as exc:
+            raise PnrError(str(exc)) from None
     router = router or ROUTERS[0]
     dev = device(device_name)
     cmd_name, _pkg = _tool(dev)
@@ -411,7 +427,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
     placement = placement or PLACEMENTS[0]
     check_patience(router_patience)  # ... and a bad patience
     version = tool_version(dev)
-    fit_notes = check_fits(cfg, dev)
+    fit_notes = check_fits(cfg, dev) if unit is None else []  # (a unit alone is small)
     build_dir = Path(build_dir)
     try:
         syn = synthesize(cfg, dev.family, build_dir, use_cache=use_cache, progress=progress,
@@ -502,7 +518,7 @@ def place_and_route(cfg: Config, device_name: str, build_dir: Path, *, clock_mhz
                        tool=f"{syn.tool}; {version}", seconds=round(time.perf_counter() - t0, 1),
                        cached=False, build_dir=str(build_dir), notes=notes,
                        placer=used, placement=placement, router=router, seed=used_seed,
-                       routed=route)
+                       routed=route, unit=unit or "")
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result.to_dict(), indent=1))
     (build_dir / "pnr.json").write_text(json.dumps(result.to_dict(), indent=1))

@@ -1,0 +1,153 @@
+"""One unit of the learner alone behind a few pins, for place and route.
+
+However close the units of the learner are placed, its clock is no faster than
+its slowest unit's own logic. Placing one unit alone (a quantile lane, the
+split trial, a tree level, ...) measures that ceiling, and so tells a path that
+is slow in its own logic from one that is slow because the units are far apart
+on the device. As in :class:`rtl.pnr_shell.PinShell`, every input of the unit
+comes from a serial-in shift register and every output goes into a
+parallel-load, serial-out one: every path into and out of the unit is
+registered, and no port is left for synthesis to prune. The inputs the learner
+ties to a constant are tied here too: the run-time loads (``hardodt pnr`` builds
+the learner without them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from amaranth.hdl import Cat, Module, Signal, Value
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from rtl.params import HardwareParams
+
+__all__ = ["UNITS", "UnitShell", "unit"]
+
+
+def _lane(p: HardwareParams) -> wiring.Component:
+    from rtl.quantile_lane import QuantileLane
+
+    if not p.n_num:
+        raise ValueError("the design has no numeric attribute, so no quantile lane")
+    return QuantileLane(p, 0, registered=p.registered_rows)
+
+
+def _trial(p: HardwareParams) -> wiring.Component:
+    from rtl.split_trial import SplitTrial
+
+    return SplitTrial(p)
+
+
+def _level(p: HardwareParams) -> wiring.Component:
+    from rtl.tree_level import TreeLevel
+
+    return TreeLevel(p, p.levels - 1)
+
+
+def _counters(p: HardwareParams) -> wiring.Component:
+    from rtl.element_counters import ElementCounters
+
+    return ElementCounters(p, registered=p.registered_rows)
+
+
+def _histogram(p: HardwareParams) -> wiring.Component:
+    from rtl.histogram import Histogram
+
+    if not p.n_cat:
+        raise ValueError("the design has no categorical attribute, so no histogram")
+    return Histogram(p, 0)
+
+
+def _readback(p: HardwareParams) -> wiring.Component:
+    from rtl.node_readback import NodeReadback
+
+    return NodeReadback(p)
+
+
+_LOAD_PORTS = ("load_en", "load_row", "load_data")  # a run-time load's: off
+
+
+#: The units that can be placed alone: name -> (what it is, how to build it).
+UNITS: dict[str, tuple[str, Callable[[HardwareParams], wiring.Component]]] = {
+    "lane": ("quantile lane 0 (rtl.quantile_lane): its update loop and memory", _lane),
+    "trial": ("the split trial (rtl.split_trial), dividers and Hoeffding test included", _trial),
+    "level": ("the deepest tree level (rtl.tree_level)", _level),
+    "counters": ("the element counters (rtl.element_counters)", _counters),
+    "histogram": ("categorical attribute 0's histogram (rtl.histogram)", _histogram),
+    "readback": ("the node read-back (rtl.node_readback)", _readback),
+}
+
+
+def unit(params: HardwareParams, name: str) -> wiring.Component:
+    """The unit ``name`` of :data:`UNITS` as the learner of ``params`` builds it (no
+    preloaded rows), with ``tied``: its inputs the learner drives with a constant. A name
+    not in the table, or a unit the design does not have, is a ``ValueError`` that says
+    so."""
+    if name not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {name!r}")
+    built = UNITS[name][1](params)
+    built.tied = {n: 0 for n in _LOAD_PORTS if n in built.signature.members}
+    return built
+
+
+class UnitShell(wiring.Component):
+    """Members
+    -------
+    sin : In(1)
+        Serial input: shifted every cycle into the register that drives every input.
+    load : In(1)
+        Capture every output into the serial-out register (else it shifts).
+    sout : Out(1)
+        Serial output.
+    """
+
+    def __init__(self, unit: wiring.Component, tied: dict[str, int] | None = None) -> None:
+        self.unit = unit
+        #: top-level inputs of the unit driven with a constant (default: ``unit.tied``)
+        self.tied = dict(getattr(unit, "tied", {}) if tied is None else tied)
+        for name in self.tied:
+            member = unit.signature.members.get(name) if name in unit.signature.members else None
+            if member is None or not member.is_port or member.flow != In:
+                self._MustUse__silence = unit._MustUse__silence = True  # refused: not built
+                raise ValueError(f"{name!r} is not an input port of the unit")
+        ins, outs = self.port_bits(unit, self.tied)
+        if not ins or not outs:
+            self._MustUse__silence = unit._MustUse__silence = True
+            raise ValueError("a unit needs at least one input and one output bit")
+        super().__init__({"sin": In(1), "load": In(1), "sout": Out(1)})
+
+    @staticmethod
+    def port_bits(unit: wiring.Component, tied=()) -> tuple[int, int]:
+        """How many input bits (less the ``tied`` ports') and output bits ``unit``'s
+        signature has: the shell's two shift registers are that wide."""
+        ins = outs = 0
+        for path, member, value in unit.signature.flatten(unit):
+            width = len(Value.cast(value))
+            if path[0] in tied:
+                continue
+            if member.flow == In:
+                ins += width
+            else:
+                outs += width
+        return ins, outs
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        u = m.submodules.unit = self.unit
+        ins, outs = [], []
+        for path, member, value in u.signature.flatten(u):
+            if path[0] in self.tied:
+                m.d.comb += Value.cast(value).eq(self.tied[path[0]])
+            else:
+                (ins if member.flow == In else outs).append(Value.cast(value))
+        ins, outs = Cat(*ins), Cat(*outs)
+        shift_in = Signal(len(ins), name="shift_in")
+        shift_out = Signal(len(outs), name="shift_out")
+        m.d.sync += shift_in.eq(Cat(self.sin, shift_in[:-1]))
+        with m.If(self.load):
+            m.d.sync += shift_out.eq(outs)
+        with m.Else():
+            m.d.sync += shift_out.eq(shift_out[1:])
+        m.d.comb += [ins.eq(shift_in), self.sout.eq(shift_out[0])]
+        return m
