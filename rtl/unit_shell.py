@@ -8,8 +8,11 @@ on the device. As in :class:`rtl.pnr_shell.PinShell`, every input of the unit
 comes from a serial-in shift register and every output goes into a
 parallel-load, serial-out one: every path into and out of the unit is
 registered, and no port is left for synthesis to prune. The inputs the learner
-ties to a constant are tied here too: the run-time loads (``hardodt pnr`` builds
-the learner without them).
+ties to a constant are tied here too: those of the run-time loads and of a
+preset trial state (``hardodt pnr`` builds the learner without either); and an
+output the learner leaves unread is left unread (a registered lane's
+``updated``: the learner takes its ``snapshot``), so that no path is measured
+that the learner does not have.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ def _lane(p: HardwareParams) -> wiring.Component:
 
     if not p.n_num:
         raise ValueError("the design has no numeric attribute, so no quantile lane")
-    return QuantileLane(p, 0, registered=p.registered_rows)
+    lane = QuantileLane(p, 0, registered=p.registered_rows)
+    lane.unused = ("updated",) if p.registered_rows else ()  # the trial reads ``snapshot``
+    return lane
 
 
 def _trial(p: HardwareParams) -> wiring.Component:
@@ -65,7 +70,9 @@ def _readback(p: HardwareParams) -> wiring.Component:
     return NodeReadback(p)
 
 
-_LOAD_PORTS = ("load_en", "load_row", "load_data")  # a run-time load's: off
+# inputs the learner leaves at 0 without run-time loads or a preloaded state: a load's
+# row write, the trial's preset
+_TIED_PORTS = ("load_en", "load_row", "load_data", "preset", "preset_state")
 
 
 #: The units that can be placed alone: name -> (what it is, how to build it).
@@ -81,13 +88,15 @@ UNITS: dict[str, tuple[str, Callable[[HardwareParams], wiring.Component]]] = {
 
 def unit(params: HardwareParams, name: str) -> wiring.Component:
     """The unit ``name`` of :data:`UNITS` as the learner of ``params`` builds it (no
-    preloaded rows), with ``tied``: its inputs the learner drives with a constant. A name
+    preloaded rows), with ``tied``: its inputs the learner drives with a constant, and
+    ``unused``: its outputs the learner does not read. A name
     not in the table, or a unit the design does not have, is a ``ValueError`` that says
     so."""
     if name not in UNITS:
         raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {name!r}")
     built = UNITS[name][1](params)
-    built.tied = {n: 0 for n in _LOAD_PORTS if n in built.signature.members}
+    built.tied = {n: 0 for n in _TIED_PORTS if n in built.signature.members}
+    built.unused = getattr(built, "unused", ())
     return built
 
 
@@ -102,29 +111,33 @@ class UnitShell(wiring.Component):
         Serial output.
     """
 
-    def __init__(self, unit: wiring.Component, tied: dict[str, int] | None = None) -> None:
+    def __init__(self, unit: wiring.Component, tied: dict[str, int] | None = None,
+                 unused: tuple[str, ...] | None = None) -> None:
         self.unit = unit
         #: top-level inputs of the unit driven with a constant (default: ``unit.tied``)
         self.tied = dict(getattr(unit, "tied", {}) if tied is None else tied)
-        for name in self.tied:
-            member = unit.signature.members.get(name) if name in unit.signature.members else None
-            if member is None or not member.is_port or member.flow != In:
-                self._MustUse__silence = unit._MustUse__silence = True  # refused: not built
-                raise ValueError(f"{name!r} is not an input port of the unit")
-        ins, outs = self.port_bits(unit, self.tied)
+        #: top-level outputs of the unit left unread (default: ``unit.unused``)
+        self.unused = tuple(getattr(unit, "unused", ()) if unused is None else unused)
+        for names, flow, what in ((self.tied, In, "an input"), (self.unused, Out, "an output")):
+            for name in names:
+                member = unit.signature.members[name] if name in unit.signature.members else None
+                if member is None or not member.is_port or member.flow != flow:
+                    self._MustUse__silence = unit._MustUse__silence = True  # refused: not built
+                    raise ValueError(f"{name!r} is not {what} port of the unit")
+        ins, outs = self.port_bits(unit, (*self.tied, *self.unused))
         if not ins or not outs:
             self._MustUse__silence = unit._MustUse__silence = True
             raise ValueError("a unit needs at least one input and one output bit")
         super().__init__({"sin": In(1), "load": In(1), "sout": Out(1)})
 
     @staticmethod
-    def port_bits(unit: wiring.Component, tied=()) -> tuple[int, int]:
-        """How many input bits (less the ``tied`` ports') and output bits ``unit``'s
-        signature has: the shell's two shift registers are that wide."""
+    def port_bits(unit: wiring.Component, left_out=()) -> tuple[int, int]:
+        """How many input and output bits ``unit``'s signature has, less the ports
+        ``left_out`` (tied or unread): the shell's two shift registers are that wide."""
         ins = outs = 0
         for path, member, value in unit.signature.flatten(unit):
             width = len(Value.cast(value))
-            if path[0] in tied:
+            if path[0] in left_out:
                 continue
             if member.flow == In:
                 ins += width
@@ -139,7 +152,7 @@ class UnitShell(wiring.Component):
         for path, member, value in u.signature.flatten(u):
             if path[0] in self.tied:
                 m.d.comb += Value.cast(value).eq(self.tied[path[0]])
-            else:
+            elif path[0] not in self.unused:
                 (ins if member.flow == In else outs).append(Value.cast(value))
         ins, outs = Cat(*ins), Cat(*outs)
         shift_in = Signal(len(ins), name="shift_in")

@@ -1,6 +1,7 @@
 """A unit of the learner alone behind a few pins (``rtl.unit_shell``), for ``hardodt pnr
 --unit``: every port kept, the learner's constant inputs tied, bad names refused."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,11 @@ class Mixer(wiring.Component):
 
 
 def test_the_shell_shifts_every_input_in_and_every_output_out():
+    assert UnitShell.port_bits(Mixer()) == (8, 13)
+    left_out = UnitShell(Mixer(), tied={"load_en": 1}, unused=("both",))
+    assert UnitShell.port_bits(left_out.unit, ("load_en", "both")) == (7, 6)
+    # no output register takes it
+    assert re.search(r"wire width 6 \\shift_out\n", rtlil.convert(left_out))
     dut = UnitShell(Mixer(), tied={"load_en": 1})
     assert UnitShell.port_bits(dut.unit, dut.tied) == (7, 13)
     a, b = 0b1011, 0b110
@@ -70,10 +76,13 @@ def test_every_unit_builds_in_its_shell_with_the_learners_constants_tied():
     for name in UNITS:
         built = unit(p, name)
         shell = UnitShell(built)
-        ins, outs = UnitShell.port_bits(built, shell.tied)
+        ins, outs = UnitShell.port_bits(built, (*shell.tied, *shell.unused))
         assert ins > 0 and outs > 0, name
         if "load_en" in built.signature.members:  # no run-time loads, as in `hardodt pnr`
             assert shell.tied["load_en"] == 0 and shell.tied["load_data"] == 0, name
+        assert name != "trial" or shell.tied == {"preset": 0, "preset_state": 0}
+        # a registered lane's row after the update is read by nothing but its snapshot
+        assert shell.unused == (("updated",) if name == "lane" else ()), name
         text = rtlil.convert(shell)
         assert "shift_in" in text and "shift_out" in text, name
 
@@ -88,6 +97,8 @@ def test_a_unit_the_design_lacks_or_does_not_know_is_refused(tmp_path, capsys):
         UnitShell(Mixer(), tied={"x": 0})
     with pytest.raises(ValueError, match="'sum' is not an input port"):
         UnitShell(Mixer(), tied={"sum": 0})
+    with pytest.raises(ValueError, match="'a' is not an output port"):
+        UnitShell(Mixer(), unused=("a",))
     # before any tool runs: the build folder stays empty
     build = tmp_path / "b"
     assert main(["pnr", "--unit", "histogram", "--build-dir", str(build)]) == 2
