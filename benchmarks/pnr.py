@@ -5,7 +5,10 @@
   LFE5U-85F, speed grade 6 (the ULX3S board's part): more than an hour;
 * the smallest useful design (``benchmarks/configs/tiny.toml``) on the iCE40
   HX8K, and made compact (``benchmarks/configs/up5k.toml``: 6 quotient bits per
-  divider stage) on the UP5K (the iCEBreaker's part).
+  divider stage) on the UP5K (the iCEBreaker's part);
+* ``units``: each unit of the default design placed and routed alone on the
+  LFE5U-85F (``hardodt pnr --unit``): the clock its own logic allows, against
+  the 100 MHz target (about five minutes a unit).
 
 For each: the achieved Fmax (nextpnr with ``--timing-allow-fail``), the
 critical path (length, logic levels, routing share), the utilisation, and the
@@ -14,7 +17,7 @@ stream (the default design: the bundled Electricity; the tiny one: a seeded
 stream of its schema), each with the model's cycles per sample for that
 stream. Long (tens of minutes for the ECP5 design): results are cached.
 
-    python benchmarks/pnr.py [--only small|default|up5k|hx8k ...] [--markdown]
+    python benchmarks/pnr.py [--only small|default|up5k|hx8k|units ...] [--markdown]
 """
 
 from __future__ import annotations
@@ -74,10 +77,11 @@ def cases() -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", nargs="+", choices=["small", "default", "up5k", "hx8k"])
+    ap.add_argument("--only", nargs="+", choices=["small", "default", "up5k", "hx8k", "units"])
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
     rows = []
+    units = unit_rows() if not args.only or "units" in args.only else []
     for name, (cfg, dev, clock, stream, what, folder) in cases().items():
         if args.only and name not in args.only:
             continue
@@ -106,7 +110,7 @@ def main() -> int:
         rows.append(row)
     head = f"{platform.processor() or platform.machine()}, {date.today()}"
     if not args.markdown:
-        print(json.dumps({"machine": head, "rows": rows}, indent=1))
+        print(json.dumps({"machine": head, "rows": rows, "units": units}, indent=1))
         return 0
     print(f"Place and route ({head}).\n")
     print("| design | device | Fmax | critical path | LUT / FF / BRAM / DSP (yosys) "
@@ -128,7 +132,52 @@ def main() -> int:
               f"{s['bram']:g} / {s['dsp']} | {used} | "
               f"{r['hardware_samples_per_s'] / 1e6:.1f} M/s | "
               f"{r['golden_samples_per_s'] / 1e6:.2f} M/s | {r['ratio']:.0f}x |")
+    if units:
+        print(f"\nEach unit of the default design alone on the {UNIT_DEVICE}, routed "
+              f"(the clock its own logic allows):\n")
+        print(f"| unit | Fmax | against {UNIT_TARGET:g} MHz | critical path "
+              "| LUT / FF / BRAM / DSP (yosys) |")
+        print("|---|---|---|---|---|")
+        for r in units:
+            if "error" in r:
+                print(f"| {r['unit']} | - | - | {r['error'][:160]} | |")
+                continue
+            cp, s = r["critical_path"], r["synth"]
+            print(f"| {r['unit']} | {r['fmax_mhz']:.1f} MHz | {r['fmax_mhz'] / UNIT_TARGET:.2f} | "
+                  f"{cp.get('delay_ns', 0):.1f} ns, {cp.get('logic_levels', 0)} levels, "
+                  f"{cp.get('routing_ns', 0):.1f} ns routing{_ends(cp)} | {s['lut']:,} / "
+                  f"{s['ff']:,} / {s['bram']:g} / {s['dsp']} |")
     return 0
+
+
+UNIT_DEVICE, UNIT_TARGET = "LFE5U-85F", 100.0
+
+
+def unit_rows() -> list[dict]:
+    """Each unit of the default design (``rtl.unit_shell.UNITS``) placed and routed alone;
+    a unit the design lacks or a tool's failure is a row with its error."""
+    from rtl.unit_shell import UNITS
+
+    default = bundled_electricity().config()
+    rows = []
+    for name in UNITS:
+        print(f"unit {name}: place and route alone on {UNIT_DEVICE} ...", file=sys.stderr,
+              flush=True)
+        row = {"unit": name, "device": UNIT_DEVICE}
+        try:
+            res = place_and_route(default, UNIT_DEVICE,
+                                  ROOT / "results" / "pnr" / f"unit-{name}-85f",
+                                  clock_mhz=UNIT_TARGET, unit=name,
+                                  progress=lambda s: print(f"  {s}", file=sys.stderr, flush=True))
+        except PnrError as exc:
+            row["error"] = str(exc)
+            print(f"  {exc}", file=sys.stderr)
+        else:
+            row.update(fmax_mhz=res.fmax_mhz, critical_path=res.critical_path,
+                       synth=res.synth, utilisation=res.utilisation, tool=res.tool,
+                       seconds=res.seconds, cached=res.cached)
+        rows.append(row)
+    return rows
 
 
 def _ends(cp: dict) -> str:

