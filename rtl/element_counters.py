@@ -20,6 +20,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from rtl.compare import greater
 from rtl.params import HardwareParams, _bits
 
 __all__ = ["ElementCounters", "argmax", "registered_counter_cost"]
@@ -46,7 +47,7 @@ def argmax(m: Module, values, name: str) -> Signal:
     best_v = values[0]
     for j in range(1, len(values)):
         take = Signal(name=f"{name}_gt{j}")
-        m.d.comb += take.eq(values[j] > best_v)
+        m.d.comb += take.eq(greater(values[j], best_v))
         best_i = Mux(take, j, best_i)
         best_v = Mux(take, values[j], best_v)
     out = Signal(_bits(len(values)), name=name)

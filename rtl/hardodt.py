@@ -44,6 +44,7 @@ from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config, ConfigError
 from reference.kernels import STAT_NAMES
+from rtl.compare import at_least
 from rtl.copies import registered_copies
 from rtl.element_counters import ElementCounters, argmax
 from rtl.histogram import Histogram
@@ -287,7 +288,7 @@ class HardODT(wiring.Component):
         sum_r = Signal(p.cb + 4)
         m.d.sync += [sum_l.eq(sum(left)), sum_r.eq(sum(right))]
         keep_left = Signal()
-        m.d.comb += keep_left.eq(sum_l >= sum_r)
+        m.d.comb += keep_left.eq(at_least(sum_l, sum_r))
         cls_l, cls_r = Signal(_bits(C)), Signal(_bits(C))
         m.d.sync += [cls_l.eq(argmax(m, left, "cls_left")), cls_r.eq(argmax(m, right, "cls_right"))]
         other_ok = Signal()

@@ -20,6 +20,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from reference.fixedpoint import QUALITY_FRACTION_BITS
+from rtl.compare import at_least, at_most
 from rtl.params import HardwareParams
 
 __all__ = ["HoeffdingJudge", "bound_bits"]
@@ -96,7 +97,7 @@ class HoeffdingJudge(wiring.Component):
             with m.State("IDLE"):  # also the result held, until the next start
                 restart()
             with m.State("ROOT"):  # (r + 2^i)^2 n = r^2 n + r n 2^(i+1) + n 4^i <= K ?
-                fits = small & (term <= rest)
+                fits = small & at_most(term, rest)
                 half, low, quarter = cross >> 1, square[:kb], (square >> 2)[:kb]
                 m.d.sync += [rest.eq(Mux(fits, rest - term, rest)),
                              cross.eq(Mux(fits, half + low, half)),
@@ -118,7 +119,7 @@ class HoeffdingJudge(wiring.Component):
                 restart()
             with m.State("READY"):
                 restart()
-        passes = (n != 0) & (Cat(Const(0, QUALITY_FRACTION_BITS), self.margin) >= need)
+        passes = (n != 0) & at_least(Cat(Const(0, QUALITY_FRACTION_BITS), self.margin), need)
         if fx.tie_samples >= 0:
             passes = passes | (n > fx.tie_samples)
         m.d.comb += [self.ready.eq(fsm.ongoing("READY")), self.split.eq(passes)]

@@ -19,6 +19,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hardodt.config import Config, ConfigError
+from rtl.compare import greater
 from rtl.copies import registered_copies
 
 __all__ = ["QuantileStep", "StepSchedule", "move_layout", "move_columns", "move_table",
@@ -212,7 +213,7 @@ class QuantileStep(wiring.Component):
             m.d.comb += [up.eq(cur + mv.up), down.eq(cur - mv.down)]
             with m.If(self.first):
                 m.d.comb += self.q_next[k].eq(x)
-            with m.Elif(x > cur):
+            with m.Elif(greater(x, cur)):  # (a sum bit: rtl.compare)
                 m.d.comb += self.q_next[k].eq(Mux(up[w] ^ up[w - 1], fx.word_max, up[:w]))
             with m.Else():
                 m.d.comb += self.q_next[k].eq(Mux(down[w] ^ down[w - 1], fx.word_min, down[:w]))

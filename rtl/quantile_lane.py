@@ -25,6 +25,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from rtl.compare import greater, less
 from rtl.copies import registered_copies
 from rtl.params import HardwareParams, _bits
 from rtl.quantile import QuantileStep, move_columns, move_layout, registered_moves
@@ -178,8 +179,8 @@ class QuantileLane(wiring.Component):
             moves = registered_moves(m, p.config, self.moves, "moves", copy=True)
         m.d.comb += [step.first.eq(self.first), step.moves.eq(moves)]
         upd = self.updated
-        m.d.comb += [upd.eq(row), upd.lo.eq(Mux(x_lo < row.lo, x_lo, row.lo)),
-                     upd.hi.eq(Mux(x_hi > row.hi, x_hi, row.hi))]
+        m.d.comb += [upd.eq(row), upd.lo.eq(Mux(less(x_lo, row.lo), x_lo, row.lo)),
+                     upd.hi.eq(Mux(greater(x_hi, row.hi), x_hi, row.hi))]
         for j in range(p.n_cls):
             with m.If(self.label == j):
                 m.d.comb += upd.q[j].eq(step.q_next)

@@ -23,6 +23,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from reference.fixedpoint import QUALITY_FRACTION_BITS
+from rtl.compare import at_most, greater
 from rtl.divider import PipelinedDivider, stage_bits
 from rtl.hoeffding import HoeffdingJudge
 from rtl.params import HardwareParams
@@ -269,7 +270,7 @@ class SplitTrial(wiring.Component):
                             m.d.sync += gp.eq(gp + 1)
             with m.State("DRAIN"):  # every quality divided and folded
                 with m.If((in_flight == 0) & ~flush & ~att_valid):
-                    with m.If(~best_ok | (best_q <= null_q)):
+                    with m.If(~best_ok | at_most(best_q, null_q)):
                         m.d.sync += do_split.eq(0)
                         m.next = "DONE"
                     with m.Else():
@@ -418,7 +419,7 @@ class SplitTrial(wiring.Component):
             with m.Else():
                 held_ok = Signal()  # a best of this attribute so far (not the one flushed)
                 m.d.comb += held_ok.eq(a_ok & ~flush)
-                with m.If(out.ok & (~held_ok | (qual > a_q))):
+                with m.If(out.ok & (~held_ok | greater(qual, a_q))):
                     m.d.sync += [a_ok.eq(1), a_q.eq(qual), taken.eq(1)]
                 with m.Else():
                     m.d.sync += a_ok.eq(held_ok)
@@ -426,12 +427,12 @@ class SplitTrial(wiring.Component):
         # (the null split's quality is folded first: the divider keeps its order, and the
         # first attribute's best reaches here at least two cycles after it)
         with m.If(att_valid & att_ok):
-            with m.If(~best_ok | (att_q > best_q)):
-                with m.If(best_ok & (best_q > second_q)):
+            with m.If(~best_ok | greater(att_q, best_q)):
+                with m.If(best_ok & greater(best_q, second_q)):
                     m.d.sync += second_q.eq(best_q)
                 m.d.sync += [best_ok.eq(1), best_q.eq(att_q), best_attr.eq(att_attr),
                              best_val.eq(att_val), best_left.eq(att_left)]
-            with m.Elif(att_q > second_q):
+            with m.Elif(greater(att_q, second_q)):
                 m.d.sync += second_q.eq(att_q)
 
         m.d.comb += [self.attr.eq(best_attr), self.thr.eq(best_val),

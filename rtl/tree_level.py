@@ -41,6 +41,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from rtl.compare import less
 from rtl.params import (
     CATEGORICAL,
     INACTIVE,
@@ -142,7 +143,7 @@ class TreeLevel(wiring.Component):
         p = self.p
         go_left = Signal()
         if p.n_num:
-            m.d.comb += go_left.eq(value < thr)
+            m.d.comb += go_left.eq(less(value, thr))
         if p.n_cat:
             with m.If(categorical):
                 vb = p.value_bits

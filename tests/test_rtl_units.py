@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 from amaranth.back import verilog
+from amaranth.hdl import signed, unsigned
 from amaranth.sim import Simulator
 
 from hardodt import Config, ConfigError
@@ -455,3 +456,42 @@ def test_a_registered_lane_updates_every_row_as_the_one_cycle_lane():
     same_row_next = sum(a["element"] == b["element"] for a, b in zip(slots, slots[1:], strict=False)
                         if (a["learn"] or a["init"]))
     assert len(seen) > 500 and same_row_next > 100
+
+
+@pytest.mark.parametrize("shapes", [
+    (unsigned(3), unsigned(3)), (signed(3), signed(3)), (unsigned(3), signed(4)),
+    (signed(4), unsigned(2)),
+])
+def test_comparisons_from_the_sign_bit_agree_with_the_operators(shapes):
+    """``rtl.compare`` (a comparison as a subtraction's sign bit, for ECP5's carry chains)
+    against Python's comparison, for every pair of values of mixed shapes and a constant."""
+    from amaranth.hdl import Module, Signal
+
+    from rtl.compare import at_least, at_most, greater, less
+
+    a, b = Signal(shapes[0]), Signal(shapes[1])
+    ops = {"gt": (greater, int.__gt__), "lt": (less, int.__lt__),
+           "ge": (at_least, int.__ge__), "le": (at_most, int.__le__)}
+    m = Module()
+    outs = {}
+    for name, (ours, _) in ops.items():
+        outs[name] = Signal(name=name)
+        outs[name + "_k"] = Signal(name=name + "_k")
+        m.d.comb += [outs[name].eq(ours(a, b)), outs[name + "_k"].eq(ours(a, 1))]
+
+    def values(shape):
+        return range(-(1 << (shape.width - 1)), 1 << (shape.width - 1)) if shape.signed \
+            else range(1 << shape.width)
+
+    async def bench(ctx):
+        for va in values(shapes[0]):
+            for vb in values(shapes[1]):
+                ctx.set(a, va)
+                ctx.set(b, vb)
+                for name, (_, theirs) in ops.items():
+                    assert ctx.get(outs[name]) == theirs(va, vb), (name, va, vb)
+                    assert ctx.get(outs[name + "_k"]) == theirs(va, 1), (name, va)
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
