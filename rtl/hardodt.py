@@ -268,7 +268,11 @@ class HardODT(wiring.Component):
             m.submodules.trial = trial
         tok = Signal(slot_layout)  # the commit slots being inserted (op is set per slot)
         tok_keep = Signal(slot_layout)
-        next_pair = Array(reg(p.pair_bits, f"next_pair{lv}", init["next_pair"][lv])
+        # (a level whose every row is used counts to its row count, one past what the
+        # register holds when that is a power of two: it wraps to 0 there, as the counter
+        # does in use; no split reaches a full level, so the value is never read again)
+        next_pair = Array(reg(p.pair_bits, f"next_pair{lv}",
+                              init["next_pair"][lv] & ((1 << p.pair_bits) - 1))
                           for lv in range(L))
         pool = reg(range(E + 1), "pool", init["pool"])  # elements handed out (the root has 0)
 
