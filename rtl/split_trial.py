@@ -24,7 +24,7 @@ from amaranth.lib.wiring import In, Out
 
 from reference.fixedpoint import QUALITY_FRACTION_BITS
 from rtl.compare import at_most, greater
-from rtl.divider import PipelinedDivider, stage_bits
+from rtl.divider import PipelinedDivider
 from rtl.hoeffding import HoeffdingJudge
 from rtl.params import HardwareParams
 
@@ -101,7 +101,6 @@ class SplitTrial(wiring.Component):
         self.num_bits = 2 * p.cb + G + max(1, (p.n_cls - 1).bit_length())
         self.quo_bits = p.cb + G + 2
         self.stage_bits = p.config.divider_stage_bits
-        self.divider_latency = len(stage_bits(self.quo_bits, self.stage_bits))  # the divider's
 
     def elaborate(self, platform) -> Module:
         m = Module()
