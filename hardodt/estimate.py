@@ -119,7 +119,7 @@ def trial_cycles(cfg: Config) -> int:
     is the later (very few candidates), the bound's latency from the trial's second cycle
     and the comparison."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return max(candidates + divider_latency(cfg) + 1 + 1 + 16, judge_latency(cfg) + 2)
+    return max(candidates + divider_latency(cfg) + 1 + 1 + 17, judge_latency(cfg) + 2)
 
 
 @dataclass(frozen=True)
@@ -254,10 +254,32 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
             mult, _shift = constant_divider(cb + q.bit_length(), q)
             out += [(f"count_below_scaled{j}", cb + below, mult.bit_length())
                     for j in range(C)]
-    out += [(f"square_all{j}", cb, cb) for j in range(C)]
-    out += [(f"square_left{j}", cb, cb) for j in range(C)]
-    out += [(f"square_right{j}", cb, cb) for j in range(C)]
+    for what in ("square_all", "square_left", "square_right"):
+        out += [m for j in range(C) for m in _square_products(cfg, f"{what}{j}")]
     return out
+
+
+def _square_products(cfg: Config, what: str) -> list[tuple[str, int, int]]:
+    """The products of one count's square (``rtl.split_trial.registered_square``): the
+    whole square, or, for a count wider than a DSP's 18 bits, those of its halves (the
+    high half squared, the low half squared, their cross product)."""
+    cb = cfg.count_bits
+    if not _params(cfg).split_squares:
+        return [(what, cb, cb)]
+    h = (cb + 1) // 2
+    return [(f"{what}_hi", cb - h, cb - h), (f"{what}_lo", h, h), (f"{what}_cross", cb - h, h)]
+
+
+def _square_sum_bits(cfg: Config) -> int:
+    """The adder bits of one split square: the cross product added above the low half's
+    bits (``rtl.split_trial.registered_square``); none for a whole square."""
+    cb = cfg.count_bits
+    return 2 * cb - (cb + 1) // 2 - 1 if _params(cfg).split_squares else 0
+
+
+def _square_product_bits(cfg: Config) -> int:
+    """The register bits of one count's products, taken a cycle before its square."""
+    return sum(a + b for _w, a, b in _square_products(cfg, ""))
 
 
 def dsp_blocks(a: int, b: int, fam: Family) -> int:
@@ -355,6 +377,7 @@ def lut_terms(cfg: Config) -> dict[str, float]:
              + wd["judge_arith"]  # the bound's subtractions, the test's comparison
              + (C + 2) * cb + NC * cb  # counters, histogram increments
              + 3 * wd["quality"] + 3 * C * cb  # fold comparisons, sums, right counts
+             + 3 * C * _square_sum_bits(cfg)  # the halves' products added (split squares)
              + _STAT_COUNTERS * 32 + L * w)  # statistics counters, level comparisons
     return {"step": float(step), "update": float(update), "rows": float(rows),
             "select": float(select), "arith": float(arith), "const": 1.0}
@@ -402,12 +425,14 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # start and the lanes' learn and init flags, decoded a stage ahead
     prediction_regs = (p.prediction_layout.size + 1 + 3) if p.registered_rows else 0
     # results: best, second, null, margin, the attribute's best and the one being folded
-    # (the candidate pipeline: tags at ten stages; the rights and the squares of both
-    # sides registered apart from their sums; the counts' squares taken at the start; the
-    # split point's position beside the span; the estimates' comparisons registered before
-    # they are counted, and the categorical counts a stage later beside them)
-    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 10 * tag
+    # (the candidate pipeline: tags at eleven stages; the rights, the products and squares
+    # of both sides registered apart from their sums, the sides' sums a stage longer; the
+    # counts' products and squares taken at the start; the split point's position beside
+    # the span; the estimates' comparisons registered before they are counted, and the
+    # categorical counts a stage later beside them)
+    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 11 * tag
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
+             + 3 * C * _square_product_bits(cfg) + 2 * (cb + 4)
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
              + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)
              + (cfg.fraction_bits + 1 if N else 0)

@@ -28,7 +28,7 @@ from rtl.divider import PipelinedDivider
 from rtl.hoeffding import HoeffdingJudge
 from rtl.params import HardwareParams
 
-__all__ = ["SplitTrial", "constant_divider"]
+__all__ = ["SplitTrial", "constant_divider", "registered_square"]
 
 G = QUALITY_FRACTION_BITS
 
@@ -44,6 +44,32 @@ def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
         return 1, divisor.bit_length() - 1
     shift = dividend_bits + (divisor - 1).bit_length()
     return (1 << shift) // divisor + 1, shift
+
+
+def registered_square(m: Module, value, split: bool, name: str) -> Signal:
+    """``value * value``, two cycles after ``value``: products registered, then added.
+
+    ``split``: ``value = hi * 2^h + lo`` with ``h`` half its bits, and the square is
+    ``hi^2 * 2^2h + lo^2 + hi*lo * 2^(h+1)``. The first two terms do not overlap, so their
+    sum is a concatenation, and one addition is left for the second cycle. Each product fits
+    one DSP, where a whole square of an operand wider than the DSP spans several whose
+    partial products yosys adds in the same cycle. Unsplit, the second cycle is a copy,
+    so the trial's pipeline is one length whatever the width.
+    """
+    bits = len(value)
+    out = Signal(2 * bits, name=name)
+    if split:
+        h = (bits + 1) // 2
+        lo, hi = value[:h], value[h:]
+        ll = Signal(2 * h, name=f"{name}_lo")
+        hh = Signal(2 * (bits - h), name=f"{name}_hi")
+        hl = Signal(bits, name=f"{name}_cross")
+        m.d.sync += [ll.eq(lo * lo), hh.eq(hi * hi), hl.eq(hi * lo),
+                     out.eq(Cat(ll, hh) + (hl << (h + 1)))]
+    else:
+        product = Signal(2 * bits, name=f"{name}_product")
+        m.d.sync += [product.eq(value * value), out.eq(product)]
+    return out
 
 
 class SplitTrial(wiring.Component):
@@ -119,11 +145,13 @@ class SplitTrial(wiring.Component):
         nn = Signal(cb)
         rows = Signal(data.ArrayLayout(p.quantile_row_layout, N))
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
-        # registered: the sums (and squares) take a cycle, off the dividers' first stage;
-        # the squares are taken as the counts are captured (a register each), so that the
-        # sum of squares, read in NULL, has no multiplier before it
+        # registered: the sums (and squares) take a cycle, off the dividers' first stage.
+        # The squares are taken from the counts as they come in, every cycle: those of the
+        # start cycle are whole two cycles later, and their sum a cycle after that, as the
+        # null split is launched (``null_at``); no multiplier comes before the sum.
         learned = Signal(cb + 1)
-        squares = [Signal(2 * cb, name=f"count_square{j}") for j in range(C)]
+        squares = [registered_square(m, self.counts[j], p.split_squares, f"count_square{j}")
+                   for j in range(C)]
         ssq = Signal(2 * cb + 4)
         total = Signal(cb + 1)  # the counts' sum, registered as ``learned``
         m.d.comb += total.eq(sum(cnt[j] for j in range(C)))
@@ -160,7 +188,7 @@ class SplitTrial(wiring.Component):
         gi = Signal(range(n_attr + 1))  # attribute being issued
         gp = Signal(8)  # split point or categorical value being issued
         in_flight = Signal(8)
-        launch = Signal()  # a division job (candidate or null split) starts this cycle
+        launch = Signal()  # a candidate is issued this cycle (its division follows)
         cycles = Signal(32)
 
         # Results.
@@ -190,6 +218,11 @@ class SplitTrial(wiring.Component):
         att_attr = Signal.like(self.attr)
         att_left = Signal(data.ArrayLayout(unsigned(cb), C))
         bound_start = Signal()
+        # the null split is launched in RUN's first cycle, three after the start (its sum
+        # of squares is ready then; the first candidate reaches the dividers many cycles
+        # later): ``bound_start`` delayed twice
+        null_wait, null_at = Signal(), Signal()
+        m.d.sync += [null_wait.eq(bound_start), null_at.eq(null_wait)]
         margin = Signal(qbits)  # best minus second best, registered: final in JUDGE
         m.d.sync += margin.eq(best_q - second_q)
         # the bound starts once the count is captured (PREP) and is ready long before the
@@ -207,14 +240,14 @@ class SplitTrial(wiring.Component):
         lo_mux = Array(rows[i].lo for i in range(N)) if N else None
         hi_mux = Array(rows[i].hi for i in range(N)) if N else None
         # Whether each attribute has a spread (max above min), registered from the
-        # snapshot every cycle: the snapshot is whole by NULL, so the flags are right
+        # snapshot every cycle: the snapshot is whole by ROWS, so the flags are right
         # from RUN on, and the issue decides on a flag instead of a comparison of words.
         spread = Signal(max(1, N))
         m.d.sync += [spread[i].eq(rows[i].hi > rows[i].lo) for i in range(N)]
         m.d.sync += s1_valid.eq(0)
 
         # (loads come while idle, the last group's at most a cycle after start: the rows
-        # are first read in RUN, after PREP and NULL)
+        # are first read in RUN, after PREP and ROWS)
         with m.If(self.load):
             for i in range(N):
                 with m.If(self.group == p.lane_of(i)[1]):
@@ -223,22 +256,14 @@ class SplitTrial(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.start):
                     m.d.sync += [cnt.eq(self.counts), nn.eq(self.n), bound_start.eq(1),
-                                 *[squares[j].eq(self.counts[j] * self.counts[j])
-                                   for j in range(C)],
                                  gi.eq(0), gp.eq(0), best_ok.eq(0), a_ok.eq(0), cycles.eq(1)]
                     for c in range(NC):
                         m.d.sync += hists[c].eq(getattr(self, f"h{c}"))
                     m.next = "PREP"
-            with m.State("PREP"):  # ssq of the counts just captured; the bound starts
+            with m.State("PREP"):  # the bound starts; the counts' squares are taken
                 m.d.sync += bound_start.eq(0)
-                m.next = "NULL"
-            with m.State("NULL"):
-                m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
-                             div_a.divisor.eq(learned)]
-                if radix4:
-                    m.d.comb += div_a.divisor3.eq(learned3)
-                tag = tag_layout.const({"null": 1})
-                m.d.comb += [div_a.tag.eq(tag.as_value()), launch.eq(1)]
+                m.next = "ROWS"
+            with m.State("ROWS"):  # the last group's rows are in; the spread flags next
                 m.next = "RUN"
             with m.State("RUN"):
                 with m.If(gi == n_attr):
@@ -268,7 +293,7 @@ class SplitTrial(wiring.Component):
                         with m.Else():
                             m.d.sync += gp.eq(gp + 1)
             with m.State("DRAIN"):  # every quality divided and folded
-                with m.If((in_flight == 0) & ~flush & ~att_valid):
+                with m.If((in_flight == 0) & ~flush & ~att_valid & ~null_wait & ~null_at):
                     with m.If(~best_ok | at_most(best_q, null_q)):
                         m.d.sync += do_split.eq(0)
                         m.next = "DONE"
@@ -357,29 +382,39 @@ class SplitTrial(wiring.Component):
                 with m.If(cc_tag.attr >= N):
                     m.d.sync += s3.left[j].eq(hist_late)
 
-        # -- sums and squares: the right counts, then the squares, then their sums, a
-        # register each (a subtraction, a product and a sum in one cycle were too slow)
-        s3b, s3c, s4 = Signal(tag_layout), Signal(tag_layout), Signal(tag_layout)
-        s3b_valid, s3c_valid, s4_valid = Signal(), Signal(), Signal()
+        # -- sums and squares: the right counts, then the squares (two cycles:
+        # ``registered_square``), then their sums, a register each (a subtraction, a
+        # product and a sum in one cycle were too slow)
+        s3b, s3c, s3d, s4 = (Signal(tag_layout) for _ in range(4))
+        s3b_valid, s3c_valid, s3d_valid, s4_valid = Signal(), Signal(), Signal(), Signal()
         rights = [Signal(cb, name=f"right{j}") for j in range(C)]
-        sq_l = [Signal(2 * cb, name=f"square_left{j}") for j in range(C)]
-        sq_r = [Signal(2 * cb, name=f"square_right{j}") for j in range(C)]
+        sq_l = [registered_square(m, s3b.left[j], p.split_squares, f"square_left{j}")
+                for j in range(C)]
+        sq_r = [registered_square(m, rights[j], p.split_squares, f"square_right{j}")
+                for j in range(C)]
         sl_c, sr_c = Signal(cb + 4), Signal(cb + 4)
+        sl_d, sr_d = Signal(cb + 4), Signal(cb + 4)
         sl, sr = Signal(cb + 4), Signal(cb + 4)
         ql, qr = Signal(2 * cb + 4), Signal(2 * cb + 4)
         m.d.sync += [s3b_valid.eq(s3_valid), s3b.eq(s3),
                      *[rights[j].eq(cnt[j] - s3.left[j]) for j in range(C)]]
         m.d.sync += [s3c_valid.eq(s3b_valid), s3c.eq(s3b),
-                     *[sq_l[j].eq(s3b.left[j] * s3b.left[j]) for j in range(C)],
-                     *[sq_r[j].eq(rights[j] * rights[j]) for j in range(C)],
                      sl_c.eq(sum(s3b.left[j] for j in range(C))), sr_c.eq(sum(rights))]
-        m.d.sync += [s4_valid.eq(s3c_valid), s4.eq(s3c), sl.eq(sl_c), sr.eq(sr_c),
+        m.d.sync += [s3d_valid.eq(s3c_valid), s3d.eq(s3c), sl_d.eq(sl_c), sr_d.eq(sr_c)]
+        m.d.sync += [s4_valid.eq(s3d_valid), s4.eq(s3d), sl.eq(sl_d), sr.eq(sr_d),
                      ql.eq(sum(sq_l)), qr.eq(sum(sq_r))]
         if radix4:  # three times the divisors, registered beside them
-            sl3, sr3 = tripled(sl_c, "left3"), tripled(sr_c, "right3")
+            sl3, sr3 = tripled(sl_d, "left3"), tripled(sr_d, "right3")
 
-        # -- divisions -----------------------------------------------------------------------
-        with m.If(s4_valid):
+        # -- divisions (the null split first, alone: no candidate is that far yet) ----------
+        with m.If(null_at):
+            m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ssq << G),
+                         div_a.divisor.eq(learned)]
+            if radix4:
+                m.d.comb += div_a.divisor3.eq(learned3)
+            tag = tag_layout.const({"null": 1})
+            m.d.comb += div_a.tag.eq(tag.as_value())
+        with m.Elif(s4_valid):
             tag = Signal(tag_layout)
             m.d.comb += [tag.eq(s4), tag.ok.eq((sl != 0) & (sr != 0))]
             m.d.comb += [div_a.valid.eq(1), div_a.numerator.eq(ql << G), div_a.divisor.eq(sl),
@@ -402,7 +437,7 @@ class SplitTrial(wiring.Component):
         # candidate taken follow a cycle later, through ``taken``), and a cycle later into
         # the overall best and second best: two comparisons in series were the small
         # design's slowest path ------------------------------------------------------------
-        m.d.sync += in_flight.eq(in_flight + launch - out_valid)
+        m.d.sync += in_flight.eq(in_flight + launch + null_at - out_valid)  # divisions owed
         m.d.sync += [flush.eq(0), att_valid.eq(flush)]
         with m.If(flush):
             m.d.sync += [a_ok.eq(0), att_ok.eq(a_ok), att_q.eq(a_q),

@@ -55,9 +55,9 @@ def test_trial_and_latency_are_counted_by_hand():
     # 17: the start, 17 steps, the root's last bit into the product, + learned
     assert judge_latency(cfg) == 1 + 17 + 1 + 1
     # the candidates (one divider pass, a cycle more for the quotients' sum, the fold's
-    # second stage, 16 steps of the FSM's and the candidate pipeline's) take 49 cycles,
+    # second stage, 17 steps of the FSM's and the candidate pipeline's) take 50 cycles,
     # the bound from the trial's second cycle to the comparison 22
-    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 16, 20 + 2) == 49
+    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 17, 20 + 2) == 50
     one = small(numeric_attributes=1, categorical_values=[], quantiles=2, split_points=1,
                 divider_stage_bits=11)  # 1 candidate, 2 divider stages: the bound decides
     assert trial_cycles(one) == 20 + 2
@@ -68,17 +68,17 @@ def test_trial_and_latency_are_counted_by_hand():
     assert latency_cycles(small(numeric_attributes=1)) == 5 + 3
     # the compact trial: 5 quotient bits a stage
     compact = small(divider_stage_bits=5)
-    assert divider_latency(compact) == 5 and trial_cycles(compact) == 20 + (5 + 1) + 1 + 16
+    assert divider_latency(compact) == 5 and trial_cycles(compact) == 20 + (5 + 1) + 1 + 17
     # a looser confidence, a shorter constant: delta = 0.5 gives K of 31 bits, T - 1 16
     assert judge_latency(small(delta=0.5)) == 1 + 16 + 1 + 1
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 16 cycles in, lasts 49: no stall
+    cfg = small(split_delay=100)  # the trial starts 16 cycles in, lasts 50: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 16 + 49 + 2 cycles
+    late = small(split_delay=20)  # window of 21 samples < 16 + 50 + 2 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
     # the input register, 5 levels of two stages, the counters' read and fetch, the
     # counters, the schedule's two stages (3 lanes: registered rows); the outcome
@@ -170,6 +170,21 @@ def test_the_hoeffding_test_needs_no_multiplier_and_ice40_counts_lut_multipliers
     in_dsp = sum(m["a"] * m["b"] for m in up.multipliers if m["dsp"])
     assert hx.dsp == 0 and up.dsp > 0 and in_dsp > 0
     assert hx.lut - up.lut == pytest.approx(1.9 * in_dsp, abs=1)
+
+
+def test_counts_wider_than_a_dsp_are_squared_by_halves():
+    """``rtl.split_trial.registered_square``: 18-bit counts are squared whole (one ECP5
+    DSP each); 20-bit ones by halves, three 10 x 10 products of a DSP each where the
+    whole square would take four."""
+    ecp5 = family("ecp5")
+    whole, split = small(count_bits=18), small(count_bits=20)
+    squares = [(w, a, b) for w, a, b in multipliers(whole) if w.startswith("square")]
+    assert len(squares) == 3 * 2 and all((a, b) == (18, 18) for _w, a, b in squares)
+    squares = [(w, a, b) for w, a, b in multipliers(split) if w.startswith("square")]
+    assert {w for w, _a, _b in squares} >= {"square_left1_hi", "square_left1_lo",
+                                             "square_left1_cross"}
+    assert len(squares) == 3 * 2 * 3 and all((a, b) == (10, 10) for _w, a, b in squares)
+    assert sum(dsp_blocks(a, b, ecp5) for _w, a, b in squares) == 18 < 6 * dsp_blocks(20, 20, ecp5)
 
 
 def test_estimate_has_the_keys_scripts_compare():

@@ -495,3 +495,36 @@ def test_comparisons_from_the_sign_bit_agree_with_the_operators(shapes):
     sim = Simulator(m)
     sim.add_testbench(bench)
     sim.run()
+
+
+@pytest.mark.parametrize("bits, split", [(5, False), (5, True), (6, True), (20, True)])
+def test_a_registered_square_is_the_square_two_cycles_later(bits, split):
+    """``rtl.split_trial.registered_square``, whole or by halves (odd and even widths):
+    a new value every cycle, each one's square two cycles after it (every value of the
+    narrow widths; the widest value and random ones of 20 bits)."""
+    from amaranth.hdl import Module, Signal
+
+    from rtl.split_trial import registered_square
+
+    m = Module()
+    value = Signal(bits)
+    square = registered_square(m, value, split, "square")
+    assert len(square) == 2 * bits
+    rng = random.Random(bits)
+    top = (1 << bits) - 1
+    xs = list(range(1 << bits)) if bits <= 8 else [0, 1, top, top - 1, 1 << (bits // 2)] + \
+        [rng.randrange(1 << bits) for _ in range(300)]
+
+    async def bench(ctx):
+        seen = []
+        for x in xs + [0, 0]:
+            ctx.set(value, x)
+            seen.append(x)
+            if len(seen) > 2:
+                assert ctx.get(square) == seen[-3] ** 2, (seen[-3], ctx.get(square))
+            await ctx.tick()
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
