@@ -244,7 +244,7 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     cb, w, C = cfg.count_bits, cfg.word_bits, cfg.n_classes
     out = []
     if cfg.n_numeric:
-        out.append(("threshold", w + 1, cfg.fraction_bits + 1))
+        out += _product_parts("threshold", w + 1, cfg.fraction_bits + 1)
         q = cfg.quantiles
         below = _bits(q + 1)
         out += [(f"count_below{j}", cb, below) for j in range(C)]
@@ -259,6 +259,19 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
     return out
 
 
+def _product_parts(what: str, a: int, b: int) -> list[tuple[str, int, int]]:
+    """The DSP products of one ``a x b`` multiplier cut as
+    ``rtl.split_trial.registered_product_terms`` cuts it: an operand wider than a DSP's
+    18 bits in halves, every half of one by every half of the other."""
+    from rtl.params import DSP_BITS
+
+    def halves(n: int) -> list[int]:
+        return [n] if n <= DSP_BITS else [(n + 1) // 2, n // 2]
+
+    parts = [(x, y) for x in halves(a) for y in halves(b)]
+    return [(what if len(parts) == 1 else f"{what}{k}", x, y) for k, (x, y) in enumerate(parts)]
+
+
 def _square_products(cfg: Config, what: str) -> list[tuple[str, int, int]]:
     """The products of one count's square (``rtl.split_trial.registered_square``): the
     whole square, or, for a count wider than a DSP's 18 bits, those of its halves (the
@@ -268,6 +281,23 @@ def _square_products(cfg: Config, what: str) -> list[tuple[str, int, int]]:
         return [(what, cb, cb)]
     h = (cb + 1) // 2
     return [(f"{what}_hi", cb - h, cb - h), (f"{what}_lo", h, h), (f"{what}_cross", cb - h, h)]
+
+
+def _threshold_adder_bits(cfg: Config) -> int:
+    """The threshold's adders (``rtl.split_trial``): every attribute's span, and the three
+    sums of the product's terms with ``lo`` (``w + F`` bits each)."""
+    w, fb = cfg.word_bits, cfg.fraction_bits
+    return cfg.n_numeric * (w + 1) + 3 * (w + fb) if cfg.n_numeric else 0
+
+
+def _threshold_regs(cfg: Config) -> int:
+    """The threshold's registers beyond a span, a position and two words: every
+    attribute's span, the product's terms and their two sums."""
+    w, fb = cfg.word_bits, cfg.fraction_bits
+    if not cfg.n_numeric:
+        return 0
+    parts = sum(a + b for _w, a, b in _product_parts("", w + 1, fb + 1))
+    return cfg.n_numeric * (w + 1) + parts + 2 * (w + fb + 2) - 2 * (w + 1)
 
 
 def _square_sum_bits(cfg: Config) -> int:
@@ -370,7 +400,7 @@ def lut_terms(cfg: Config) -> dict[str, float]:
               # a deep level's two candidate slots, one per node of its row, and the choice;
               # each node's attribute picks the sample's value there (a pick more a level)
               + wd["retimed"] * (4 * wd["node"] + N * w + NC * vb))
-    arith = (C * Q * w + w  # the trial's estimates below a threshold, the threshold
+    arith = (C * Q * w + _threshold_adder_bits(cfg)  # the estimates below a threshold, it
              # divider stages: subtract and select, per quotient bit (radix 4: per pair,
              # and three times each divisor, added beside it)
              + 2 * wd["div_steps"] * (cb + 2) + 3 * wd["radix4"] * (cb + 2)
@@ -432,7 +462,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # categorical counts a stage later beside them)
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 11 * tag
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
-             + 3 * C * _square_product_bits(cfg) + 2 * (cb + 4)
+             + 3 * C * _square_product_bits(cfg) + 2 * (cb + 4) + _threshold_regs(cfg)
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
              + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)
              + (cfg.fraction_bits + 1 if N else 0)

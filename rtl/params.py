@@ -22,9 +22,10 @@ __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_S
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
            "counter_stage", "level_stages", "registered_rows", "tree_stages", "trigger_latency"]
 
-#: The widest count squared in one multiplier (an ECP5 MULT18X18D's operands); wider ones
-#: are squared by halves (``HardwareParams.split_squares``).
-SQUARE_DSP_BITS = 18
+#: The widest operand the split trial multiplies in one DSP (an ECP5 MULT18X18D's); wider
+#: ones are cut in halves (``HardwareParams.split_squares``,
+#: ``rtl.split_trial.registered_product_terms``).
+DSP_BITS = 18
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -157,7 +158,7 @@ class HardwareParams:
         (``rtl.split_trial``): a count wider than an ECP5 DSP's 18 x 18 takes several
         DSPs whose partial products yosys adds in the same cycle, the trial's slowest path;
         the halves' products fit a DSP each and are added a cycle later."""
-        return self.cb > SQUARE_DSP_BITS
+        return self.cb > DSP_BITS
 
     @property
     def schedule_stages(self) -> int:

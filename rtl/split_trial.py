@@ -26,9 +26,9 @@ from reference.fixedpoint import QUALITY_FRACTION_BITS
 from rtl.compare import at_most, greater
 from rtl.divider import PipelinedDivider
 from rtl.hoeffding import HoeffdingJudge
-from rtl.params import HardwareParams
+from rtl.params import DSP_BITS, HardwareParams
 
-__all__ = ["SplitTrial", "constant_divider", "registered_square"]
+__all__ = ["SplitTrial", "constant_divider", "registered_product_terms", "registered_square"]
 
 G = QUALITY_FRACTION_BITS
 
@@ -70,6 +70,32 @@ def registered_square(m: Module, value, split: bool, name: str) -> Signal:
         product = Signal(2 * bits, name=f"{name}_product")
         m.d.sync += [product.eq(value * value), out.eq(product)]
     return out
+
+
+def registered_product_terms(m: Module, a, b, name: str) -> list:
+    """Terms whose sum is ``a * b``, from registers a cycle after ``a`` and ``b``: each
+    term one DSP's product, so none is added in the cycle of its product.
+
+    An operand wider than a DSP's 18 bits is cut in halves. With both cut, the low
+    halves' product and the high halves' do not overlap and make one term (their
+    concatenation), beside the two cross products; with one cut, two terms.
+    """
+    def halves(v):
+        if len(v) <= DSP_BITS:
+            return [(v, 0)]
+        h = (len(v) + 1) // 2
+        return [(v[:h], 0), (v[h:], h)]
+
+    products = []
+    for x, sx in halves(a):
+        for y, sy in halves(b):
+            reg = Signal(len(x) + len(y), name=f"{name}_product{len(products)}")
+            m.d.sync += reg.eq(x * y)
+            products.append((reg, sx + sy))
+    if len(products) == 4:  # low x low, low x high, high x low, high x high
+        (low, _), (c1, s1), (c2, s2), (high, _) = products
+        return [Cat(low, high), c1 << s1, c2 << s2]
+    return [reg << shift for reg, shift in products]
 
 
 class SplitTrial(wiring.Component):
@@ -238,7 +264,6 @@ class SplitTrial(wiring.Component):
         s1_valid = Signal()
         s1_idx = Signal(8)
         lo_mux = Array(rows[i].lo for i in range(N)) if N else None
-        hi_mux = Array(rows[i].hi for i in range(N)) if N else None
         # Whether each attribute has a spread (max above min), registered from the
         # snapshot every cycle: the snapshot is whole by ROWS, so the flags are right
         # from RUN on, and the issue decides on a flag instead of a comparison of words.
@@ -321,7 +346,12 @@ class SplitTrial(wiring.Component):
             m.d.sync += longest.eq(cycles)
         m.d.comb += self.trial_cycles.eq(longest)
 
-        # -- threshold: span, then span * p/(P+1), then lo + that (a register each) -------
+        # -- threshold: lo + (span * p/(P+1) >> F), in three registered steps from the
+        # issue, with no DSP's partial products added in the cycle of their product: the
+        # candidate's span (every attribute's registered from the snapshot), lo and position
+        # picked as it is issued (s1); the product's terms, a DSP each (ta); two sums, one
+        # with ``lo << F`` (tb: a multiple of 2^F, so lo adds to the floor exactly); their
+        # sum shifted (s2) -------------------------------------------------------------------
         ta, ta_valid, ta_idx = Signal(tag_layout), Signal(), Signal(8)
         tb, tb_valid, tb_idx = Signal(tag_layout), Signal(), Signal(8)
         m.d.sync += [ta_valid.eq(s1_valid), ta.eq(s1), ta_idx.eq(s1_idx),
@@ -330,19 +360,23 @@ class SplitTrial(wiring.Component):
         s2_valid = Signal()
         m.d.sync += [s2_valid.eq(tb_valid), s2.eq(tb)]
         if N:
-            # the split point's position p/(P+1), looked up beside the span (a register), so
-            # that the product starts from registers
-            pos = Array(Const(v, cfg.fraction_bits + 1) for v in fx.split_position)
-            a1 = Signal(range(N))
-            m.d.comb += a1.eq(s1.attr)
-            span, lo_a = Signal(w + 1), Signal(signed(w))
-            frac, lo_b = Signal(w + 1), Signal(signed(w))
-            position = Signal(cfg.fraction_bits + 1)
-            m.d.sync += [span.eq(hi_mux[a1] - lo_mux[a1]), lo_a.eq(lo_mux[a1]),
-                         position.eq(pos[s1_idx]),
-                         frac.eq((span * position) >> cfg.fraction_bits), lo_b.eq(lo_a)]
+            fb = cfg.fraction_bits
+            pos = Array(Const(v, fb + 1) for v in fx.split_position)
+            spans = [Signal(w + 1, name=f"span{i}") for i in range(N)]
+            m.d.sync += [spans[i].eq(rows[i].hi - rows[i].lo) for i in range(N)]
+            a0 = Signal(range(N))  # the attribute being issued (gi, when numeric)
+            m.d.comb += a0.eq(gi)
+            span, lo, position = Signal(w + 1), Signal(signed(w)), Signal(fb + 1)
+            m.d.sync += [span.eq(Array(spans)[a0]), lo.eq(lo_mux[a0]), position.eq(pos[gp])]
+            lo_a = Signal(signed(w))
+            m.d.sync += lo_a.eq(lo)
+            terms = registered_product_terms(m, span, position, "threshold") + [lo_a << fb]
+            half = (len(terms) + 1) // 2
+            sums = [sum(terms[:half]), sum(terms[half:])]
+            regs = [Signal(v.shape(), name=f"threshold_sum{k}") for k, v in enumerate(sums)]
+            m.d.sync += [r.eq(v) for r, v in zip(regs, sums, strict=True)]
             with m.If(tb.attr < N):
-                m.d.sync += s2.val.eq(lo_b + frac)
+                m.d.sync += s2.val.eq((regs[0] + regs[1]) >> fb)
         with m.If(tb.attr >= N):
             m.d.sync += s2.val.eq(tb_idx)
 

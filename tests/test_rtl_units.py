@@ -528,3 +528,40 @@ def test_a_registered_square_is_the_square_two_cycles_later(bits, split):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
+
+
+@pytest.mark.parametrize("a_bits, b_bits", [(8, 6), (20, 6), (6, 20), (21, 19), (33, 31)])
+def test_registered_product_terms_sum_to_the_product_a_cycle_later(a_bits, b_bits):
+    """``rtl.split_trial.registered_product_terms``: operands wider than a DSP cut in
+    halves (neither, either, both; odd widths), one register stage, and the terms' sum
+    the product of the operands of the cycle before, for the extremes and random pairs."""
+    from amaranth.hdl import Module, Signal
+
+    from rtl.params import DSP_BITS
+    from rtl.split_trial import registered_product_terms
+
+    m = Module()
+    a, b = Signal(a_bits), Signal(b_bits)
+    terms = registered_product_terms(m, a, b, "p")
+    n_cut = (a_bits > DSP_BITS) + (b_bits > DSP_BITS)
+    assert len(terms) == [1, 2, 3][n_cut]
+    total = Signal(a_bits + b_bits)
+    m.d.comb += total.eq(sum(terms))
+    rng = random.Random(a_bits * b_bits)
+    ta, tb = (1 << a_bits) - 1, (1 << b_bits) - 1
+    pairs = [(0, 0), (ta, tb), (ta, 1), (1, tb), (ta, 0)] + \
+        [(rng.randrange(ta + 1), rng.randrange(tb + 1)) for _ in range(300)]
+
+    async def bench(ctx):
+        last = None
+        for x, y in pairs:
+            ctx.set(a, x)
+            ctx.set(b, y)
+            await ctx.tick()
+            assert ctx.get(total) == x * y, (x, y, last)
+            last = (x, y)
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
