@@ -463,6 +463,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 11 * tag
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
              + 3 * C * _square_product_bits(cfg) + 2 * (cb + 4) + _threshold_regs(cfg)
+             + (C * cfg.quantiles * _bits(N) if N else 0)  # the estimates' attribute copies
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
              + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)
              + (cfg.fraction_bits + 1 if N else 0)

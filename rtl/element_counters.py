@@ -23,7 +23,7 @@ from amaranth.lib.wiring import In, Out
 from rtl.compare import greater
 from rtl.params import HardwareParams, _bits
 
-__all__ = ["ElementCounters", "argmax", "registered_counter_cost"]
+__all__ = ["ElementCounters", "argmax", "kept_layout", "registered_counter_cost", "stored_flags"]
 
 
 def registered_counter_cost(params: HardwareParams) -> dict[str, int]:
@@ -53,6 +53,22 @@ def argmax(m: Module, values, name: str) -> Signal:
     out = Signal(_bits(len(values)), name=name)
     m.d.comb += out.eq(best_i)
     return out
+
+
+def kept_layout(params: HardwareParams) -> data.StructLayout:
+    """A row with its flags (``ElementCounters._flags``): as the registered counters store,
+    fetch and forward it, so no comparison of its counts follows the memory's output."""
+    return data.StructLayout({"row": params.counter_layout, "flags": 2 + params.n_cls})
+
+
+def stored_flags(params: HardwareParams, row: dict) -> int:
+    """``ElementCounters._flags`` of a preloaded row, as the memory's initial value holds
+    them: ``n`` at its limit, ``since + 1`` at the grace period, a bit per class with a
+    count."""
+    cfg = params.config
+    bits = [row.get("n", 0) >= cfg.fixed.count_max, row.get("since", 0) >= cfg.grace_period - 1,
+            *[c != 0 for c in (row.get("cnt") or [0] * params.n_cls)]]
+    return sum(int(b) << i for i, b in enumerate(bits))
 
 
 class ElementCounters(wiring.Component):
@@ -109,8 +125,17 @@ class ElementCounters(wiring.Component):
             "count": Out(params.cb), "first": Out(1), "ripe": Out(1),
             "nonzero": Out(params.n_cls),
         })
-        init = [params.counter_layout.const(r) for r in rows or []]  # rows: a preload
-        self.memory = Memory(shape=params.counter_layout, depth=params.n_elem, init=init)
+        rows = rows or []  # a preload
+        if registered:  # each row stored with its flags (``kept_layout``), the rows no
+            # preload fills as zeros with theirs (a grace period of 1 makes even those ripe)
+            kept = kept_layout(params)
+            fill = [{}] * (params.n_elem - len(rows)) if stored_flags(params, {}) else []
+            self.memory = Memory(shape=kept, depth=params.n_elem,
+                                 init=[kept.const({"row": r, "flags": stored_flags(params, r)})
+                                       for r in [*rows, *fill]])
+        else:
+            self.memory = Memory(shape=params.counter_layout, depth=params.n_elem,
+                                 init=[params.counter_layout.const(r) for r in rows])
 
     def elaborate(self, platform) -> Module:
         m = Module()
@@ -121,7 +146,8 @@ class ElementCounters(wiring.Component):
         # registers: a transparent port would compare the read address, which comes
         # through the last tree level, with the write's, before its register)
         rd = self.memory.read_port(transparent_for=() if self.registered else (wr,))
-        m.d.comb += [rd.addr.eq(self.read_element), self.stored.eq(rd.data)]
+        m.d.comb += [rd.addr.eq(self.read_element),
+                     self.stored.eq(rd.data.row if self.registered else rd.data)]
         ctr, y = self.row, self.label
         cnts = [ctr.cnt[j] for j in range(C)]
         best = argmax(m, cnts, "majority")
@@ -153,7 +179,12 @@ class ElementCounters(wiring.Component):
             m.d.comb += [self.row.eq(rd.data), wr.addr.eq(self.element), wr.en.eq(writes),
                          wr.data.eq(written), self._flag_outputs().eq(self._flags(rd.data))]
         with m.If(self.load_en):
-            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
+            m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1)]
+            if self.registered:
+                m.d.comb += [wr.data.row.eq(self.load_data),
+                             wr.data.flags.eq(self._flags(self.load_data))]
+            else:
+                m.d.comb += wr.data.eq(self.load_data)
         return m
 
     def _flag_outputs(self) -> Value:
@@ -184,22 +215,22 @@ class ElementCounters(wiring.Component):
         the three writes the fetch misses forwarded: the one written as its read was
         issued (kept a cycle in registers: the read port is not transparent) and the one
         being written back, into the fetched row; the one just computed, into this slot's
-        row. Each row goes with its flags (``_flags``), registered beside it."""
-        # a row with its flags, as every register below carries them
-        kept = data.StructLayout({"row": self.p.counter_layout, "flags": 2 + self.p.n_cls})
+        row. Each row goes with its flags (``_flags``), registered beside it and stored
+        beside it: the memory's output, slow to come, goes through the forward's
+        multiplexers alone into the fetch register."""
+        kept = kept_layout(self.p)
         wb_write = Signal()  # the write back: a row and its flags, its element
         wb_addr = Signal.like(wr.addr)
         wb = Signal(kept)
         m.d.sync += [wb_write.eq(writes), wb_addr.eq(self.element), wb.row.eq(written),
                      wb.flags.eq(self._written_flags())]
-        m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb.row)]
+        m.d.comb += [wr.addr.eq(wb_addr), wr.en.eq(wb_write), wr.data.eq(wb)]
         done_write = Signal()  # the write back of the cycle before, which the read missed
         done_addr = Signal.like(wr.addr)
         done_wb = Signal(kept)
         m.d.sync += [done_write.eq(wb_write & ~self.load_en), done_addr.eq(wb_addr),
                      done_wb.eq(wb)]
-        stored = Signal(kept)
-        m.d.comb += [stored.row.eq(rd.data), stored.flags.eq(self._flags(rd.data))]
+        stored = rd.data
         fetched = Signal(kept)
         back = wb_write & (wb_addr == self.fetch_element)
         done = done_write & (done_addr == self.fetch_element)

@@ -426,9 +426,11 @@ class HardwareParams:
         for lv in range(self.levels):
             out.append({"name": f"node_level{lv}", "depth": self.level_rows(lv),
                         "width": self.pair_layout.size, "granules": 2})
-        # (registered counters forward every write themselves: no transparency register)
+        # (registered counters forward every write themselves: no transparency register;
+        # they store each row's flags beside it, rtl.element_counters.kept_layout)
         out.append({"name": "element_counters", "depth": self.n_elem,
-                    "width": self.counter_layout.size,
+                    "width": self.counter_layout.size
+                    + ((2 + self.n_cls) if self.registered_rows else 0),
                     **({"written": 0} if self.registered_rows else {})})
         if self.n_num:
             # registered rows (rtl.quantile_lane) write min and max, and one class's

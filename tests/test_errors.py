@@ -105,7 +105,7 @@ CASES: dict[str, tuple[dict[str, str], list[str], int, str]] = {
     "hardware-too-large": ({"c.toml": "numeric_attributes = 64\nclasses = 64\nquantiles = 64\n"
                                       "elements = 65536\nmax_leaves = 65536\nsplit_delay = 200\n"},
                            ["generate", "--config", "c.toml", "-o", "out"], 2,
-                           "hardodt: error: the design needs about 7,476,579 block RAMs and the "
+                           "hardodt: error: the design needs about 7,476,643 block RAMs and the "
                            "largest device hardodt knows (XCVU9P) has 2,160 (elements=32768, "
                            "quantiles=64, classes=64, numeric_attributes=64, "
                            "categorical_values=[], word_bits=32); a quantile row holds quantiles "
