@@ -499,14 +499,24 @@ class SplitTrial(wiring.Component):
                 m.d.sync += [a_attr.eq(out.attr), flush.eq(out.last)]
         # (the null split's quality is folded first: the divider keeps its order, and the
         # first attribute's best reaches here at least two cycles after it)
+        # The overall best's attribute, value and left counts follow a cycle later, from
+        # copies of the att_ registers, through ``best_taken`` (the comparison's select
+        # drove their enables: the trial's slowest path alone once its products were cut,
+        # 11.2 ns); the result is read in DONE, after DRAIN's cycle, so none waits for them.
+        best_taken = Signal()
+        t_attr, t_val = Signal.like(att_attr), Signal.like(att_val)
+        t_left = Signal.like(att_left)
+        m.d.sync += [best_taken.eq(0), t_attr.eq(att_attr), t_val.eq(att_val),
+                     t_left.eq(att_left)]
         with m.If(att_valid & att_ok):
             with m.If(~best_ok | greater(att_q, best_q)):
                 with m.If(best_ok & greater(best_q, second_q)):
                     m.d.sync += second_q.eq(best_q)
-                m.d.sync += [best_ok.eq(1), best_q.eq(att_q), best_attr.eq(att_attr),
-                             best_val.eq(att_val), best_left.eq(att_left)]
+                m.d.sync += [best_ok.eq(1), best_q.eq(att_q), best_taken.eq(1)]
             with m.Elif(greater(att_q, second_q)):
                 m.d.sync += second_q.eq(att_q)
+        with m.If(best_taken & ~self.preset):
+            m.d.sync += [best_attr.eq(t_attr), best_val.eq(t_val), best_left.eq(t_left)]
 
         m.d.comb += [self.attr.eq(best_attr), self.thr.eq(best_val),
                      self.value.eq(best_val.as_unsigned()[:p.value_bits])]
