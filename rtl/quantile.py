@@ -22,8 +22,8 @@ from hardodt.config import Config, ConfigError
 from rtl.compare import greater
 from rtl.copies import registered_copies
 
-__all__ = ["QuantileStep", "StepSchedule", "move_layout", "move_columns", "move_table",
-           "registered_moves"]
+__all__ = ["QuantileStep", "StepSchedule", "estimate_move_columns", "move_layout",
+           "move_columns", "move_table", "registered_moves"]
 
 
 def move_layout(config: Config) -> data.ArrayLayout:
@@ -74,24 +74,43 @@ def move_columns(config: Config) -> tuple[list[int], list[int | None], int]:
     return kept, source, constant
 
 
+def estimate_move_columns(config: Config) -> list[list[int]]:
+    """For each estimate, the registers of :func:`move_columns` its moves read (the
+    columns of its own that change): what a register per estimate holds."""
+    _kept, source, _constant = move_columns(config)
+    size = move_layout(config).elem_shape.size
+    return [sorted({j for j in source[k * size:(k + 1) * size] if j is not None})
+            for k in range(config.quantiles)]
+
+
 def registered_moves(m: Module, config: Config, moves, name: str,
-                     copy: bool = False) -> data.View:
+                     copy: bool = False, per_estimate: bool = False) -> data.View:
     """``moves`` a cycle later, from a register of only the bits that change with the
     count (:func:`move_columns`); the constant bits are wired in after it. With ``copy``
-    the register is a copy kept apart by synthesis (``rtl.copies``), for a lane's own."""
+    the register is a copy kept apart by synthesis (``rtl.copies``), for a lane's own.
+    With ``per_estimate`` each estimate's moves come from a register of their own (the
+    columns they read, :func:`estimate_move_columns`, copies kept apart): a column
+    shared by several estimates' adders reached them all from one flip-flop, far from
+    most (4.7 ns of wire in a lane's update loop)."""
     kept, source, constant = move_columns(config)
     bits = Value.cast(moves)
-    held = None
-    if kept:
-        value = Cat(*(bits[i] for i in kept))
-        if copy:
-            held = registered_copies(m, value, 1, name)[0]
-        else:
-            held = Signal(len(kept), name=name)
-            m.d.sync += held.eq(value)
     out = Signal(move_layout(config), name=f"{name}_held")
-    m.d.comb += [out.as_value()[i].eq(held[j] if j is not None else (constant >> i) & 1)
-                 for i, j in enumerate(source)]
+    size = move_layout(config).elem_shape.size
+    groups = estimate_move_columns(config) if per_estimate else [list(range(len(kept)))]
+    for k, columns in enumerate(groups):
+        held = None
+        if columns:
+            value = Cat(*(bits[kept[j]] for j in columns))
+            reg_name = f"{name}{k}" if per_estimate else name
+            if copy or per_estimate:
+                held = registered_copies(m, value, 1, reg_name)[0]
+            else:
+                held = Signal(len(columns), name=reg_name)
+                m.d.sync += held.eq(value)
+        at = {j: n for n, j in enumerate(columns)}
+        span = range(k * size, (k + 1) * size) if per_estimate else range(len(source))
+        m.d.comb += [out.as_value()[i].eq(held[at[source[i]]] if source[i] is not None
+                                          else (constant >> i) & 1) for i in span]
     return out
 
 

@@ -28,7 +28,7 @@ from amaranth.lib.wiring import In, Out
 from rtl.compare import greater, less
 from rtl.copies import registered_copies
 from rtl.params import HardwareParams, _bits
-from rtl.quantile import QuantileStep, move_columns, move_layout, registered_moves
+from rtl.quantile import QuantileStep, estimate_move_columns, move_layout, registered_moves
 
 __all__ = ["QuantileLane", "registered_row_cost"]
 
@@ -40,8 +40,8 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     forwarding's flags (two, and copies of two: one per word and one per estimate they
     select; the next slot's same row and class, compared a cycle ahead), the class's
     estimates fetched apart, the row handed to the split trial, the attribute's
-    value in ``Q + 2`` copies and the moves' bits that change with the count
-    (``rtl.quantile.move_columns``), and the read's address and the values of the
+    value in ``Q + 2`` copies and the moves' bits that change with the count, each
+    estimate's its own (``rtl.quantile.estimate_move_columns``), and the read's address and the values of the
     attributes a lane serves, registered a stage ahead; a multiplexer per row and estimate bit more than the
     one-cycle lane (the fetched row's and the forward's instead of the written row's).
     The resource model counts them as they are, outside its fitted weights."""
@@ -54,7 +54,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     x_copies = (params.config.quantiles + 2) * params.w  # the value, an estimate's own
     # forwarding's, with copies, and the fetch's same row and class compared a cycle ahead
     flags = 2 + (2 + params.n_cls) + params.config.quantiles + 2
-    moves = len(move_columns(params.config)[0])
+    moves = sum(len(c) for c in estimate_move_columns(params.config))
     # the read's address and the served attributes' values, registered a stage ahead
     ahead = params.lanes * _bits(params.n_elem * params.groups) + params.n_num * params.w
     return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies + moves)
@@ -174,9 +174,10 @@ class QuantileLane(wiring.Component):
             m.d.comb += step.x.eq(x)
             x_lo = x_hi = x
         moves = self.moves
-        if self.registered:  # the lane's own register of the bits that change (a copy:
-            # synthesis keeps it apart from the other lanes' and the schedule's)
-            moves = registered_moves(m, p.config, self.moves, "moves", copy=True)
+        if self.registered:  # the lane's own registers of the bits that change, one per
+            # estimate (copies: synthesis keeps them apart from the other lanes' and the
+            # schedule's)
+            moves = registered_moves(m, p.config, self.moves, "moves", per_estimate=True)
         m.d.comb += [step.first.eq(self.first), step.moves.eq(moves)]
         upd = self.updated
         m.d.comb += [upd.eq(row), upd.lo.eq(Mux(less(x_lo, row.lo), x_lo, row.lo)),

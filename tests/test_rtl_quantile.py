@@ -95,3 +95,38 @@ def test_step_schedule_moves_for_every_shift(fields):
                  max(int(fx.one - fx.alpha[k]) >> s, int(fx.step_down[k])))
                 for k in range(cfg.quantiles)]
         assert hw == want, count
+
+
+@pytest.mark.parametrize("per_estimate", [False, True])
+def test_registered_moves_are_the_moves_a_cycle_later(per_estimate):
+    """``rtl.quantile.registered_moves``: only the columns that change are registered
+    (once, or per estimate: each estimate's own columns, ``estimate_move_columns``) and
+    the constants wired in after them; for every shift the moves come out a cycle later
+    as the schedule gave them."""
+    from amaranth.hdl import Module
+
+    from rtl.quantile import StepSchedule, estimate_move_columns, move_columns, registered_moves
+
+    cfg = Config(numeric_attributes=1, classes=2)
+    m = Module()
+    schedule = m.submodules.schedule = StepSchedule(cfg)
+    held = registered_moves(m, cfg, schedule.moves, "moves", per_estimate=per_estimate)
+    kept = move_columns(cfg)[0]
+    per = estimate_move_columns(cfg)
+    assert all(set(c) <= set(range(len(kept))) for c in per)
+    assert len(kept) < sum(len(c) for c in per)  # columns shared between estimates
+    counts = sorted({c for s in range(cfg.count_bits) for c in (1 << s, (2 << s) - 1)})
+
+    async def bench(ctx):
+        last = None
+        for count in counts:
+            ctx.set(schedule.count, count)
+            want = ctx.get(schedule.moves.as_value())
+            await ctx.tick()
+            assert ctx.get(held.as_value()) == want, (count, last)
+            last = count
+
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
