@@ -464,6 +464,7 @@ def ff_terms(cfg: Config) -> dict[str, float]:
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
              + 3 * C * _square_product_bits(cfg) + 2 * (cb + 4) + _threshold_regs(cfg)
              + (C * cfg.quantiles * _bits(N) if N else 0)  # the estimates' attribute copies
+             + (C * -(-cfg.quantiles // 4) * cfg.word_bits if N else 0)  # threshold copies
              + val + C * cb + _bits(max(2, N + cfg.n_categorical))  # the best's, a cycle late
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
              + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)
