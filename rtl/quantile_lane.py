@@ -38,7 +38,8 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     ``params.registered_rows``): per lane the row fetched, the write back (the words it
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
     forwarding's flags (two, and copies of two: one per word and one per estimate they
-    select; the next slot's same row and class, compared a cycle ahead), the class's
+    select; the next slot's same row and class, compared a cycle ahead), the slot's
+    class in a copy per class and one for the write back's flags, the class's
     estimates fetched apart, the row handed to the split trial, the attribute's
     value in ``Q + 2`` copies and the moves' bits that change with the count, each
     estimate's its own (``rtl.quantile.estimate_move_columns``), and the read's address and the values of the
@@ -54,10 +55,12 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     x_copies = (params.config.quantiles + 2) * params.w  # the value, an estimate's own
     # forwarding's, with copies, and the fetch's same row and class compared a cycle ahead
     flags = 2 + (2 + params.n_cls) + params.config.quantiles + 2
+    labels = (params.n_cls + 1) * _bits(params.n_cls)  # the slot's class, in copies
     moves = sum(len(c) for c in estimate_move_columns(params.config))
     # the read's address and the served attributes' values, registered a stage ahead
     ahead = params.lanes * _bits(params.n_elem * params.groups) + params.n_num * params.w
-    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies + moves)
+    return {"ff": params.lanes * (2 * row + write_back + flags + estimates + x_copies + moves
+                                  + labels)
             + ahead, "lut": params.lanes * (row + estimates)}
 
 
@@ -182,13 +185,19 @@ class QuantileLane(wiring.Component):
         upd = self.updated
         m.d.comb += [upd.eq(row), upd.lo.eq(Mux(less(x_lo, row.lo), x_lo, row.lo)),
                      upd.hi.eq(Mux(greater(x_hi, row.hi), x_hi, row.hi))]
+        # The slot's class picks the estimates it updates (in the row and in the write
+        # back's class flags); registered, the lane holds it in copies of its own, one per
+        # class and one for the flags, loaded from the next slot's class (a decode of one
+        # register reached every class's 300 bits: 8.6 ns of wire in a lane alone)
+        labels = registered_copies(m, self.fetch_label, p.n_cls + 1, "label") \
+            if self.registered else [self.label] * (p.n_cls + 1)
         for j in range(p.n_cls):
-            with m.If(self.label == j):
+            with m.If(labels[j] == j):
                 m.d.comb += upd.q[j].eq(step.q_next)
         writes = Signal()  # this slot writes its row
         m.d.comb += writes.eq(present & (self.learn | self.init) & ~self.load_en)
         if self.registered:
-            self._registered(m, row, writes, step)
+            self._registered(m, row, writes, step, labels[p.n_cls])
         else:
             m.d.comb += step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])
             wr = self.memory.write_port()
@@ -200,13 +209,14 @@ class QuantileLane(wiring.Component):
                 m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
         return m
 
-    def _registered(self, m: Module, row, writes, step) -> None:
+    def _registered(self, m: Module, row, writes, step, label) -> None:
         """The row fetched into a register, the write a cycle later from registers (only
         the words it changes: the memory has a write enable per word), and the two
         writes the fetch misses forwarded: the one being written back into the fetched
         row, the one just computed into this slot's row. The class's estimates are
         fetched apart too, so the update's loop (estimates, step, write back,
-        forward) has no class multiplexer on it."""
+        forward) has no class multiplexer on it. ``label``: the slot's class, a copy of
+        the lane's own for the write back's class flags."""
         p, G, Q, w = self.p, self.p.groups, self.p.config.quantiles, self.p.w
         new_q = step.q_next
         words = p.quantile_row_layout.size // w  # min, max, then class by class
@@ -229,7 +239,7 @@ class QuantileLane(wiring.Component):
                      change.hi.eq(Mux(self.init, empty.hi, self.updated.hi)),
                      change.q.eq(Mux(self.init, 0, new_q.as_value())),
                      wb_write.eq(writes), wb_addr.eq(here)]
-        m.d.sync += [wb_cls[j].eq(self.init | (self.label == j)) for j in range(p.n_cls)]
+        m.d.sync += [wb_cls[j].eq(self.init | (label == j)) for j in range(p.n_cls)]
         en = [wb_write, wb_write] + [wb_write & wb_cls[j] for j in range(p.n_cls) for _ in range(Q)]
         assert len(en) == words
         written = Signal(p.quantile_row_layout)
