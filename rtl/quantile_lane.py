@@ -39,7 +39,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     changes: min, max and ``Q`` estimates; its address, the classes it changes), the
     forwarding's flags (two, and copies of two: one per word and one per estimate they
     select; the next slot's same row and class, compared a cycle ahead), the slot's
-    class in a copy per class and one for the write back's flags, the class's
+    class in a copy per estimate of each class and one for the write back's flags, the class's
     estimates fetched apart, the row handed to the split trial, the attribute's
     value in ``Q + 2`` copies and the moves' bits that change with the count, each
     estimate's its own (``rtl.quantile.estimate_move_columns``), and the read's address and the values of the
@@ -55,7 +55,7 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     x_copies = (params.config.quantiles + 2) * params.w  # the value, an estimate's own
     # forwarding's, with copies, and the fetch's same row and class compared a cycle ahead
     flags = 2 + (2 + params.n_cls) + params.config.quantiles + 2
-    labels = (params.n_cls + 1) * _bits(params.n_cls)  # the slot's class, in copies
+    labels = (params.n_cls * params.config.quantiles + 1) * _bits(params.n_cls)  # copies
     moves = sum(len(c) for c in estimate_move_columns(params.config))
     # the read's address and the served attributes' values, registered a stage ahead
     ahead = params.lanes * _bits(params.n_elem * params.groups) + params.n_num * params.w
@@ -187,17 +187,20 @@ class QuantileLane(wiring.Component):
                      upd.hi.eq(Mux(greater(x_hi, row.hi), x_hi, row.hi))]
         # The slot's class picks the estimates it updates (in the row and in the write
         # back's class flags); registered, the lane holds it in copies of its own, one per
-        # class and one for the flags, loaded from the next slot's class (a decode of one
-        # register reached every class's 300 bits: 8.6 ns of wire in a lane alone)
-        labels = registered_copies(m, self.fetch_label, p.n_cls + 1, "label") \
-            if self.registered else [self.label] * (p.n_cls + 1)
+        # estimate of each class and one for the flags, loaded from the next slot's class
+        # (a decode of one register reached every class's bits, into the snapshot: 8.6 ns
+        # of wire in a lane alone; a copy per class, 12.7 ns)
+        n_labels = p.n_cls * Q + 1
+        labels = registered_copies(m, self.fetch_label, n_labels, "label") \
+            if self.registered else [self.label] * n_labels
         for j in range(p.n_cls):
-            with m.If(labels[j] == j):
-                m.d.comb += upd.q[j].eq(step.q_next)
+            for k in range(Q):
+                with m.If(labels[j * Q + k] == j):
+                    m.d.comb += upd.q[j][k].eq(step.q_next[k])
         writes = Signal()  # this slot writes its row
         m.d.comb += writes.eq(present & (self.learn | self.init) & ~self.load_en)
         if self.registered:
-            self._registered(m, row, writes, step, labels[p.n_cls])
+            self._registered(m, row, writes, step, labels[-1])
         else:
             m.d.comb += step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])
             wr = self.memory.write_port()
