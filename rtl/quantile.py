@@ -84,14 +84,13 @@ def estimate_move_columns(config: Config) -> list[list[int]]:
 
 
 def registered_moves(m: Module, config: Config, moves, name: str,
-                     copy: bool = False, per_estimate: bool = False) -> data.View:
+                     per_estimate: bool = False) -> data.View:
     """``moves`` a cycle later, from a register of only the bits that change with the
-    count (:func:`move_columns`); the constant bits are wired in after it. With ``copy``
-    the register is a copy kept apart by synthesis (``rtl.copies``), for a lane's own.
-    With ``per_estimate`` each estimate's moves come from a register of their own (the
-    columns they read, :func:`estimate_move_columns`, copies kept apart): a column
-    shared by several estimates' adders reached them all from one flip-flop, far from
-    most (4.7 ns of wire in a lane's update loop)."""
+    count (:func:`move_columns`); the constant bits are wired in after it. With
+    ``per_estimate`` (a lane's own) each estimate's moves come from a register of their
+    own (the columns they read, :func:`estimate_move_columns`), copies synthesis keeps
+    apart (``rtl.copies``): a column shared by several estimates' adders reached them
+    all from one flip-flop, far from most (4.7 ns of wire in a lane's update loop)."""
     kept, source, constant = move_columns(config)
     bits = Value.cast(moves)
     out = Signal(move_layout(config), name=f"{name}_held")
@@ -102,7 +101,7 @@ def registered_moves(m: Module, config: Config, moves, name: str,
         if columns:
             value = Cat(*(bits[kept[j]] for j in columns))
             reg_name = f"{name}{k}" if per_estimate else name
-            if copy or per_estimate:
+            if per_estimate:
                 held = registered_copies(m, value, 1, reg_name)[0]
             else:
                 held = Signal(len(columns), name=reg_name)

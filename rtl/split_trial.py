@@ -3,15 +3,19 @@
 Trials are rare (a leaf every ``grace_period`` samples), so one engine serves
 the whole tree, working on a *snapshot* of the leaf's statistics taken as the
 triggering sample writes them; the learning pipeline keeps running meanwhile.
-Candidates go through a pipeline at one per cycle:
+Candidates go through a pipeline at one per cycle, after the null split:
 
-    issue -> threshold (span; span * p/(P+1); lo + that)
+    issue (the attribute's span, lo, the point's position)
+          -> threshold (products of a DSP each; two sums with lo; their sum)
           -> estimates below it per class (compared; counted) -> left class counts
-          -> left/right sums, sums of squares
+          -> right counts -> squares' products -> squares -> left/right sums of them
           -> two pipelined divisions (the Gini terms) -> their sum
           -> fold into the attribute's best -> fold that into best / second
 
-then the Hoeffding test is one comparison of the margin with a bound worked out
+No DSP's partial products are added in the cycle of their product
+(``registered_square``, ``registered_product_terms``), and wide selects read
+copies of their select (``rtl.copies``): the clock. Then the Hoeffding test is
+one comparison of the margin with a bound worked out
 meanwhile (``rtl.hoeffding``). The arithmetic and the order of every comparison are
 those of ``reference.kernels._split_trial`` in fixed point, so ties resolve the same way.
 """
