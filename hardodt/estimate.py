@@ -119,7 +119,8 @@ def trial_cycles(cfg: Config) -> int:
     is the later (very few candidates), the bound's latency from the trial's second cycle
     and the comparison."""
     candidates = cfg.n_numeric * cfg.split_points + sum(cfg.categorical_values)
-    return max(candidates + divider_latency(cfg) + 1 + 1 + 17, judge_latency(cfg) + 2)
+    steps = 16 + int(_params(cfg).split_squares)  # a count wider than a DSP: its squares' step
+    return max(candidates + divider_latency(cfg) + 1 + 1 + steps, judge_latency(cfg) + 2)
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,10 @@ def _square_sum_bits(cfg: Config) -> int:
 
 
 def _square_product_bits(cfg: Config) -> int:
-    """The register bits of one count's products, taken a cycle before its square."""
+    """The register bits of one count's products, taken a cycle before its square (split
+    squares only: a whole square is its product's register)."""
+    if not _params(cfg).split_squares:
+        return 0
     return sum(a + b for _w, a, b in _square_products(cfg, ""))
 
 
@@ -455,14 +459,16 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # start and the lanes' learn and init flags, decoded a stage ahead
     prediction_regs = (p.prediction_layout.size + 1 + 3) if p.registered_rows else 0
     # results: best, second, null, margin, the attribute's best and the one being folded
-    # (the candidate pipeline: tags at eleven stages; the rights, the products and squares
-    # of both sides registered apart from their sums, the sides' sums a stage longer; the
-    # counts' products and squares taken at the start; the split point's position beside
+    # (the candidate pipeline: tags at ten stages, eleven with split squares; the rights,
+    # the squares of both sides (and, split, their products) registered apart from their
+    # sums, split the sides' sums a stage longer; the counts' squares (products) taken at
+    # the start; the split point's position beside
     # the span; the estimates' comparisons registered before they are counted, and the
     # categorical counts a stage later beside them)
-    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + 11 * tag
+    split = int(p.split_squares)  # the squares' second step: a tag stage, the sides' sums
+    trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + (10 + split) * tag
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
-             + 3 * C * _square_product_bits(cfg) + 2 * (cb + 4) + _threshold_regs(cfg)
+             + 3 * C * _square_product_bits(cfg) + split * 2 * (cb + 4) + _threshold_regs(cfg)
              + (C * cfg.quantiles * _bits(N) if N else 0)  # the estimates' attribute copies
              + (C * -(-cfg.quantiles // 4) * cfg.word_bits if N else 0)  # threshold copies
              + val + C * cb + _bits(max(2, N + cfg.n_categorical))  # the best's, a cycle late

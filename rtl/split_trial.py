@@ -52,14 +52,15 @@ def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
 
 
 def registered_square(m: Module, value, split: bool, name: str) -> Signal:
-    """``value * value``, two cycles after ``value``: products registered, then added.
+    """``value * value`` from a register: split, two cycles after ``value`` (products
+    registered, then added); whole, one.
 
     ``split``: ``value = hi * 2^h + lo`` with ``h`` half its bits, and the square is
     ``hi^2 * 2^2h + lo^2 + hi*lo * 2^(h+1)``. The first two terms do not overlap, so their
     sum is a concatenation, and one addition is left for the second cycle. Each product fits
     one DSP, where a whole square of an operand wider than the DSP spans several whose
-    partial products yosys adds in the same cycle. Unsplit, the second cycle is a copy,
-    so the trial's pipeline is one length whatever the width.
+    partial products yosys adds in the same cycle. A count that fits one DSP is squared
+    in one cycle: the small designs keep the fewer registers and the shorter trial.
     """
     bits = len(value)
     out = Signal(2 * bits, name=name)
@@ -72,8 +73,7 @@ def registered_square(m: Module, value, split: bool, name: str) -> Signal:
         m.d.sync += [ll.eq(lo * lo), hh.eq(hi * hi), hl.eq(hi * lo),
                      out.eq(Cat(ll, hh) + (hl << (h + 1)))]
     else:
-        product = Signal(2 * bits, name=f"{name}_product")
-        m.d.sync += [product.eq(value * value), out.eq(product)]
+        m.d.sync += out.eq(value * value)
     return out
 
 
@@ -178,8 +178,9 @@ class SplitTrial(wiring.Component):
         hists = [Signal(p.histogram_row_layout(c), name=f"snap_h{c}") for c in range(NC)]
         # registered: the sums (and squares) take a cycle, off the dividers' first stage.
         # The squares are taken from the counts as they come in, every cycle: those of the
-        # start cycle are whole two cycles later, and their sum a cycle after that, as the
-        # null split is launched (``null_at``); no multiplier comes before the sum.
+        # start cycle are whole at most two cycles later, and their sum a cycle after that,
+        # as the null split is launched (``null_at``), and only then; no multiplier comes
+        # before the sum.
         learned = Signal(cb + 1)
         squares = [registered_square(m, self.counts[j], p.split_squares, f"count_square{j}")
                    for j in range(C)]
@@ -249,11 +250,13 @@ class SplitTrial(wiring.Component):
         att_attr = Signal.like(self.attr)
         att_left = Signal(data.ArrayLayout(unsigned(cb), C))
         bound_start = Signal()
-        # the null split is launched in RUN's first cycle, three after the start (its sum
-        # of squares is ready then; the first candidate reaches the dividers many cycles
-        # later): ``bound_start`` delayed twice
-        null_wait, null_at = Signal(), Signal()
-        m.d.sync += [null_wait.eq(bound_start), null_at.eq(null_wait)]
+        # the null split is launched as the sum of the start cycle's squares is ready (the
+        # squares follow the counts coming in, so it is right in that cycle only): three
+        # cycles after the start with split squares (RUN's first), two without (ROWS);
+        # the first candidate reaches the dividers many cycles later
+        null_wait, null_late = Signal(), Signal()
+        m.d.sync += [null_wait.eq(bound_start), null_late.eq(null_wait)]
+        null_at = null_late if p.split_squares else null_wait
         margin = Signal(qbits)  # best minus second best, registered: final in JUDGE
         m.d.sync += margin.eq(best_q - second_q)
         # the bound starts once the count is captured (PREP) and is ready long before the
@@ -323,7 +326,7 @@ class SplitTrial(wiring.Component):
                         with m.Else():
                             m.d.sync += gp.eq(gp + 1)
             with m.State("DRAIN"):  # every quality divided and folded
-                with m.If((in_flight == 0) & ~flush & ~att_valid & ~null_wait & ~null_at):
+                with m.If((in_flight == 0) & ~flush & ~att_valid & ~null_wait & ~null_late):
                     with m.If(~best_ok | at_most(best_q, null_q)):
                         m.d.sync += do_split.eq(0)
                         m.next = "DONE"
@@ -433,25 +436,28 @@ class SplitTrial(wiring.Component):
                 with m.If(cc_tag.attr >= N):
                     m.d.sync += s3.left[j].eq(hist_late)
 
-        # -- sums and squares: the right counts, then the squares (two cycles:
+        # -- sums and squares: the right counts, then the squares (two cycles when split:
         # ``registered_square``), then their sums, a register each (a subtraction, a
         # product and a sum in one cycle were too slow)
-        s3b, s3c, s3d, s4 = (Signal(tag_layout) for _ in range(4))
-        s3b_valid, s3c_valid, s3d_valid, s4_valid = Signal(), Signal(), Signal(), Signal()
+        s3b, s3c, s4 = (Signal(tag_layout) for _ in range(3))
+        s3b_valid, s3c_valid, s4_valid = Signal(), Signal(), Signal()
         rights = [Signal(cb, name=f"right{j}") for j in range(C)]
         sq_l = [registered_square(m, s3b.left[j], p.split_squares, f"square_left{j}")
                 for j in range(C)]
         sq_r = [registered_square(m, rights[j], p.split_squares, f"square_right{j}")
                 for j in range(C)]
         sl_c, sr_c = Signal(cb + 4), Signal(cb + 4)
-        sl_d, sr_d = Signal(cb + 4), Signal(cb + 4)
         sl, sr = Signal(cb + 4), Signal(cb + 4)
         ql, qr = Signal(2 * cb + 4), Signal(2 * cb + 4)
         m.d.sync += [s3b_valid.eq(s3_valid), s3b.eq(s3),
                      *[rights[j].eq(cnt[j] - s3.left[j]) for j in range(C)]]
         m.d.sync += [s3c_valid.eq(s3b_valid), s3c.eq(s3b),
                      sl_c.eq(sum(s3b.left[j] for j in range(C))), sr_c.eq(sum(rights))]
-        m.d.sync += [s3d_valid.eq(s3c_valid), s3d.eq(s3c), sl_d.eq(sl_c), sr_d.eq(sr_c)]
+        s3d, s3d_valid, sl_d, sr_d = s3c, s3c_valid, sl_c, sr_c  # the squares' second step:
+        if p.split_squares:  # the sides' sums and the tag wait beside it
+            s3d, s3d_valid = Signal(tag_layout), Signal()
+            sl_d, sr_d = Signal(cb + 4), Signal(cb + 4)
+            m.d.sync += [s3d_valid.eq(s3c_valid), s3d.eq(s3c), sl_d.eq(sl_c), sr_d.eq(sr_c)]
         m.d.sync += [s4_valid.eq(s3d_valid), s4.eq(s3d), sl.eq(sl_d), sr.eq(sr_d),
                      ql.eq(sum(sq_l)), qr.eq(sum(sq_r))]
         if radix4:  # three times the divisors, registered beside them

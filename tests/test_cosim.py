@@ -110,7 +110,7 @@ def test_the_compact_trial_wide_divider_stages(tmp_path):
     st = r["stats_golden"]
     perf = performance(cfg, 3000, st["split_trials"], st["splits"])
     assert st["splits"] >= 2 and perf.stall_per_trial > 0
-    assert perf.trial_cycles == 3 * cfg.split_points + (5 + 1) + 1 + 17
+    assert perf.trial_cycles == 3 * cfg.split_points + (5 + 1) + 1 + 16
     _model_predicts(cfg, r)
 
 

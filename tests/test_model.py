@@ -55,9 +55,11 @@ def test_trial_and_latency_are_counted_by_hand():
     # 17: the start, 17 steps, the root's last bit into the product, + learned
     assert judge_latency(cfg) == 1 + 17 + 1 + 1
     # the candidates (one divider pass, a cycle more for the quotients' sum, the fold's
-    # second stage, 17 steps of the FSM's and the candidate pipeline's) take 50 cycles,
-    # the bound from the trial's second cycle to the comparison 22
-    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 17, 20 + 2) == 50
+    # second stage, 16 steps of the FSM's and the candidate pipeline's, 17 with counts
+    # wider than a DSP, whose squares take two) take 49 cycles, the bound from the
+    # trial's second cycle to the comparison 22
+    assert trial_cycles(cfg) == max(3 * 4 + 3 + 5 + (11 + 1) + 1 + 16, 20 + 2) == 49
+    assert trial_cycles(small(count_bits=20)) == trial_cycles(small(count_bits=18)) + 1 + 1
     one = small(numeric_attributes=1, categorical_values=[], quantiles=2, split_points=1,
                 divider_stage_bits=11)  # 1 candidate, 2 divider stages: the bound decides
     assert trial_cycles(one) == 20 + 2
@@ -68,17 +70,17 @@ def test_trial_and_latency_are_counted_by_hand():
     assert latency_cycles(small(numeric_attributes=1)) == 5 + 3
     # the compact trial: 5 quotient bits a stage
     compact = small(divider_stage_bits=5)
-    assert divider_latency(compact) == 5 and trial_cycles(compact) == 20 + (5 + 1) + 1 + 17
+    assert divider_latency(compact) == 5 and trial_cycles(compact) == 20 + (5 + 1) + 1 + 16
     # a looser confidence, a shorter constant: delta = 0.5 gives K of 31 bits, T - 1 16
     assert judge_latency(small(delta=0.5)) == 1 + 16 + 1 + 1
 
 
 def test_performance_counts_commit_slots_and_stalls():
-    cfg = small(split_delay=100)  # the trial starts 16 cycles in, lasts 50: no stall
+    cfg = small(split_delay=100)  # the trial starts 16 cycles in, lasts 49: no stall
     perf = performance(cfg, 10_000, trials=40, splits=10)
     assert perf.stall_per_trial == 0
     assert perf.cycles == 10_000 + 10 * 2 + latency_cycles(cfg)
-    late = small(split_delay=20)  # window of 21 samples < 16 + 50 + 2 cycles
+    late = small(split_delay=20)  # window of 21 samples < 16 + 49 + 2 cycles
     perf = performance(late, 10_000, trials=40, splits=10)
     # the input register, 5 levels of two stages, the counters' read and fetch, the
     # counters, the schedule's two stages (3 lanes: registered rows); the outcome
