@@ -262,14 +262,12 @@ def multipliers(cfg: Config) -> list[tuple[str, int, int]]:
 
 def _product_parts(what: str, a: int, b: int) -> list[tuple[str, int, int]]:
     """The DSP products of one ``a x b`` multiplier cut as
-    ``rtl.split_trial.registered_product_terms`` cuts it: an operand wider than a DSP's
-    18 bits in halves, every half of one by every half of the other."""
-    from rtl.params import DSP_BITS
+    ``rtl.split_trial.registered_product_terms`` cuts it (``rtl.params.dsp_cut``): an
+    operand wider than a DSP's 18 bits in halves, every piece of one by every piece of
+    the other."""
+    from rtl.params import dsp_cut
 
-    def halves(n: int) -> list[int]:
-        return [n] if n <= DSP_BITS else [(n + 1) // 2, n // 2]
-
-    parts = [(x, y) for x in halves(a) for y in halves(b)]
+    parts = [(x, y) for x, _at in dsp_cut(a) for y, _at in dsp_cut(b)]
     return [(what if len(parts) == 1 else f"{what}{k}", x, y) for k, (x, y) in enumerate(parts)]
 
 
@@ -277,11 +275,13 @@ def _square_products(cfg: Config, what: str) -> list[tuple[str, int, int]]:
     """The products of one count's square (``rtl.split_trial.registered_square``): the
     whole square, or, for a count wider than a DSP's 18 bits, those of its halves (the
     high half squared, the low half squared, their cross product)."""
+    from rtl.params import halves
+
     cb = cfg.count_bits
     if not _params(cfg).split_squares:
         return [(what, cb, cb)]
-    h = (cb + 1) // 2
-    return [(f"{what}_hi", cb - h, cb - h), (f"{what}_lo", h, h), (f"{what}_cross", cb - h, h)]
+    low, high = halves(cb)
+    return [(f"{what}_hi", high, high), (f"{what}_lo", low, low), (f"{what}_cross", high, low)]
 
 
 def _threshold_adder_bits(cfg: Config) -> int:
@@ -304,8 +304,10 @@ def _threshold_regs(cfg: Config) -> int:
 def _square_sum_bits(cfg: Config) -> int:
     """The adder bits of one split square: the cross product added above the low half's
     bits (``rtl.split_trial.registered_square``); none for a whole square."""
+    from rtl.params import halves
+
     cb = cfg.count_bits
-    return 2 * cb - (cb + 1) // 2 - 1 if _params(cfg).split_squares else 0
+    return 2 * cb - halves(cb)[0] - 1 if _params(cfg).split_squares else 0
 
 
 def _square_product_bits(cfg: Config) -> int:
@@ -447,6 +449,8 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # in the slot registers of those levels only
     from amaranth.hdl import Shape
 
+    from rtl.split_trial import threshold_copies
+
     carried = sum(Shape.cast(f).width for f in p.carried_comparison.values())
     # the schedule's stages: the counters carried through each, and the moves looked up
     # into a register (the bits that change; the lanes' copies of it are counted in
@@ -462,15 +466,15 @@ def ff_terms(cfg: Config) -> dict[str, float]:
     # (the candidate pipeline: tags at ten stages, eleven with split squares; the rights,
     # the squares of both sides (and, split, their products) registered apart from their
     # sums, split the sides' sums a stage longer; the counts' squares (products) taken at
-    # the start; the split point's position beside
-    # the span; the estimates' comparisons registered before they are counted, and the
-    # categorical counts a stage later beside them)
+    # the start; the split point's position beside the span; the estimates' comparisons
+    # registered before they are counted, and the categorical counts a stage later beside
+    # them)
     split = int(p.split_squares)  # the squares' second step: a tag stage, the sides' sums
     trial = (N * wd["quantile_row"] + wd["hist_rows"] + C * cb + (10 + split) * tag
              + 5 * wd["quality"] + 5 * val + 9 * C * cb + 2 * C * cb
              + 3 * C * _square_product_bits(cfg) + split * 2 * (cb + 4) + _threshold_regs(cfg)
              + (C * cfg.quantiles * _bits(N) if N else 0)  # the estimates' attribute copies
-             + (C * -(-cfg.quantiles // 4) * cfg.word_bits if N else 0)  # threshold copies
+             + (threshold_copies(p) * cfg.word_bits if N else 0)  # the threshold's copies
              + val + C * cb + _bits(max(2, N + cfg.n_categorical))  # the best's, a cycle late
              + (C * cfg.quantiles * cfg.word_bits if N else 0)  # the candidate's estimates
              + (C * cfg.quantiles if N else 0) + (C * cb if cfg.n_categorical else 0)

@@ -20,12 +20,28 @@ from reference.kernels import STAT_NAMES
 
 __all__ = ["HardwareParams", "LEAF", "INACTIVE", "NUMERIC", "CATEGORICAL", "OP_SAMPLE",
            "OP_COMMIT_OTHER", "OP_COMMIT_KEEP", "OP_RESTART", "max_pairs_per_level",
-           "counter_stage", "level_stages", "registered_rows", "tree_stages", "trigger_latency"]
+           "counter_stage", "dsp_cut", "halves", "level_stages", "registered_rows", "tree_stages",
+           "trigger_latency"]
 
 #: The widest operand the split trial multiplies in one DSP (an ECP5 MULT18X18D's); wider
 #: ones are cut in halves (``HardwareParams.split_squares``,
 #: ``rtl.split_trial.registered_product_terms``).
 DSP_BITS = 18
+
+
+def halves(bits: int) -> tuple[int, int]:
+    """The widths of an operand's low and high halves, the low one the wider."""
+    return (bits + 1) // 2, bits // 2
+
+
+def dsp_cut(bits: int) -> list[tuple[int, int]]:
+    """An operand of ``bits`` as the split trial cuts it for its DSPs, ``(width, offset)``
+    pieces: whole up to :data:`DSP_BITS`, else in :func:`halves`. The resource model
+    counts the products from the same cut (``hardodt.estimate``)."""
+    if bits <= DSP_BITS:
+        return [(bits, 0)]
+    low, high = halves(bits)
+    return [(low, 0), (high, low)]
 
 # Node kinds (as in reference.kernels).
 LEAF, INACTIVE, NUMERIC, CATEGORICAL = 0, 1, 2, 3
@@ -158,7 +174,7 @@ class HardwareParams:
         (``rtl.split_trial``): a count wider than an ECP5 DSP's 18 x 18 takes several
         DSPs whose partial products yosys adds in the same cycle, the trial's slowest path;
         the halves' products fit a DSP each and are added a cycle later."""
-        return self.cb > DSP_BITS
+        return len(dsp_cut(self.cb)) > 1
 
     @property
     def schedule_stages(self) -> int:

@@ -42,9 +42,10 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
     class in a copy per estimate of each class and one for the write back's flags, the class's
     estimates fetched apart, the row handed to the split trial, the attribute's
     value in ``Q + 2`` copies and the moves' bits that change with the count, each
-    estimate's its own (``rtl.quantile.estimate_move_columns``), and the read's address and the values of the
-    attributes a lane serves, registered a stage ahead; a multiplexer per row and estimate bit more than the
-    one-cycle lane (the fetched row's and the forward's instead of the written row's).
+    estimate's its own (``rtl.quantile.estimate_move_columns``), and the read's address
+    and the values of the attributes a lane serves, registered a stage ahead; a
+    multiplexer per row and estimate bit more than the one-cycle lane (the fetched row's
+    and the forward's instead of the written row's).
     The resource model counts them as they are, outside its fitted weights."""
     if not params.registered_rows:  # (which implies numeric attributes)
         return {"ff": 0, "lut": 0}

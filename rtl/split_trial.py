@@ -31,11 +31,21 @@ from rtl.compare import at_most, greater
 from rtl.copies import registered_copies
 from rtl.divider import PipelinedDivider
 from rtl.hoeffding import HoeffdingJudge
-from rtl.params import DSP_BITS, HardwareParams
+from rtl.params import HardwareParams, dsp_cut, halves
 
-__all__ = ["SplitTrial", "constant_divider", "registered_product_terms", "registered_square"]
+__all__ = ["ESTIMATES_PER_THRESHOLD_COPY", "SplitTrial", "constant_divider",
+           "registered_product_terms", "registered_square", "threshold_copies"]
 
 G = QUALITY_FRACTION_BITS
+#: Estimates of a class compared with one copy of the threshold (``SplitTrial``: one
+#: register drove all the comparisons, 8.6 ns of wire on the 85F).
+ESTIMATES_PER_THRESHOLD_COPY = 4
+
+
+def threshold_copies(params: HardwareParams) -> int:
+    """Copies of the threshold the estimates' comparisons read: per class, one for every
+    :data:`ESTIMATES_PER_THRESHOLD_COPY` estimates (the resource model counts them)."""
+    return params.n_cls * -(-params.config.quantiles // ESTIMATES_PER_THRESHOLD_COPY)
 
 
 def constant_divider(dividend_bits: int, divisor: int) -> tuple[int, int]:
@@ -55,7 +65,8 @@ def registered_square(m: Module, value, split: bool, name: str) -> Signal:
     """``value * value`` from a register: split, two cycles after ``value`` (products
     registered, then added); whole, one.
 
-    ``split``: ``value = hi * 2^h + lo`` with ``h`` half its bits, and the square is
+    ``split``: ``value = hi * 2^h + lo`` with ``h`` its low half's bits
+    (``rtl.params.halves``), and the square is
     ``hi^2 * 2^2h + lo^2 + hi*lo * 2^(h+1)``. The first two terms do not overlap, so their
     sum is a concatenation, and one addition is left for the second cycle. Each product fits
     one DSP, where a whole square of an operand wider than the DSP spans several whose
@@ -65,7 +76,7 @@ def registered_square(m: Module, value, split: bool, name: str) -> Signal:
     bits = len(value)
     out = Signal(2 * bits, name=name)
     if split:
-        h = (bits + 1) // 2
+        h = halves(bits)[0]
         lo, hi = value[:h], value[h:]
         ll = Signal(2 * h, name=f"{name}_lo")
         hh = Signal(2 * (bits - h), name=f"{name}_hi")
@@ -81,19 +92,17 @@ def registered_product_terms(m: Module, a, b, name: str) -> list:
     """Terms whose sum is ``a * b``, from registers a cycle after ``a`` and ``b``: each
     term one DSP's product, so none is added in the cycle of its product.
 
-    An operand wider than a DSP's 18 bits is cut in halves. With both cut, the low
-    halves' product and the high halves' do not overlap and make one term (their
-    concatenation), beside the two cross products; with one cut, two terms.
+    An operand wider than a DSP's 18 bits is cut in halves (``rtl.params.dsp_cut``).
+    With both cut, the low halves' product and the high halves' do not overlap and make
+    one term (their concatenation), beside the two cross products; with one cut, two
+    terms.
     """
-    def halves(v):
-        if len(v) <= DSP_BITS:
-            return [(v, 0)]
-        h = (len(v) + 1) // 2
-        return [(v[:h], 0), (v[h:], h)]
+    def pieces(v):
+        return [(v[at:at + width], at) for width, at in dsp_cut(len(v))]
 
     products = []
-    for x, sx in halves(a):
-        for y, sy in halves(b):
+    for x, sx in pieces(a):
+        for y, sy in pieces(b):
             reg = Signal(len(x) + len(y), name=f"{name}_product{len(products)}")
             m.d.sync += reg.eq(x * y)
             products.append((reg, sx + sy))
@@ -387,10 +396,8 @@ class SplitTrial(wiring.Component):
             m.d.comb += thr.eq((regs[0] + regs[1]) >> fb)
             with m.If(tb.attr < N):
                 m.d.sync += s2.val.eq(thr)
-            # ... and in copies for the estimates' comparisons, one per class and four
-            # estimates (one register drove all C x Q: 8.6 ns of wire)
-            per_copy = 4
-            thr_copies = registered_copies(m, thr, C * -(-cfg.quantiles // per_copy), "threshold")
+            # ... and in copies for the estimates' comparisons (``threshold_copies``)
+            thr_copies = registered_copies(m, thr, threshold_copies(p), "threshold")
         with m.If(tb.attr >= N):
             m.d.sync += s2.val.eq(tb_idx)
 
@@ -404,22 +411,24 @@ class SplitTrial(wiring.Component):
         m.d.sync += [s3_valid.eq(cc_valid), s3.eq(cc_tag)]
         qn = cfg.quantiles
         mult, shift = constant_divider(cb + qn.bit_length(), qn)
+        if N:
+            a_ta = Signal(range(N))  # the candidate's numeric attribute, at ta
+            m.d.comb += a_ta.eq(ta.attr)
         for j in range(C):
             if N:
                 # the candidate's attribute's estimates, picked a stage ahead (with tb, as
                 # the threshold is summed) so that the comparisons start from registers;
                 # each estimate picked by a copy of tb's attribute of its own (one
                 # register drove every estimate's multiplexers: 9.4 ns of wire)
-                a_ta = Signal(range(N), name=f"attr_ta{j}")
-                m.d.comb += a_ta.eq(ta.attr)
                 a2 = registered_copies(m, a_ta, qn, f"estimate_attr{j}")
                 quant = Signal(data.ArrayLayout(signed(w), qn), name=f"estimates{j}")
                 m.d.sync += [quant[k].eq(Array(rows[i].q[j][k] for i in range(N))[a2[k]])
                              for k in range(qn)]
                 lower = Signal(qn, name=f"lower{j}")  # an estimate below the threshold, each
-                groups = -(-qn // per_copy)
-                m.d.sync += lower.eq(Cat(quant[k] < thr_copies[j * groups + k // per_copy]
-                                         for k in range(qn)))
+                per_class = len(thr_copies) // C
+                m.d.sync += lower.eq(Cat(
+                    quant[k] < thr_copies[j * per_class + k // ESTIMATES_PER_THRESHOLD_COPY]
+                    for k in range(qn)))
                 below = Signal(range(qn + 1), name=f"below{j}")
                 m.d.sync += below.eq(sum(lower[k] for k in range(qn)))
                 with m.If(cc_tag.attr < N):
