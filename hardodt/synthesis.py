@@ -60,7 +60,8 @@ __all__ = ["SynthesisError", "SynthResult", "synthesize", "count_cells", "yosys_
 
 
 class SynthesisError(RuntimeError):
-    """yosys did not run or did not finish; the message names the log."""
+    """yosys did not run, did not finish or mapped a DSP wrongly; the message names
+    the log."""
 
 
 @dataclass
@@ -113,28 +114,32 @@ def count_cells(cells: dict[str, int], fam: Family) -> dict[str, Any]:
 SQUARE_OPERANDS_KEPT = "setattr -set keep 1 t:$mul %ci1:+[A] w:* %i t:$mul %ci1:+[B] w:* %i %i"
 
 
-def check_dsp_operands(path: Path) -> None:
-    """Raise if a DSP cell in ``path`` (``write_json`` of the DSPs alone) has a
-    multiplier operand tied to zero: a product yosys maps that way is always zero,
-    which a real zero operand would have made a constant, never a DSP; it is a wrong
-    mapping (as ``xilinx_dsp``'s of a squared difference), not a count to keep.
+def check_dsp_operands(path: Path, multiplier: str) -> None:
+    """Raise if a ``multiplier`` cell (the family's DSP, ``Family.dsp_name``) in ``path``
+    (``write_json`` of the DSPs alone) has an operand tied to zero: a product yosys
+    maps that way is always zero, which a real zero operand would have made a
+    constant, never a DSP; it is a wrong mapping (as ``xilinx_dsp``'s of a squared
+    difference), not a count to keep.
 
     An operand is a port ``A``/``B`` or the bits ``A0``, ``A1``, ... (``MULT18X18D``);
-    the Xilinx pre-adder's ``D`` counts with ``A``."""
+    a Xilinx DSP's pre-adder input ``D`` counts with ``A``."""
+    if not path.is_file():
+        raise SynthesisError(f"yosys wrote no list of DSPs; see {path.parent / 'synth.log'}")
     cells = [(name, cell) for mod in json.loads(path.read_text())["modules"].values()
-             for name, cell in mod.get("cells", {}).items()]
+             for name, cell in mod.get("cells", {}).items() if cell["type"] == multiplier]
+    pre_adder = multiplier.startswith("DSP48")
     for name, cell in cells:
         bits: dict[str, list] = {"A": [], "B": []}
         for port, conn in cell.get("connections", {}).items():
             m = re.fullmatch(r"([ABD])\d*", port)
-            if m:
+            if m and (m[1] != "D" or pre_adder):
                 bits["A" if m[1] == "D" else m[1]] += conn
         for operand, conn in bits.items():
             if conn and all(b == "0" for b in conn):
                 raise SynthesisError(
                     f"yosys mapped {cell['type']} {name} with its {operand} operand tied to "
-                    f"zero (a wrong DSP mapping: 'The tools' in docs/model.md); its counts are not "
-                    f"kept; see {path.parent / 'synth.log'}")
+                    f"zero (a wrong DSP mapping: 'The tools' in docs/model.md); its counts "
+                    f"are not kept; see {path.parent / 'synth.log'}")
 
 
 def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilog hardodt.v",
@@ -308,7 +313,7 @@ def synthesize(cfg: Config, target: str, build_dir: Path, *, use_cache: bool = T
     if not stat.is_file():
         raise SynthesisError(f"yosys wrote no statistics; see {build_dir / 'synth.log'}")
     if fam.dsp_cells:
-        check_dsp_operands(build_dir / "dsp.json")
+        check_dsp_operands(build_dir / "dsp.json", fam.dsp_name)
     cells = {k: int(v) for k, v in json.loads(stat.read_text())["design"]["num_cells_by_type"].items()
              if not k.startswith("$scopeinfo")}
     result = SynthResult(target=fam.name, **count_cells(cells, fam), cells=cells,
