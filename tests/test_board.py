@@ -268,11 +268,11 @@ def test_stream_refuses_a_tree_of_another_configuration_before_anything_runs(tmp
     assert not (tmp_path / "b").exists()
 
 
-def _stand_in_tools(monkeypatch, nextpnr):
+def _stand_in_tools(monkeypatch, nextpnr, dsps=None):
     """The tools of a board build stand in (a real build is a benchmark): synthesis writes
     the stored ECP5 statistics and netlist; ``nextpnr(command, log, stop)`` sees each
     place-and-route run and returns its exit status and stderr to fail it, or None for a
-    run that routes (the stored report)."""
+    run that routes (the stored report). ``dsps``: the DSP cells synthesis lists (none)."""
     import hardodt.synthesis as synthesis
 
     data = Path(__file__).parent / "data"
@@ -281,6 +281,8 @@ def _stand_in_tools(monkeypatch, nextpnr):
         if "top.ys" in command:  # synthesis
             (build_dir / "stat.json").write_text((data / "yosys_stat_ecp5.json").read_text())
             (build_dir / "top.json").write_text((data / "yosys_netlist_ecp5_small_path.json").read_text())
+            (build_dir / "dsp.json").write_text(json.dumps(
+                {"modules": {"top": {"cells": dsps}} if dsps else {}}))
         elif "--placer" in command:
             failed = nextpnr(command, log, stop)
             if failed is not None:
@@ -355,6 +357,19 @@ def test_a_failed_placement_of_a_board_is_placed_again_with_the_next_seed(tmp_pa
     assert any("seed 1, failed" in n and "placed again with seed 2" in n for n in report["notes"])
     assert "Failed to route arc" in (tmp_path / "top-seed1.tim").read_text()
     assert report["fmax_mhz"] > 0 and report["critical_path"]["from_source"] == ["rtl/divider.py:70"]
+
+
+def test_a_board_is_not_placed_from_a_dsp_with_an_operand_tied_to_zero(tmp_path, monkeypatch):
+    """The synthesis script's DSP check (``hardodt.synthesis.check_dsp_operands``) stops a
+    board build too, before place and route."""
+    placed = []
+    tied = {"m0": {"type": "MULT18X18D",
+                   "connections": {"A0": [5], "A1": [6], "B0": ["0"], "B1": ["0"]}}}
+    _stand_in_tools(monkeypatch, lambda command, log, stop: placed.append(1), dsps=tied)
+    with pytest.raises(BoardError, match=r"synthesis failed: yosys mapped MULT18X18D m0 with "
+                                         r"its B operand tied to zero"):
+        build(Config.from_toml("benchmarks/configs/small.toml"), board("ulx3s-25f"), tmp_path)
+    assert placed == []
 
 
 @pytest.mark.parametrize("name,router,expected", [("ulx3s-85f", None, "router1"),

@@ -887,6 +887,7 @@ def test_a_cached_synthesis_never_hands_over_another_designs_netlist(tmp_path, m
         runs.append(build_dir)
         (build_dir / "stat.json").write_text(json.dumps(
             {"design": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 5}}}))
+        (build_dir / "dsp.json").write_text(json.dumps({"modules": {}}))
         (build_dir / "netlist.json").write_text((build_dir / "config.toml").read_text())
 
     monkeypatch.setenv("HARDODT_CACHE", str(tmp_path / "cache"))
