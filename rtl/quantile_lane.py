@@ -65,6 +65,16 @@ def registered_row_cost(params: HardwareParams) -> dict[str, int]:
             + ahead, "lut": params.lanes * (row + estimates)}
 
 
+def row_address(element, group, groups: int):
+    """``element * groups + group``, the row of an element's group in a lane's memory,
+    with the constant product as shifted copies of ``element`` added (one per set bit of
+    ``groups``): yosys gave a product by a constant that is not a power of two a DSP of
+    its own (three MULT18X18Ds or DSP48E1s with three groups a lane, n9-l3-c4), where
+    it is an adder or two."""
+    terms = [element << i for i in range(groups.bit_length()) if groups >> i & 1]
+    return sum(terms[1:], terms[0]) + group
+
+
 class QuantileLane(wiring.Component):
     """Members
     -------
@@ -206,8 +216,9 @@ class QuantileLane(wiring.Component):
             m.d.comb += step.q.eq(Array(row.q[j] for j in range(p.n_cls))[self.label])
             wr = self.memory.write_port()
             rd = self.memory.read_port(transparent_for=(wr,))
-            m.d.comb += [rd.addr.eq(self.read_element * G + self.read_group), row.eq(rd.data),
-                         wr.addr.eq(self.element * G + self.group), wr.en.eq(writes),
+            m.d.comb += [rd.addr.eq(row_address(self.read_element, self.read_group, G)),
+                         row.eq(rd.data),
+                         wr.addr.eq(row_address(self.element, self.group, G)), wr.en.eq(writes),
                          wr.data.eq(Mux(self.init, self.empty_row.as_value(), upd.as_value()))]
             with m.If(self.load_en):
                 m.d.comb += [wr.addr.eq(self.load_row), wr.en.eq(1), wr.data.eq(self.load_data)]
@@ -228,10 +239,10 @@ class QuantileLane(wiring.Component):
         rd = self.memory.read_port(transparent_for=(wr,))
         # (a copy: every lane registers the same address, and synthesis would make one
         # register of them, far from most)
-        address = (self.address_element * G + self.address_group)[:len(rd.addr)]
+        address = row_address(self.address_element, self.address_group, G)[:len(rd.addr)]
         m.d.comb += rd.addr.eq(registered_copies(m, address, 1, "read_addr")[0])
-        fetch_addr = self.fetch_element * G + self.fetch_group
-        here = self.element * G + self.group  # this slot's row
+        fetch_addr = row_address(self.fetch_element, self.fetch_group, G)
+        here = row_address(self.element, self.group, G)  # this slot's row
         # What this slot writes (an emptied row's words for an init), one cycle later.
         change = Signal(p.quantile_change_layout)
         wb_write = Signal()  # the write back: a row, its address, the classes it changes
