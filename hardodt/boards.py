@@ -298,11 +298,11 @@ def build(config: Config, spec: BoardSpec, build_dir: Path, *, baud: int = 11520
                            "--stats basic)")
             _write(build_dir, report)
             raise BoardError(f"{what} failed: {detail}; see {build_dir / log}")
-        if what == "synthesis" and fam.dsp_cells:  # no board is built from a wrong mapping
+        if what == "synthesis":  # no board is built from a wrong mapping
             from hardodt.synthesis import SynthesisError, check_dsp_operands
 
             try:
-                check_dsp_operands(build_dir / "dsp.json", fam.dsp_name)
+                check_dsp_operands(build_dir / "dsp.json", fam)
             except SynthesisError as exc:
                 _write(build_dir, report)
                 raise BoardError(f"synthesis failed: {exc}") from None

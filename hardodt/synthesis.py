@@ -114,15 +114,16 @@ def count_cells(cells: dict[str, int], fam: Family) -> dict[str, Any]:
 SQUARE_OPERANDS_KEPT = "setattr -set keep 1 t:$mul %ci1:+[A] w:* %i t:$mul %ci1:+[B] w:* %i %i"
 
 
-def check_dsp_operands(path: Path, multiplier: str) -> None:
-    """Raise if a ``multiplier`` cell (the family's DSP, ``Family.dsp_name``) in ``path``
-    (``write_json`` of the DSPs alone) has an operand tied to zero: a product yosys
-    maps that way is always zero, which a real zero operand would have made a
-    constant, never a DSP; it is a wrong mapping (as ``xilinx_dsp``'s of a squared
-    difference), not a count to keep.
+def check_dsp_operands(path: Path, fam: Family) -> None:
+    """Raise if a multiplier cell of ``fam`` (``Family.dsp_name``) in ``path`` (the DSPs
+    alone, as ``yosys_script`` writes them) has an operand tied to zero: a product yosys
+    maps that way is always zero, which a real zero operand would have made a constant,
+    never a DSP; it is a wrong mapping (as ``xilinx_dsp``'s of a squared difference),
+    not a count to keep.
 
     An operand is a port ``A``/``B`` or the bits ``A0``, ``A1``, ... (``MULT18X18D``);
     a Xilinx DSP's pre-adder input ``D`` counts with ``A``."""
+    multiplier = fam.dsp_name
     if not path.is_file():
         raise SynthesisError(f"yosys wrote no list of DSPs; see {path.parent / 'synth.log'}")
     cells = [(name, cell) for mod in json.loads(path.read_text())["modules"].values()
@@ -164,9 +165,9 @@ def yosys_script(fam: Family, *, netlist: bool = False, read: str = "read_verilo
     else:
         lines.append(synth)
     lines.append("tee -q -o stat.json stat -json")
-    if fam.dsp_cells:  # the DSPs alone, to check their operands (``check_dsp_operands``)
-        lines += [f"select {' '.join(f't:{c}' for c in fam.dsp_cells)}",
-                  "write_json -selected dsp.json", "select -clear"]
+    # the DSPs alone, to check their operands (``check_dsp_operands``)
+    lines += [f"select {' '.join(f't:{c}' for c in fam.dsp_cells)}",
+              "write_json -selected dsp.json", "select -clear"]
     if netlist:
         lines.append(f"write_json {netlist_name}")
     return "\n".join(lines) + "\n"
@@ -312,8 +313,7 @@ def synthesize(cfg: Config, target: str, build_dir: Path, *, use_cache: bool = T
     stat = build_dir / "stat.json"
     if not stat.is_file():
         raise SynthesisError(f"yosys wrote no statistics; see {build_dir / 'synth.log'}")
-    if fam.dsp_cells:
-        check_dsp_operands(build_dir / "dsp.json", fam.dsp_name)
+    check_dsp_operands(build_dir / "dsp.json", fam)
     cells = {k: int(v) for k, v in json.loads(stat.read_text())["design"]["num_cells_by_type"].items()
              if not k.startswith("$scopeinfo")}
     result = SynthResult(target=fam.name, **count_cells(cells, fam), cells=cells,

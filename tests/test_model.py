@@ -498,33 +498,32 @@ def test_without_the_kept_operands_yosys_ties_a_squared_difference_to_zero(tmp_p
     synthesis.run_yosys(script.replace(synthesis.SQUARE_OPERANDS_KEPT + "\n", ""), build)
     assert _operand_bits(build / "dsp.json")["B"] == ["0"] * 18
     with pytest.raises(synthesis.SynthesisError, match=r"B operand tied to zero"):
-        synthesis.check_dsp_operands(build / "dsp.json", "DSP48E1")
+        synthesis.check_dsp_operands(build / "dsp.json", family("xilinx"))
 
 
-@pytest.mark.parametrize("kind, ports, bad", [
-    ("DSP48E1", {"A": [2, 3], "B": [4, "0"], "D": ["0", "0"]}, None),
-    ("DSP48E1", {"A": ["0", "0"], "B": [4, 5], "D": [6, 7]}, None),  # D - A: D carries it
-    ("DSP48E1", {"A": [2, 3], "B": ["0", "0"], "D": ["0", "0"]}, "B"),
-    ("DSP48E1", {"A": ["0", "0"], "B": [4, 5], "D": ["0", "0"]}, "A"),
-    ("SB_MAC16", {"A": ["0", "0"], "B": [4, 5], "D": [6, 7]}, "A"),  # D is an addend
-    ("MULT18X18D", {"A0": [3], "A1": [2], "B0": ["0"], "B1": ["0"], "C0": ["0"]}, "B"),
-    ("MULT18X18D", {"A0": ["0"], "A1": [2], "B0": ["1"], "B1": ["0"]}, None),  # constant
-    ("ALU54B", {"A0": ["0"], "B0": ["0"]}, None),  # not a multiplier: not checked
+@pytest.mark.parametrize("target, kind, ports, bad", [
+    ("xilinx", "DSP48E1", {"A": [2, 3], "B": [4, "0"], "D": ["0", "0"]}, None),
+    ("xilinx", "DSP48E1", {"A": ["0", "0"], "B": [4, 5], "D": [6, 7]}, None),  # D - A
+    ("xilinx", "DSP48E1", {"A": [2, 3], "B": ["0", "0"], "D": ["0", "0"]}, "B"),
+    ("xilinx", "DSP48E1", {"A": ["0", "0"], "B": [4, 5], "D": ["0", "0"]}, "A"),
+    ("ice40up", "SB_MAC16", {"A": ["0", "0"], "B": [4, 5], "D": [6, 7]}, "A"),  # D: addend
+    ("ecp5", "MULT18X18D", {"A0": [3], "A1": [2], "B0": ["0"], "B1": ["0"], "C0": ["0"]}, "B"),
+    ("ecp5", "MULT18X18D", {"A0": ["0"], "A1": [2], "B0": ["1"], "B1": ["0"]}, None),  # const
+    ("ecp5", "ALU54B", {"A0": ["0"], "B0": ["0"]}, None),  # not a multiplier: not checked
 ])
-def test_the_dsp_operand_check(tmp_path, kind, ports, bad):
+def test_the_dsp_operand_check(tmp_path, target, kind, ports, bad):
     from hardodt.synthesis import SynthesisError, check_dsp_operands
 
     path = tmp_path / "dsp.json"
     with pytest.raises(SynthesisError, match="wrote no list of DSPs"):
-        check_dsp_operands(path, "DSP48E1")
+        check_dsp_operands(path, family(target))
     path.write_text(json.dumps({"modules": {"top": {"cells": {
         "m0": {"type": kind, "connections": ports}}}}}))
-    multiplier = "MULT18X18D" if kind == "ALU54B" else kind
     if bad is None:
-        check_dsp_operands(path, multiplier)
+        check_dsp_operands(path, family(target))
     else:
         with pytest.raises(SynthesisError, match=f"m0 with its {bad} operand tied to zero"):
-            check_dsp_operands(path, multiplier)
+            check_dsp_operands(path, family(target))
 
 
 def test_compact_design_on_ice40_ultraplus_agrees_with_the_block_ram_and_dsp_model(
